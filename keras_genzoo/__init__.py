@@ -1,0 +1,29 @@
+"""keras_genzoo: a zoo of generative models for Keras 3 on TensorFlow."""
+
+from keras_genzoo.registry import (
+    UnknownModelError,
+    create_model,
+    list_models,
+    register_model,
+)
+from keras_genzoo.loading import load
+from keras_genzoo import data, distribute, layers
+from keras_genzoo import autoencoders, vae, gan, rbm, evaluation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "UnknownModelError",
+    "autoencoders",
+    "create_model",
+    "data",
+    "distribute",
+    "evaluation",
+    "gan",
+    "layers",
+    "list_models",
+    "load",
+    "rbm",
+    "register_model",
+    "vae",
+]

@@ -1,0 +1,1 @@
+"""Autoencoders: dense, convolutional and denoising."""

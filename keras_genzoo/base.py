@@ -1,0 +1,104 @@
+"""What every zoo model shares: its image contract and input checks before training."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+
+from keras_genzoo.blocks import check_image_shape
+
+
+def split_batch(data: Any) -> tuple[Any, Any]:
+    """(inputs, second element or None) of a batch as `model.fit` passes it."""
+    if isinstance(data, (tuple, list)):
+        if len(data) == 1:
+            return data[0], None
+        return data[0], data[1]
+    return data, None
+
+
+def _first_batch(x: Any, y: Any) -> tuple[Any, Any]:
+    """The first batch `fit` would see, without consuming a user's iterator."""
+    import tensorflow as tf
+
+    if isinstance(x, tf.data.Dataset):
+        for element in x.take(1):
+            return split_batch(element)
+        raise ValueError("The dataset passed to fit() is empty.")
+    if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
+        head = np.asarray(x[:64])
+        return head, (None if y is None else np.asarray(y[:64]))
+    return None, None  # generators and PyDatasets are checked batch by batch by Keras
+
+
+class ZooModel(keras.Model):
+    """Base class of the zoo's models: an image shape, a value range, input checks.
+
+    `image_shape` is (height, width, channels) and `value_range` the (low, high) range
+    of the pixels the model is trained on and produces.
+    """
+
+    def __init__(
+        self,
+        image_shape: Sequence[int] = (28, 28, 1),
+        value_range: Sequence[float] = (0.0, 1.0),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.image_shape = check_image_shape(image_shape)
+        low, high = (float(v) for v in value_range)
+        if high <= low:
+            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}.")
+        self.value_range = (low, high)
+
+    def check_images(self, images: Any, what: str = "inputs") -> None:
+        """Raise a ValueError saying how to fix images of the wrong shape, dtype or range."""
+        arr = np.asarray(images)
+        expected = self.image_shape
+        if arr.ndim != 4 or tuple(arr.shape[1:]) != expected:
+            hint = ""
+            if arr.ndim == 3 and tuple(arr.shape[1:]) == expected[:2]:
+                hint = " Add a channel axis: images[..., None]."
+            elif arr.ndim == 2 and arr.shape[1] == int(np.prod(expected)):
+                hint = f" Reshape flat rows with images.reshape(-1, {', '.join(map(str, expected))})."
+            raise ValueError(
+                f"{self.name} expects {what} of shape (batch, {', '.join(map(str, expected))}), "
+                f"got {tuple(arr.shape)}.{hint} Build the model with image_shape matching your "
+                "data, e.g. image_shape=info.image_shape from keras_genzoo.data.load_dataset."
+            )
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise ValueError(
+                f"{self.name} expects floating-point {what}, got dtype {arr.dtype}. Convert "
+                f"and scale them to {list(self.value_range)}, e.g. "
+                "x.astype('float32') / 255 for 8-bit images."
+            )
+        low, high = self.value_range
+        lo, hi = float(arr.min()), float(arr.max())
+        tol = 1e-3 * (high - low)
+        if lo < low - tol or hi > high + tol:
+            raise ValueError(
+                f"{self.name} expects {what} in [{low:g}, {high:g}], got values in "
+                f"[{lo:g}, {hi:g}]. Rescale your data (load_dataset(..., scale='unit' or "
+                "'symmetric')) or build the model with a matching value_range."
+            )
+
+    def check_training_data(self, x: Any, y: Any = None) -> None:
+        """Check the first batch of training data; subclasses add checks on the second element."""
+        images, _ = _first_batch(x, y)
+        if images is not None:
+            self.check_images(images)
+
+    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
+        self.check_training_data(x, y)
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
+        self.check_training_data(x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(image_shape=list(self.image_shape), value_range=list(self.value_range))
+        return config

@@ -1,0 +1,1 @@
+"""Evaluation of generated data: FID, KID, conditional accuracy, mode coverage."""

@@ -1,0 +1,1 @@
+"""Reusable Keras layers of the zoo."""

@@ -1,0 +1,66 @@
+"""`load`: one entry point for registry names, `.keras` files and run directories."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import keras
+
+from keras_genzoo.registry import create_model, get_entry
+
+RUN_MODEL_FILE = "model.keras"
+
+
+def _resolve_model_file(path: str) -> str:
+    if os.path.isdir(path):
+        candidate = os.path.join(path, RUN_MODEL_FILE)
+        if not os.path.isfile(candidate):
+            raise FileNotFoundError(
+                f"{path!r} is a directory but holds no {RUN_MODEL_FILE!r}. "
+                "Pass a run directory written by `keras-genzoo train` or a `.keras` file."
+            )
+        return candidate
+    if not path.endswith(".keras"):
+        raise ValueError(
+            f"{path!r} is a file but not a `.keras` archive. Save models with "
+            "`model.save('name.keras')` and load that file."
+        )
+    return path
+
+
+def _looks_like_path(name_or_path: str) -> bool:
+    return (
+        os.path.exists(name_or_path)
+        or name_or_path.endswith(".keras")
+        or os.sep in name_or_path
+        or (os.altsep is not None and os.altsep in name_or_path)
+    )
+
+
+def load(name_or_path: str, pretrained: str | None = None, **overrides: Any) -> keras.Model:
+    """Load a zoo model by registry name, `.keras` file or run directory.
+
+    A registry name builds a fresh model (with `overrides` passed to its builder);
+    `pretrained` selects shipped weights for that name. A path loads the saved model
+    with its weights and optimizer state.
+    """
+    if _looks_like_path(name_or_path):
+        if pretrained is not None or overrides:
+            raise ValueError(
+                "`pretrained` and builder overrides apply to registry names, not to "
+                f"saved models; {name_or_path!r} is a path. Load it without them."
+            )
+        if not os.path.exists(name_or_path):
+            raise FileNotFoundError(f"No saved model at {name_or_path!r}.")
+        import keras_genzoo  # noqa: F401  (registers every zoo class for deserialisation)
+
+        return keras.saving.load_model(_resolve_model_file(name_or_path))
+    get_entry(name_or_path)  # unknown names fail here with suggestions
+    if pretrained is not None:
+        raise ValueError(
+            f"No pretrained weights named {pretrained!r} are shipped for {name_or_path!r}; "
+            "this release ships none. Train the model with `model.fit` or "
+            "`keras-genzoo train`, then load the run directory."
+        )
+    return create_model(name_or_path, **overrides)

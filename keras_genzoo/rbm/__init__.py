@@ -1,0 +1,1 @@
+"""Restricted Boltzmann machines trained by contrastive divergence."""
