@@ -1,11 +1,19 @@
-"""Data layer: real image datasets as `tf.data` pipelines ready for `model.fit`."""
+"""Data layer: real image datasets as arrays and `tf.data` pipelines ready for `model.fit`."""
 
 from keras_genzoo.data.datasets import (
-    DatasetInfo,
+    DataFormatError,
     DataNotFoundError,
+    DatasetInfo,
     list_datasets,
     load_arrays,
     load_dataset,
 )
 
-__all__ = ["DatasetInfo", "DataNotFoundError", "list_datasets", "load_arrays", "load_dataset"]
+__all__ = [
+    "DataFormatError",
+    "DataNotFoundError",
+    "DatasetInfo",
+    "list_datasets",
+    "load_arrays",
+    "load_dataset",
+]

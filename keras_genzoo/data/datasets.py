@@ -1,30 +1,57 @@
 """Loading real image datasets into arrays and `tf.data` pipelines.
 
-Every source returns images as float32 NHWC arrays scaled to the requested value
-range, integer labels, and a `DatasetInfo` with what the models need to know.
+A dataset is a name (`list_datasets()`) or the path of a local `.npz` archive or folder.
+Named TFDS datasets ("mnist", "fashion_mnist", "cifar10") are looked for in `data_dir`
+in this order: MNIST-style IDX files (MNIST and Fashion-MNIST), an npz archive
+`<name>.npz`, a prepared TFDS dataset `<data_dir>/<name>/<version>/`; without a
+`data_dir`, in TFDS's own data folder. When nothing is found they are downloaded with
+TFDS if `download=True` and the download hosts answer. `DatasetInfo.source` records
+what was read.
+
+Sources that hold only one pool of images (digits, an npz with `x`/`y`, a folder with
+only MNIST's test files) are split deterministically: a seeded permutation puts
+`holdout_fraction` of the images in "test" and the rest in "train".
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-import struct
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from keras_genzoo.data.errors import DataFormatError, DataNotFoundError
+from keras_genzoo.data.pipeline import (
+    DEFAULT_NOISE_LEVEL,
+    NOISE_KINDS,
+    build_pipeline,
+    scale_images,
+)
+from keras_genzoo.data.sources import NAMED_DATASETS, RawData, RawSplit, resolve
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 SCALES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}
 SPLITS = ("train", "test", "all")
 
-
-class DataNotFoundError(FileNotFoundError):
-    """The requested data is not where it was looked for."""
+__all__ = [
+    "DataFormatError",
+    "DataNotFoundError",
+    "DatasetInfo",
+    "list_datasets",
+    "load_arrays",
+    "load_dataset",
+]
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What a model needs to know about a dataset."""
+    """What a model needs to know about a dataset split, and where it came from.
+
+    `num_classes` is 0 for unlabelled data.
+    """
 
     name: str
     split: str
@@ -37,173 +64,168 @@ class DatasetInfo:
 
 def list_datasets() -> list[str]:
     """Names `load_dataset` accepts besides local paths."""
-    return ["digits", "mnist", "fashion_mnist", "cifar10"]
+    return sorted(NAMED_DATASETS)
 
 
-# ---------------------------------------------------------------------------- sources
+def _check_choice(what: str, value: object, choices: tuple | list) -> None:
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {list(choices)}, got {value!r}.")
 
 
-def _load_digits() -> tuple[np.ndarray, np.ndarray, float, str]:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = bunch.images.astype(np.float32)[..., None]
-    return images, bunch.target.astype(np.int64), 16.0, "scikit-learn digits (bundled)"
-
-
-def _read_idx(path: str) -> np.ndarray:
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as err:
-        raise ValueError(f"Could not read IDX file {path!r}: {err}. Is it truncated?") from err
-    if len(raw) < 4:
-        raise ValueError(f"{path!r} is too short to be an IDX file.")
-    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or dtype_code != 0x08:
-        raise ValueError(f"{path!r} is not an unsigned-byte IDX file (bad magic number).")
-    dims = struct.unpack(">" + "I" * ndim, raw[4 : 4 + 4 * ndim])
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise ValueError(
-            f"{path!r} is corrupt: header promises {int(np.prod(dims))} values, "
-            f"file holds {data.size}."
-        )
-    return data.reshape(dims)
+def _holdout_indices(count: int, split: str, fraction: float, seed: int) -> np.ndarray:
+    order = np.random.default_rng(seed).permutation(count)
+    n_test = int(round(count * fraction))
+    chosen = order[:n_test] if split == "test" else order[n_test:]
+    return np.sort(chosen)
 
 
-_IDX_PREFIXES = {"train": "train", "test": "t10k"}
+def _merge(parts: list[RawSplit]) -> RawSplit:
+    if len({p.max_value for p in parts}) == 1:
+        images = np.concatenate([p.images for p in parts])
+        max_value = parts[0].max_value
+    else:
+        images = np.concatenate([scale_images(p.images, p.max_value, (0.0, 1.0)) for p in parts])
+        max_value = 1.0
+    labels = None if parts[0].labels is None else np.concatenate([p.labels for p in parts])
+    return RawSplit(images, labels, max_value)
 
 
-def _find_idx(data_dir: str, prefix: str, kind: str) -> str | None:
-    for suffix in (".gz", ""):
-        for sep in ("-", "."):
-            path = os.path.join(data_dir, f"{prefix}-{kind}{sep}idx{3 if kind == 'images' else 1}-ubyte{suffix}")
-            if os.path.isfile(path):
-                return path
-    return None
-
-
-def _load_idx_dir(data_dir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Official splits present in an MNIST-style IDX folder, keyed 'train'/'test'."""
-    found = {}
-    for split, prefix in _IDX_PREFIXES.items():
-        images = _find_idx(data_dir, prefix, "images")
-        labels = _find_idx(data_dir, prefix, "labels")
-        if images and labels:
-            x, y = _read_idx(images), _read_idx(labels)
-            if len(x) != len(y):
-                raise ValueError(
-                    f"{images!r} holds {len(x)} images but {labels!r} holds {len(y)} labels."
-                )
-            x = x[..., None] if x.ndim == 3 else x
-            found[split] = (x.astype(np.float32), y.astype(np.int64))
-    return found
-
-
-def _holdout(
-    x: np.ndarray, y: np.ndarray, split: str, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _select(raw: RawData, split: str, holdout_fraction: float, seed: int) -> tuple[RawSplit, str]:
+    """The requested split of a source, and how it was obtained."""
+    if "train" in raw.splits and "test" in raw.splits:
+        if split == "all":
+            return _merge([raw.splits["train"], raw.splits["test"]]), f"{raw.source} (train + test)"
+        return raw.splits[split], f"{raw.source} ({split} split)"
+    (held, pool), = raw.splits.items()
     if split == "all":
-        return x, y
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_test = int(round(len(x) * fraction))
-    idx = order[:n_test] if split == "test" else order[n_test:]
-    idx = np.sort(idx)
-    return x[idx], y[idx]
+        return pool, raw.source
+    index = _holdout_indices(len(pool.images), split, holdout_fraction, seed)
+    labels = None if pool.labels is None else pool.labels[index]
+    carved = RawSplit(pool.images[index], labels, pool.max_value)
+    origin = "" if held == "all" else f" carved from its {held} split"
+    return carved, (
+        f"{raw.source}: {split} split{origin} (holdout_fraction={holdout_fraction}, seed={seed})"
+    )
+
+
+def _load_split(
+    name, split: str, data_dir, scale: str, holdout_fraction: float, seed: int, download: bool
+) -> tuple[RawSplit, DatasetInfo]:
+    _check_choice("split", split, SPLITS)
+    _check_choice("scale", scale, list(SCALES))
+    if not 0.0 < holdout_fraction < 1.0:
+        raise ValueError(
+            f"holdout_fraction must lie strictly between 0 and 1, got {holdout_fraction!r}."
+        )
+    raw = resolve(name, data_dir, download)
+    chosen, source = _select(raw, split, holdout_fraction, seed)
+    info = DatasetInfo(
+        name=os.fspath(name),
+        split=split,
+        image_shape=tuple(int(d) for d in chosen.images.shape[1:]),  # type: ignore[arg-type]
+        value_range=SCALES[scale],
+        num_classes=raw.num_classes,
+        num_examples=len(chosen.images),
+        source=source,
+    )
+    return chosen, info
 
 
 def load_arrays(
-    name: str,
+    name: str | os.PathLike,
     split: str = "train",
     *,
-    data_dir: str | None = None,
+    data_dir: str | os.PathLike | None = None,
     scale: str = "unit",
     holdout_fraction: float = 0.2,
     seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
-    """Images (float32, NHWC, scaled), integer labels and info for one split.
+    download: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None, DatasetInfo]:
+    """Images (float32, NHWC, in the `scale` range), int64 labels and info for one split.
 
-    Sources without both official splits (digits, a folder holding only MNIST's test
-    files) are split deterministically: `holdout_fraction` of a seeded permutation is
-    'test', the rest 'train'.
+    `split` is "train", "test" or "all". `seed` and `holdout_fraction` choose the held-out
+    images of single-pool sources. Labels are None for unlabelled data (an npz without
+    `y`). With `download=False` a named TFDS dataset must already be on disk.
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}.")
-    if name == "digits":
-        x, y, max_value, source = _load_digits()
-        x, y = _holdout(x, y, split, holdout_fraction, seed)
-        source += f", {split} split (holdout {holdout_fraction}, seed {seed})"
-    else:
-        folder = data_dir or (name if os.path.isdir(name) else None)
-        if folder is None:
-            raise DataNotFoundError(
-                f"Unknown dataset {name!r}: pass one of {list_datasets()} or a folder "
-                "holding MNIST-style IDX files (via `data_dir=`)."
-            )
-        splits = _load_idx_dir(folder)
-        if not splits:
-            raise DataNotFoundError(
-                f"No MNIST-style IDX files (train-images-idx3-ubyte[.gz], "
-                f"t10k-images-idx3-ubyte[.gz] and their labels) found in {folder!r}."
-            )
-        max_value = 255.0
-        if split in splits and len(splits) == 2:
-            x, y = splits[split]
-            source = f"IDX files in {folder} ({split} split)"
-        elif split == "all":
-            x = np.concatenate([splits[k][0] for k in sorted(splits)])
-            y = np.concatenate([splits[k][1] for k in sorted(splits)])
-            source = f"IDX files in {folder} (all splits)"
-        else:
-            (only, (x_all, y_all)), = splits.items()
-            x, y = _holdout(x_all, y_all, split, holdout_fraction, seed)
-            source = (
-                f"IDX files in {folder}: {split} split carved from the {only} files "
-                f"(holdout {holdout_fraction}, seed {seed})"
-            )
-    low, high = SCALES[scale]
-    x = (x / max_value * (high - low) + low).astype(np.float32)
-    info = DatasetInfo(
-        name=name,
-        split=split,
-        image_shape=tuple(int(d) for d in x.shape[1:]),  # type: ignore[arg-type]
-        value_range=(low, high),
-        num_classes=int(y.max()) + 1 if len(y) else 0,
-        num_examples=len(x),
-        source=source,
-    )
-    return x, y, info
+    chosen, info = _load_split(name, split, data_dir, scale, holdout_fraction, seed, download)
+    images = scale_images(chosen.images, chosen.max_value, info.value_range)
+    return images, chosen.labels, info
 
 
 def load_dataset(
-    name: str,
+    name: str | os.PathLike,
     split: str = "train",
     *,
     batch_size: int = 128,
-    data_dir: str | None = None,
+    data_dir: str | os.PathLike | None = None,
     scale: str = "unit",
     labels: bool = False,
     shuffle: bool | None = None,
     seed: int = 0,
     holdout_fraction: float = 0.2,
     drop_remainder: bool = False,
-):
-    """A batched, cached, prefetched `tf.data.Dataset` and its `DatasetInfo`.
+    split_seed: int = 0,
+    binarize: bool = False,
+    noise: str | None = None,
+    noise_level: float | None = None,
+    cache: bool | str = True,
+    download: bool = True,
+) -> tuple[tf.data.Dataset, DatasetInfo]:
+    """A batched, cached, prefetched `tf.data.Dataset` for `model.fit`, and its `DatasetInfo`.
 
-    Elements are image batches, or `(images, labels)` with `labels=True`.
+    Elements are image batches; `(images, labels)` with `labels=True`; `(noisy, clean)`
+    with `noise="gaussian"` (add N(0, noise_level^2), default 0.3, then clip) or
+    `noise="masking"` (set a `noise_level` fraction of pixels, default 0.25, to the low
+    end of the range). Noise levels are in units of the [0, 1] intensity whatever the
+    `scale`. `binarize=True` replaces each pixel by a Bernoulli sample with its [0, 1]
+    intensity as probability (then mapped to the ends of the range). Binarisation and
+    noise are drawn afresh every epoch, reproducibly for a given `seed`, which also seeds
+    shuffling (on by default for "train"). `split_seed` and `holdout_fraction` choose
+    the held-out images of single-pool sources, independently of `seed`, so train and
+    test never overlap whatever `seed` is. `cache` keeps scaled images in memory (True),
+    in files with the given path prefix (a string), or not at all (False).
     """
-    import tensorflow as tf
-
-    x, y, info = load_arrays(
-        name, split, data_dir=data_dir, scale=scale,
-        holdout_fraction=holdout_fraction, seed=seed,
+    integer = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
+    if not integer or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if noise is not None:
+        _check_choice("noise", noise, [None, *NOISE_KINDS])
+        if labels:
+            raise ValueError(
+                "noise and labels=True cannot be combined: denoising elements are (noisy, "
+                "clean) pairs, which leave no place for labels. Use one or the other."
+            )
+        noise_level = DEFAULT_NOISE_LEVEL[noise] if noise_level is None else float(noise_level)
+        if noise == "masking" and not 0.0 < noise_level < 1.0:
+            raise ValueError(
+                "noise_level for 'masking' noise is the fraction of pixels masked and must lie "
+                f"between 0 and 1, got {noise_level!r}."
+            )
+        if noise == "gaussian" and not noise_level > 0.0:
+            raise ValueError(
+                "noise_level for 'gaussian' noise is a standard deviation and must be positive, "
+                f"got {noise_level!r}."
+            )
+    elif noise_level is not None:
+        raise ValueError("noise_level was given without noise; pass noise='gaussian' or 'masking'.")
+    chosen, info = _load_split(name, split, data_dir, scale, holdout_fraction, split_seed, download)
+    if labels and chosen.labels is None:
+        raise ValueError(
+            f"labels=True, but the images from {info.source} come without labels; drop "
+            "labels=True or store labels with the images (y, y_train, y_test in an npz)."
+        )
+    ds = build_pipeline(
+        chosen.images,
+        chosen.labels if labels else None,
+        chosen.max_value,
+        info.value_range,
+        batch_size=int(batch_size),
+        shuffle=split == "train" if shuffle is None else bool(shuffle),
+        seed=seed,
+        binarize=binarize,
+        noise=noise,
+        noise_level=0.0 if noise_level is None else noise_level,
+        cache=cache,
+        drop_remainder=drop_remainder,
     )
-    ds = tf.data.Dataset.from_tensor_slices((x, y) if labels else x).cache()
-    if shuffle if shuffle is not None else split == "train":
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     return ds, info
