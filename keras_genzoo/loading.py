@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any
 
 import keras
@@ -55,7 +56,13 @@ def load(name_or_path: str, pretrained: str | None = None, **overrides: Any) -> 
             raise FileNotFoundError(f"No saved model at {name_or_path!r}.")
         import keras_genzoo  # noqa: F401  (registers every zoo class for deserialisation)
 
-        return keras.saving.load_model(_resolve_model_file(name_or_path))
+        model_file = _resolve_model_file(name_or_path)
+        if not zipfile.is_zipfile(model_file):
+            raise ValueError(
+                f"{model_file!r} is not a valid `.keras` archive (it is not a zip file); it "
+                "may be truncated or corrupt. Save the model again with model.save(...)."
+            )
+        return keras.saving.load_model(model_file)
     get_entry(name_or_path)  # unknown names fail here with suggestions
     if pretrained is not None:
         raise ValueError(

@@ -35,6 +35,14 @@ def _summary(fn: Callable) -> str:
     return doc.splitlines()[0] if doc else ""
 
 
+def _same_definition(old: Callable, new: Callable) -> bool:
+    """True for one builder defined again (a reloaded module or a re-run notebook cell)."""
+    return old is new or (
+        getattr(old, "__module__", None) == getattr(new, "__module__", None)
+        and getattr(old, "__qualname__", None) == getattr(new, "__qualname__", None)
+    )
+
+
 def register_model(
     name: str, *, family: str = "custom", overwrite: bool = False
 ) -> Callable[[Builder], Builder]:
@@ -51,7 +59,7 @@ def register_model(
     def decorator(builder: Builder) -> Builder:
         if not callable(builder):
             raise TypeError(f"register_model({name!r}) decorates a callable, got {builder!r}.")
-        if name in _REGISTRY and not overwrite and _REGISTRY[name].builder is not builder:
+        if name in _REGISTRY and not overwrite and not _same_definition(_REGISTRY[name].builder, builder):
             raise ValueError(
                 f"A model named {name!r} is already registered "
                 f"(by {_REGISTRY[name].builder.__module__}). Pick another name "

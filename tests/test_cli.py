@@ -1,0 +1,381 @@
+"""The `keras-genzoo` command line: list, train, sample, configs and error handling."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import keras_genzoo
+from keras_genzoo import cli, registry
+from keras_genzoo.autoencoders import Autoencoder, DenoisingAutoencoder
+from keras_genzoo.base import ZooModel
+from keras_genzoo.data import load_arrays
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZOO_CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, "zoo_configs", "*.json")))
+DATASET_SHAPES = {"digits": (8, 8, 1), "mnist": (28, 28, 1)}
+# 8x8 digits are drawn 8x larger with 2 px between tiles: a panel of 4 x 8 tiles is
+# 4 * 66 + 2 = 266 px wide and 8 * 66 + 2 = 530 px high; panels are 12 px apart.
+PANEL_WIDTH, PANEL_HEIGHT = 266, 530
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def image_summary_tags(log_dir: str) -> dict[str, list[int]]:
+    """Image summary tag -> steps, read back from the TensorBoard event files in log_dir."""
+    tags: dict[str, list[int]] = {}
+    for path in glob.glob(os.path.join(log_dir, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "images":
+                    tags.setdefault(value.tag, []).append(event.step)
+    return tags
+
+
+def scalar_tags(log_dir: str) -> set[str]:
+    tags = set()
+    for path in glob.glob(os.path.join(log_dir, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(v.tag for v in event.summary.value)
+    return tags
+
+
+@pytest.fixture(scope="module")
+def ae_run(tmp_path_factory):
+    """`keras-genzoo train ae_conv --dataset digits --epochs 2 ...`, run in-process."""
+    out = tmp_path_factory.mktemp("ae_conv_digits")
+    code = cli.main([
+        "train", "ae_conv", "--dataset", "digits", "--epochs", "2", "--batch-size", "128",
+        "--set", "latent_dim=8", "--set", "filters=[16,32]", "--out", str(out),
+    ])
+    assert code == 0
+    return str(out)
+
+
+# ------------------------------------------------------------------------------ list
+
+
+def test_list_shows_name_family_and_summary(capsys):
+    code, out, _ = run_cli(["list"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "FAMILY", "SUMMARY"]
+    names = [line.split()[0] for line in lines[1:]]
+    assert names == keras_genzoo.list_models()
+    ae_conv = next(line for line in lines if line.startswith("ae_conv "))
+    assert ae_conv.split()[1] == "autoencoder"
+    assert registry.get_entry("ae_conv").summary in ae_conv
+
+    code, out, _ = run_cli(["list", "dae_*"], capsys)
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[1:]] == ["dae_conv", "dae_dense"]
+    code, _, err = run_cli(["list", "nothing_like_this*"], capsys)
+    assert code == 1 and "No registered model matches" in err
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def test_train_writes_every_artifact(ae_run):
+    for name in ("model.keras", "metrics.json", "config.json", "reconstructions.png",
+                 os.path.join("checkpoints", "last.keras")):
+        assert os.path.isfile(os.path.join(ae_run, name)), name
+    assert not os.path.exists(os.path.join(ae_run, "samples.png"))
+
+    with Image.open(os.path.join(ae_run, "reconstructions.png")) as png:
+        assert png.format == "PNG" and png.mode == "L"
+        assert png.size == (2 * PANEL_WIDTH + 12, PANEL_HEIGHT)
+        pixels = np.asarray(png)
+    left, right = pixels[:, :PANEL_WIDTH], pixels[:, -PANEL_WIDTH:]
+    originals, _, _ = load_arrays("digits", "test")
+    assert left[2:66, 2:66].mean() == pytest.approx(originals[0].mean() * 255, abs=1.0)
+    assert right.std() > 20, "the reconstructions panel should show digits, not a flat image"
+
+    model = keras_genzoo.load(ae_run)
+    checkpoint = keras_genzoo.load(os.path.join(ae_run, "checkpoints", "last.keras"))
+    assert isinstance(model, Autoencoder) and model.latent_dim == 8
+    np.testing.assert_allclose(
+        checkpoint.reconstruct(originals[:16]), model.reconstruct(originals[:16]), atol=1e-6
+    )
+
+
+def test_metrics_json_records_history_evaluation_data_and_config(ae_run):
+    with open(os.path.join(ae_run, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["model"] == "ae_conv" and metrics["family"] == "autoencoder"
+    assert {k: len(v) for k, v in metrics["history"].items()} == {
+        "loss": 2, "mse": 2, "val_loss": 2, "val_mse": 2
+    }
+    assert metrics["history"]["loss"][1] < metrics["history"]["loss"][0]
+    assert set(metrics["evaluation"]) == {"loss", "mse"}
+    assert metrics["evaluation"]["loss"] == pytest.approx(metrics["history"]["val_loss"][-1], rel=1e-4)
+    train, test = metrics["dataset"]["train"], metrics["dataset"]["test"]
+    assert (train["num_examples"], test["num_examples"]) == (1438, 359)
+    assert train["image_shape"] == [8, 8, 1] and train["value_range"] == [0.0, 1.0]
+    config = metrics["config"]
+    assert (config["epochs"], config["batch_size"], config["dataset"]["name"]) == (2, 128, "digits")
+    assert config["overrides"] == {"latent_dim": 8, "filters": [16, 32]}
+    assert metrics["builder_arguments"]["image_shape"] == [8, 8, 1]
+    reconstruction = metrics["reconstruction"]
+    assert reconstruction["num_images"] == 359
+    assert reconstruction["mse"] == pytest.approx(metrics["evaluation"]["mse"], rel=1e-4)
+    assert reconstruction["mean_image_mse"] == pytest.approx(0.0727, abs=1e-3)  # digits baseline
+    assert reconstruction["ratio_to_mean_image"] == pytest.approx(
+        reconstruction["mse"] / reconstruction["mean_image_mse"]
+    )
+    with open(os.path.join(ae_run, "config.json")) as f:
+        assert json.load(f) == config
+
+
+def test_tensorboard_logs_hold_metrics_and_image_summaries(ae_run):
+    logs = os.path.join(ae_run, "logs")
+    assert image_summary_tags(os.path.join(logs, "images")) == {"reconstructions": [0, 1]}
+    assert {"epoch_loss", "epoch_mse"} <= scalar_tags(os.path.join(logs, "train"))
+    assert {"epoch_loss", "epoch_mse"} <= scalar_tags(os.path.join(logs, "validation"))
+
+
+def test_train_from_a_zoo_config_with_flags_overriding_it(tmp_path, capsys, monkeypatch):
+    """The file sets the model and its noise; flags and --set win; the strategy's scope is used."""
+    created_under = []
+    real_create = cli.create_model
+
+    def spy(name, **overrides):
+        created_under.append(type(tf.distribute.get_strategy()).__name__)
+        return real_create(name, **overrides)
+
+    monkeypatch.setattr(cli, "create_model", spy)
+    code, out, err = run_cli([
+        "train", "--config", os.path.join(REPO_ROOT, "zoo_configs", "dae_conv_digits.json"),
+        "--epochs", "1", "--batch-size", "256", "--set", "latent_dim=4", "--strategy",
+        "onedevice", "--seed", "3", "--out", tmp_path,
+    ], capsys)
+    assert code == 0, err
+    assert created_under == ["OneDeviceStrategy"]
+    assert "6/6" in out and "loss:" in out and "reconstructions.png" in out  # progress bar
+    with open(tmp_path / "metrics.json") as f:
+        metrics = json.load(f)
+    config = metrics["config"]
+    assert (config["model"], config["epochs"], config["batch_size"]) == ("dae_conv", 1, 256)
+    assert (config["strategy"], config["seed"]) == ("onedevice", 3)
+    assert config["overrides"]["latent_dim"] == 4 and config["overrides"]["noise_level"] == 0.25
+    denoising = metrics["reconstruction"]["denoising"]
+    assert denoising["noisy_input_mse"] > 0.01
+    model = keras_genzoo.load(str(tmp_path))
+    assert isinstance(model, DenoisingAutoencoder) and model.noise_level == 0.25
+    with Image.open(tmp_path / "reconstructions.png") as png:
+        assert png.size == (3 * PANEL_WIDTH + 2 * 12, PANEL_HEIGHT)  # clean | noisy | denoised
+
+
+# ------------------------------------------- another family: conditional, [-1, 1], generate
+
+
+@keras.saving.register_keras_serializable(package="keras_genzoo_tests")
+class ClassMeans(ZooModel):
+    """Learns one mean image per class; generates (and "reconstructs") it from labels."""
+
+    is_conditional = True
+
+    def __init__(self, num_classes: int = 10, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.means = keras.layers.Embedding(num_classes, int(np.prod(self.image_shape)))
+        self.to_image = keras.layers.Reshape(self.image_shape)
+
+    def call(self, labels):
+        return self.to_image(self.means(labels))
+
+    def train_step(self, data):
+        images, labels = data
+        return super().train_step((labels, images))
+
+    def test_step(self, data):
+        images, labels = data
+        return super().test_step((labels, images))
+
+    def generate(self, n, labels=None, seed=None):
+        if labels is None:
+            labels = np.arange(n) % self.num_classes
+        labels = np.asarray(labels)
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"labels must be in [0, {self.num_classes}), got {labels.max()}.")
+        noise = np.random.default_rng(seed).normal(0.0, 0.05, (n, *self.image_shape))
+        return np.clip(np.asarray(self(labels)) + noise, *self.value_range)
+
+    def reconstruct(self, images, labels=None):
+        if labels is None:
+            raise ValueError("ClassMeans reconstructs from labels; pass labels=.")
+        return np.asarray(self(np.asarray(labels)))
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+@pytest.fixture
+def class_means_registered(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    @keras_genzoo.register_model("test_class_means", family="test")
+    def test_class_means(*, image_shape=(28, 28, 1), num_classes: int = 10,
+                         learning_rate: float = 0.05) -> ClassMeans:
+        """Per-class mean images in [-1, 1] (a test model with generate)."""
+        model = ClassMeans(num_classes, image_shape=image_shape, value_range=(-1.0, 1.0))
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+        return model
+
+
+def test_train_and_sample_a_conditional_symmetric_generator(class_means_registered, tmp_path, capsys):
+    """The trainer passes image_shape and num_classes, feeds [-1, 1] images with labels."""
+    run_dir = tmp_path / "run"
+    code, _, err = run_cli(
+        ["train", "test_class_means", "--epochs", "3", "--learning-rate", "0.1", "--out", run_dir],
+        capsys,
+    )
+    assert code == 0, err
+    with open(run_dir / "metrics.json") as f:
+        metrics = json.load(f)
+    assert metrics["builder_arguments"] == {
+        "image_shape": [8, 8, 1], "num_classes": 10, "learning_rate": 0.1
+    }
+    assert metrics["dataset"]["train"]["value_range"] == [-1.0, 1.0]
+    # reconstructions got the held-out labels: class means beat the overall mean image
+    assert metrics["reconstruction"]["ratio_to_mean_image"] < 0.9  # measured 0.59-0.60
+    with Image.open(run_dir / "samples.png") as png:  # 10 classes as columns, 6 rows
+        assert png.size == (10 * 66 + 2, 6 * 66 + 2)
+    with Image.open(run_dir / "reconstructions.png") as png:
+        assert png.size == (2 * PANEL_WIDTH + 12, PANEL_HEIGHT)
+    assert image_summary_tags(str(run_dir / "logs" / "images")) == {
+        "reconstructions": [0, 1, 2], "samples": [0, 1, 2]
+    }
+
+    model = keras_genzoo.load(str(run_dir))
+    x, y, _ = load_arrays("digits", "train", scale="symmetric")
+    learned_zero = model.generate(1, labels=[0], seed=0)[0]
+    assert np.abs(learned_zero - x[y == 0].mean(axis=0)).mean() < 0.5 * np.abs(
+        learned_zero - x[y == 1].mean(axis=0)
+    ).mean(), "the class-0 sample should look like the mean 0, not the mean 1"
+
+    grid = tmp_path / "grids" / "threes.png"
+    code, out, err = run_cli(
+        ["sample", run_dir, "--n", "20", "--labels", "3", "--seed", "1", "--out", grid], capsys
+    )
+    assert code == 0, err
+    with Image.open(grid) as png:
+        assert png.size == (5 * 66 + 2, 4 * 66 + 2)
+
+    fresh = tmp_path / "fresh.png"
+    code, _, err = run_cli(
+        ["sample", "test_class_means", "--n", "10", "--set", "image_shape=[8,8,1]", "--out", fresh],
+        capsys,
+    )
+    assert code == 0, err
+    with Image.open(fresh) as png:
+        assert png.size == (10 * 66 + 2, 66 + 2)
+
+    code, _, err = run_cli(["sample", run_dir, "--labels", "12", "--out", fresh], capsys)
+    assert code == 2 and "labels must be in [0, 10)" in err
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+@pytest.fixture
+def bad_config(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"model": "ae_conv", "epoch": 3}))
+    return path
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "ae_cnov", "--out", "{out}"], "Did you mean: ae_conv"),
+        (["train", "--out", "{out}"], "No model given"),
+        (["train", "ae_conv", "--dataset", "no_such_set", "--out", "{out}"], "Unknown dataset 'no_such_set'"),
+        (["train", "ae_conv", "--dataset", "mnist", "--data-dir", "{out}/nowhere", "--out", "{out}"],
+         "does not exist"),
+        (["train", "ae_conv", "--set", "latent_dim", "--out", "{out}"], "--set expects KEY=VALUE"),
+        (["train", "ae_conv", "--set", "latent_dims=3", "--out", "{out}"], "did you mean 'latent_dim'"),
+        (["train", "ae_conv", "--set", "latent_dim=-1", "--out", "{out}"],
+         "latent_dim must be a positive integer, got -1"),
+        (["train", "ae_conv", "--set", "image_shape=[28,28,1]", "--out", "{out}"],
+         "expects inputs of shape \\(batch, 28, 28, 1\\), got \\(64, 8, 8, 1\\)"),
+        (["train", "--config", "{out}/missing.json", "--out", "{out}"], "does not exist"),
+        (["train", "--config", "{bad_config}", "--out", "{out}"], "'epoch' \\(did you mean 'epochs'\\?\\)"),
+        (["train", "ae_conv", "--epochs", "0", "--out", "{out}"], "expected a positive integer"),
+        (["train", "ae_conv", "--strategy", "tpu", "--out", "{out}"], "invalid choice: 'tpu'"),
+        (["train", "ae_conv"], "the following arguments are required: --out"),
+        (["fit", "ae_conv"], "invalid choice: 'fit'"),
+        (["sample", "{out}/no_run", "--out", "{out}/g.png"], "No saved model at"),
+        (["sample", "ae_conv", "--out", "{out}/g.png"], "has no generate\\(\\) and cannot sample"),
+        (["sample", "ae_conv", "--n", "-3"], "expected a positive integer"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(args, message, tmp_path, bad_config, capsys):
+    args = [a.format(out=tmp_path, bad_config=bad_config) for a in args]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert "error:" in err and "Traceback" not in err
+    assert re.search(message, err), err
+    assert not os.path.exists(tmp_path / "model.keras")
+
+
+def test_console_script_reports_errors_without_traceback(tmp_path):
+    script = os.path.join(os.path.dirname(sys.executable), "keras-genzoo")
+    command = [script] if os.path.isfile(script) else [sys.executable, "-m", "keras_genzoo.cli"]
+    result = subprocess.run(
+        [*command, "train", "dae_conf", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 2
+    assert "keras-genzoo train: error: Unknown model 'dae_conf'. Did you mean: dae_conv" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------------ zoo_configs
+
+
+def test_zoo_configs_name_registered_models_with_valid_options():
+    assert len(ZOO_CONFIGS) >= 4
+    names = [os.path.basename(p) for p in ZOO_CONFIGS]
+    assert "ae_conv_digits.json" in names
+    for path in ZOO_CONFIGS:
+        config = cli.load_run_config(path)
+        assert config["model"] in keras_genzoo.list_models(), path
+        assert config.get("description"), f"{path} needs a description"
+        dataset = config["dataset"]["name"]
+        model = keras_genzoo.create_model(
+            config["model"], image_shape=DATASET_SHAPES[dataset], **config["overrides"]
+        )
+        assert model.compiled, path
+    main_job = cli.load_run_config(os.path.join(REPO_ROOT, "zoo_configs", "ae_conv_digits.json"))
+    assert (main_job["model"], main_job["dataset"]["name"]) == ("ae_conv", "digits")
+
+
+def test_run_configs_reject_bad_values():
+    good = {"model": "ae_dense"}
+    assert cli.normalize_run_config(good)["epochs"] == cli.RUN_DEFAULTS["epochs"]
+    for bad, message in [
+        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"batch_size": "64"}, "batch_size must be a positive integer"),
+        ({"learning_rate": -1}, "learning_rate must be a positive number"),
+        ({"dataset": {"name": "digits", "colour": True}}, "Unknown dataset option 'colour'"),
+        ({"overrides": [1, 2]}, "overrides must be a JSON object"),
+        ({"strategy": "mirorred"}, "did you mean 'mirrored'"),
+        ({"strategy": "multiworker"}, "keras_genzoo.distribute.train"),
+    ]:
+        with pytest.raises(cli.UsageError, match=message):
+            cli.normalize_run_config({**good, **bad})
