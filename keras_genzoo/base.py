@@ -37,8 +37,11 @@ class ZooModel(keras.Model):
     """Base class of the zoo's models: an image shape, a value range, input checks.
 
     `image_shape` is (height, width, channels) and `value_range` the (low, high) range
-    of the pixels the model is trained on and produces.
+    of the pixels the model is trained on and produces. Conditional models set
+    `is_conditional = True` and carry `num_classes`; they train on `(images, labels)`.
     """
+
+    is_conditional: bool = False
 
     def __init__(
         self,
@@ -89,6 +92,22 @@ class ZooModel(keras.Model):
         images, _ = _first_batch(x, y)
         if images is not None:
             self.check_images(images)
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Keras `compile`; float16 loss scaling stays correct under several replicas."""
+        from keras_genzoo.distribute.precision import with_replica_safe_loss_scaling
+
+        super().compile(*args, **kwargs)
+        self.optimizer = with_replica_safe_loss_scaling(self.optimizer)
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Recompile from a saved compile config when a `.keras` file is loaded.
+
+        Keras skips this for models that override `compile`, as ZooModel does.
+        """
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built and getattr(self, "optimizer", None) is not None:
+            self.optimizer.build(self.trainable_variables)
 
     def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
         self.check_training_data(x, y)

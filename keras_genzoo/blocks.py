@@ -26,7 +26,9 @@ def _normalization(kind: str | None, name: str) -> layers.Layer | None:
     if kind is None:
         return None
     if kind == "batch":
-        return layers.BatchNormalization(name=name)
+        # Statistics over the global batch: under several replicas, per-replica statistics
+        # would train differently from one device and let the moving averages diverge.
+        return layers.BatchNormalization(synchronized=True, name=name)
     if kind == "layer":
         return layers.LayerNormalization(name=name)
     raise ValueError(f"normalization must be None, 'batch' or 'layer', got {kind!r}.")
@@ -87,10 +89,18 @@ def build_conv_decoder(
     activation: str = "relu",
     normalization: str | None = None,
     output_activation: str | None = "sigmoid",
+    upsampling: str = "transpose",
     name: str = "decoder",
 ) -> keras.Model:
-    """Dense to a small feature map, transposed convolutions up, crop to `image_shape`."""
+    """Dense to a small feature map, upsampling convolutions, crop to `image_shape`.
+
+    `upsampling="transpose"` uses stride-2 transposed convolutions; `"resize"` uses
+    nearest-neighbour 2x upsampling followed by a convolution, which avoids
+    checkerboard artefacts (GAN generators train more reliably with it).
+    """
     image_shape = check_image_shape(image_shape)
+    if upsampling not in ("transpose", "resize"):
+        raise ValueError(f"upsampling must be 'transpose' or 'resize', got {upsampling!r}.")
     height, width = downsampled_size(image_shape, len(filters))
     inputs = keras.Input((latent_dim,), name=f"{name}_input")
     x = layers.Dense(height * width * filters[0], name=f"{name}_project")(inputs)
@@ -100,9 +110,13 @@ def build_conv_decoder(
     x = _activation(activation, f"{name}_project_act")(x)
     x = layers.Reshape((height, width, filters[0]), name=f"{name}_reshape")(x)
     for i, f in enumerate(filters):
-        x = layers.Conv2DTranspose(
-            f, kernel_size, strides=2, padding="same", name=f"{name}_deconv{i}"
-        )(x)
+        if upsampling == "resize":
+            x = layers.UpSampling2D(2, name=f"{name}_upsample{i}")(x)
+            x = layers.Conv2D(f, kernel_size, padding="same", name=f"{name}_upconv{i}")(x)
+        else:
+            x = layers.Conv2DTranspose(
+                f, kernel_size, strides=2, padding="same", name=f"{name}_deconv{i}"
+            )(x)
         norm = _normalization(normalization, f"{name}_norm{i}")
         if norm is not None:
             x = norm(x)

@@ -29,6 +29,7 @@ import keras
 import numpy as np
 
 from keras_genzoo.data import DataNotFoundError, load_dataset
+from keras_genzoo import distribute
 from keras_genzoo.distribute import STRATEGIES, get_strategy
 from keras_genzoo.images import image_grid
 from keras_genzoo.loading import RUN_MODEL_FILE, load
@@ -54,8 +55,9 @@ RUN_DEFAULTS: dict[str, Any] = {
 CONFIG_KEYS = (*RUN_DEFAULTS, "description")
 # load_dataset arguments the trainer sets itself; a config cannot override them.
 TRAINER_DATA_ARGS = ("name", "split", "batch_size", "scale", "labels", "shuffle")
-# Keras `fit` cannot run under MultiWorkerMirroredStrategy (keras-team/keras#20585).
-CLI_STRATEGIES = tuple(name for name in STRATEGIES if name != "multiworker")
+# Keras `fit` cannot run under MultiWorkerMirroredStrategy (keras-team/keras#20585), so
+# `multiworker` runs train with keras_genzoo.distribute.train and evaluate instead.
+CLI_STRATEGIES = STRATEGIES
 SCALE_OF_RANGE = {(0.0, 1.0): "unit", (-1.0, 1.0): "symmetric"}
 PREVIEW_IMAGES = 32
 PREVIEW_COLUMNS = 8
@@ -162,11 +164,6 @@ def normalize_run_config(config: dict[str, Any]) -> dict[str, Any]:
             raise UsageError(f"Model {merged['model']!r} has no learning_rate argument.")
     if isinstance(merged["seed"], bool) or not isinstance(merged["seed"], int):
         raise UsageError(f"seed must be an integer, got {merged['seed']!r}.")
-    if merged["strategy"] == "multiworker":
-        raise UsageError(
-            "`keras-genzoo train` trains with Keras fit, which cannot run under the "
-            "multiworker strategy; train multi-worker jobs with keras_genzoo.distribute.train."
-        )
     if merged["strategy"] not in CLI_STRATEGIES:
         _unknown_keys([str(merged["strategy"])], CLI_STRATEGIES, "strategy")
     return merged
@@ -394,6 +391,13 @@ def run_training(config: dict[str, Any], out_dir: str, *, verbose: int = 1) -> d
     Data and model errors found before training starts raise `UsageError`.
     """
     config = normalize_run_config(config)
+    with _user_errors(ValueError, TypeError, RuntimeError):
+        # First of all: the multiworker strategy must exist before any TensorFlow work.
+        strategy = get_strategy(config["strategy"])
+    multiworker = config["strategy"] == "multiworker"
+    backup_dir = os.path.join(out_dir, "backup")  # the chief's, which every worker restores
+    if multiworker and not distribute.is_chief():
+        out_dir = os.path.join(out_dir, "workers", distribute.task_name())
     name, seed = config["model"], config["seed"]
     keras.utils.set_random_seed(seed)
     data_options = {k: v for k, v in config["dataset"].items() if k != "name"}
@@ -410,7 +414,6 @@ def run_training(config: dict[str, Any], out_dir: str, *, verbose: int = 1) -> d
     if config["learning_rate"] is not None:
         arguments["learning_rate"] = config["learning_rate"]
     with _user_errors(ValueError, TypeError):
-        strategy = get_strategy(config["strategy"])
         with strategy.scope():
             model = create_model(name, **arguments)
 
@@ -450,11 +453,20 @@ def run_training(config: dict[str, Any], out_dir: str, *, verbose: int = 1) -> d
         keras.callbacks.ModelCheckpoint(os.path.join(checkpoint_dir, "last.keras")),
     ]
     started = time.perf_counter()
-    history = model.fit(
-        train_ds, epochs=config["epochs"], validation_data=test_ds, callbacks=callbacks,
-        verbose=verbose,
-    )
+    if multiworker:  # each worker backs up after every epoch; a restarted job resumes
+        history = distribute.train(
+            model, train_ds, epochs=config["epochs"], verbose=verbose, backup_dir=backup_dir
+        ).history
+    else:
+        history = model.fit(
+            train_ds, epochs=config["epochs"], validation_data=test_ds, callbacks=callbacks,
+            verbose=verbose,
+        ).history
     train_seconds = time.perf_counter() - started
+    if multiworker:
+        evaluation = distribute.evaluate(model, test_ds)
+    else:
+        evaluation = model.evaluate(test_ds, verbose=0, return_dict=True)
     model.save(os.path.join(out_dir, RUN_MODEL_FILE))
 
     artifacts = {"model": RUN_MODEL_FILE, "logs": "logs", "checkpoints": "checkpoints"}
@@ -469,8 +481,8 @@ def run_training(config: dict[str, Any], out_dir: str, *, verbose: int = 1) -> d
             "train": dataclasses.asdict(train_info),
             "test": dataclasses.asdict(test_info),
         },
-        "history": history.history,
-        "evaluation": model.evaluate(test_ds, verbose=0, return_dict=True),
+        "history": history,
+        "evaluation": evaluation,
         "train_seconds": train_seconds,
         "artifacts": artifacts,
     }

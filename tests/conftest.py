@@ -1,8 +1,21 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Some virtual machines advertise Intel AMX but fault on its instructions, which kills
+# the process (SIGILL) in oneDNN's bfloat16 matmuls; cap oneDNN just below AMX. float32
+# kernels never use AMX, so this changes nothing for them.
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_FP16")
 
 import pytest
+import tensorflow as tf
+
+# Two logical CPU devices for the whole session, so tests can run MirroredStrategy with
+# two replicas. It must happen before TensorFlow initialises its devices; ops without a
+# strategy still run on the first device only.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
+)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "datasets", "mnist")

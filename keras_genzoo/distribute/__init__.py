@@ -1,5 +1,34 @@
-"""tf.distribute strategies for training zoo models."""
+"""Distributed and fault-tolerant training of zoo models with tf.distribute.
 
-from keras_genzoo.distribute.strategies import STRATEGIES, get_strategy
+- `get_strategy(name)`: a strategy by name (`auto`, `default`, `onedevice`, `mirrored`,
+  `multiworker`); `split_cpu(n)` gives a GPU-less machine `n` logical devices.
+- `train(model, data, epochs=..., backup_dir=...)`: runs the model's own `train_step`
+  under its strategy, multi-worker included, and resumes from a backup after a crash.
+- `LossScaleOptimizer`: float16 loss scaling whose skip decision every replica agrees
+  on (zoo models use it automatically under `mixed_float16`).
+"""
 
-__all__ = ["STRATEGIES", "get_strategy"]
+from keras_genzoo.distribute.precision import LossScaleOptimizer
+from keras_genzoo.distribute.strategies import (
+    STRATEGIES,
+    get_strategy,
+    is_chief,
+    read_cluster,
+    split_cpu,
+    task_name,
+)
+from keras_genzoo.distribute.training import TrainingBackup, TrainingLog, evaluate, train
+
+__all__ = [
+    "LossScaleOptimizer",
+    "STRATEGIES",
+    "TrainingBackup",
+    "TrainingLog",
+    "evaluate",
+    "get_strategy",
+    "is_chief",
+    "read_cluster",
+    "split_cpu",
+    "task_name",
+    "train",
+]

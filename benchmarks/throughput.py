@@ -1,0 +1,126 @@
+"""Training throughput (images/s) of one model per family, on 1 device and on all GPUs,
+in float32 and mixed precision, with and without XLA.
+
+    python benchmarks/throughput.py                                   # digits, all configs
+    python benchmarks/throughput.py --dataset mnist --data-dir DIR    # 28x28 MNIST images
+    python benchmarks/throughput.py --split-cpu 2                     # 2 replicas on a CPU
+
+Each configuration builds the model under its strategy and dtype policy, trains one
+warm-up epoch (tracing, XLA compilation) and then times `--steps` steps of `fit` on
+real images repeated from memory. The batch per replica is fixed (`--batch-size`), so
+the global batch grows with the replicas; scaling efficiency is images/s on N devices
+divided by N times images/s on one. With several GPUs, "N devices" is MirroredStrategy
+over all of them; `--split-cpu N` splits a CPU into N logical devices instead, which
+only exercises the code path (the logical devices share the same cores). A
+configuration that fails prints its error in the table instead of a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Some virtual machines advertise Intel AMX but fault on it (SIGILL in bfloat16 matmuls
+# on CPU); set ONEDNN_MAX_CPU_ISA=ALL to let oneDNN use AMX where it works.
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_FP16")
+
+FAMILY_MODELS = {
+    "autoencoder": "ae_conv", "vae": "vae_conv", "gan": "dcgan", "rbm": "rbm_bernoulli",
+}
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(FAMILY_MODELS.values()))
+    parser.add_argument("--dataset", default="digits", help="digits or mnist")
+    parser.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files")
+    parser.add_argument("--batch-size", type=int, default=128, help="per replica")
+    parser.add_argument("--steps", type=int, default=50, help="timed steps per config")
+    parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
+    parser.add_argument("--xla", choices=("both", "on", "off"), default="both")
+    parser.add_argument("--split-cpu", type=int, default=0, help="logical CPUs, without GPUs")
+    return parser.parse_args()
+
+
+def measure(name, images, strategy, precision, xla, batch_size, steps) -> float:
+    """Images per second of `fit` on `name` after one warm-up epoch."""
+    import keras
+    import tensorflow as tf
+
+    import keras_genzoo
+
+    global_batch = batch_size * strategy.num_replicas_in_sync
+    keras.mixed_precision.set_dtype_policy(precision)
+    try:
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = keras_genzoo.create_model(name, image_shape=images.shape[1:])
+        model.jit_compile = xla
+        low, high = model.value_range
+        scaled = (low + (high - low) * images).astype("float32")
+        data = (
+            tf.data.Dataset.from_tensor_slices(scaled)
+            .repeat()
+            .batch(global_batch, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+        model.fit(data, steps_per_epoch=max(5, steps // 5), epochs=1, verbose=0)
+        start = time.perf_counter()
+        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+        seconds = time.perf_counter() - start
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    return steps * global_batch / seconds
+
+
+def main() -> None:
+    args = parse_args()
+    import tensorflow as tf
+
+    from keras_genzoo.distribute import get_strategy, split_cpu
+
+    if args.split_cpu:
+        split_cpu(args.split_cpu)
+    from keras_genzoo.data import load_arrays
+
+    images, _, info = load_arrays(args.dataset, "train", data_dir=args.data_dir)
+    gpus = tf.config.list_logical_devices("GPU")
+    strategies = {1: get_strategy("onedevice")}
+    if len(gpus) > 1 or args.split_cpu > 1:
+        mirrored = get_strategy("mirrored")
+        strategies[mirrored.num_replicas_in_sync] = mirrored
+    xla_modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.xla]
+    device = f"{len(gpus)} GPU(s): {gpus[0].name}" if gpus else "CPU only"
+    print(f"{args.dataset} {info.image_shape}, {device}, TensorFlow {tf.__version__}, "
+          f"batch {args.batch_size} per replica, {args.steps} timed steps\n")
+    print("| model | devices | precision | XLA | global batch | images/s | scaling |")
+    print("|---|---|---|---|---|---|---|")
+    one_device: dict[tuple, float] = {}
+    for name in args.models:
+        for precision in args.precisions:
+            for xla in xla_modes:
+                for count, strategy in strategies.items():
+                    row = f"| {name} | {count} | {precision} | {'on' if xla else 'off'} | "
+                    row += f"{args.batch_size * count} | "
+                    try:
+                        speed = measure(name, images, strategy, precision, xla,
+                                        args.batch_size, args.steps)
+                    except Exception as err:  # report and carry on with the next config
+                        message = " ".join(str(err).split())[:80]
+                        print(row + f"failed: {type(err).__name__}: {message} | |", flush=True)
+                        continue
+                    key = (name, precision, xla)
+                    if count == 1:
+                        one_device[key] = speed
+                    scaling = (
+                        f"{speed / (count * one_device[key]):.0%}"
+                        if count > 1 and key in one_device else ""
+                    )
+                    print(row + f"{speed:,.0f} | {scaling} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

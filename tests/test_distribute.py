@@ -1,0 +1,556 @@
+"""Distributed training, fault tolerance and mixed precision for every model family.
+
+The session's CPU is split into two logical devices (conftest.py), so MirroredStrategy
+runs two replicas here exactly as it would on two GPUs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_genzoo
+from keras_genzoo.data import load_arrays
+from keras_genzoo.distribute import (
+    LossScaleOptimizer,
+    TrainingBackup,
+    evaluate,
+    get_strategy,
+    read_cluster,
+    split_cpu,
+    train,
+)
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed_worker.py")
+BATCH = 32  # global batch: 16 examples per replica under two replicas
+EXAMPLES = 256
+
+# Small, deterministic-under-fixed-noise configurations of every family's train_step.
+FAMILY_CASES = {
+    "ae_conv": dict(filters=(8, 16), latent_dim=8),
+    "dae_dense": dict(units=(32,), latent_dim=8, seed=1),
+    "vae_conv": dict(filters=(8, 16), latent_dim=4, seed=1),
+    "cvae_dense": dict(units=(32,), latent_dim=4, seed=1),
+    "dcgan": dict(latent_dim=8, generator_filters=(16, 8), discriminator_filters=(8, 16), seed=1),
+    "cgan": dict(latent_dim=8, generator_filters=(16, 8), discriminator_filters=(8, 16), seed=1),
+    "wgan_gp": dict(
+        latent_dim=8, generator_filters=(16, 8), critic_filters=(8, 16), critic_steps=2, seed=1
+    ),
+    "rbm_bernoulli": dict(hidden_units=32, cd_steps=2, seed=1),
+    "rbm_gaussian": dict(hidden_units=32, seed=1),
+}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    images, labels, _ = load_arrays("digits", "train")
+    return images[:EXAMPLES], labels[:EXAMPLES]
+
+
+@pytest.fixture(scope="module")
+def mirrored():
+    strategy = get_strategy("mirrored")
+    assert strategy.num_replicas_in_sync == 2, "conftest.py should give two logical CPUs"
+    return strategy
+
+
+def _build(name: str, overrides: dict, strategy: tf.distribute.Strategy, seed: int = 3):
+    keras.utils.set_random_seed(seed)
+    with strategy.scope():
+        return keras_genzoo.create_model(name, image_shape=(8, 8, 1), **overrides)
+
+
+def _training_data(model, digits):
+    """(images in the model's value range, labels for conditional models or None)."""
+    images, labels = digits
+    low, high = model.value_range
+    images = (low + (high - low) * images).astype(np.float32)
+    return images, (labels if model.is_conditional else None)
+
+
+def _weights(model) -> list[np.ndarray]:
+    return [np.array(keras.ops.convert_to_numpy(w)) for w in model.weights]
+
+
+def _fixed_noise(monkeypatch) -> None:
+    """Make every random draw a fixed function of the example's place in the global batch.
+
+    All the zoo's training noise comes from `tf.random.stateless_normal/uniform` (Keras'
+    random ops call them too). Patched, a draw of shape (rows, ...) on replica r is rows
+    r * rows ... (r + 1) * rows - 1 of one fixed (BATCH, ...) sample, whatever the seed:
+    replica r's example i gets the noise of example r * rows + i on one device with
+    the whole global batch, so the two runs must agree to rounding.
+    """
+    for name in ("stateless_normal", "stateless_uniform"):
+        original = getattr(tf.random, name)
+
+        def by_position(shape, seed=None, *args, _draw=original, **kwargs):
+            shape = tf.convert_to_tensor(shape, tf.int32)
+            rows, rest = shape[0], shape[1:]
+            context = tf.distribute.get_replica_context()
+            replica = 0 if context is None else context.replica_id_in_sync_group
+            start = tf.cast(replica, tf.int32) * rows
+            pattern = _draw(tf.concat([[BATCH], rest], 0), [12, 34], *args, **kwargs)
+            return tf.cond(
+                start + rows <= BATCH,
+                lambda: pattern[start : start + rows],
+                lambda: _draw(shape, [12, 34], *args, **kwargs),
+            )
+
+        monkeypatch.setattr(tf.random, name, by_position)
+
+
+# ---------------------------------------------------------------------- strategies
+
+
+def test_get_strategy_picks_by_name_and_devices(mirrored):
+    default = tf.distribute.get_strategy()
+    assert get_strategy("auto") is default, "auto on a machine without GPUs is the default"
+    assert get_strategy("default") is default
+    one = get_strategy("onedevice")
+    assert isinstance(one, tf.distribute.OneDeviceStrategy)
+    assert one.extended.worker_devices == ("/job:localhost/replica:0/task:0/device:CPU:0",)
+    assert isinstance(mirrored, tf.distribute.MirroredStrategy)
+    assert get_strategy("mirrored", devices=["/cpu:0"]).num_replicas_in_sync == 1
+    assert split_cpu(2) == ["/device:CPU:0", "/device:CPU:1"], "an equal split is a no-op"
+
+
+def test_get_strategy_rejects_bad_names_and_cluster_specs(monkeypatch):
+    with pytest.raises(ValueError, match="Did you mean 'mirrored'"):
+        get_strategy("mirorred")
+    with pytest.raises(ValueError, match="Did you mean 'multiworker'"):
+        get_strategy("multi_worker")
+    with pytest.raises(ValueError, match="only applies to the 'mirrored'"):
+        get_strategy("onedevice", devices=["/cpu:0"])
+    with pytest.raises(RuntimeError, match="before TensorFlow initialises"):
+        split_cpu(3)
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        get_strategy("multiworker")
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1"]}}))
+    with pytest.raises(ValueError, match='needs "cluster" and "task"'):
+        read_cluster()
+    bad_index = {"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(bad_index))
+    with pytest.raises(ValueError, match="does not name a member"):
+        get_strategy("multiworker")
+
+
+# ----------------------------------------------------- replicas == one device
+
+
+def _compile_sgd(model, strategy, learning_rate: float = 0.05) -> None:
+    """Plain SGD, whose step is proportional to the gradient (Adam's is not, see below)."""
+    with strategy.scope():
+        if isinstance(model, keras_genzoo.gan.GAN):
+            model.compile(
+                d_optimizer=keras.optimizers.SGD(learning_rate),
+                g_optimizer=keras.optimizers.SGD(learning_rate),
+            )
+        else:
+            model.compile(optimizer=keras.optimizers.SGD(learning_rate))
+
+
+EQUIVALENCE_CASES = sorted(set(FAMILY_CASES) - {"dcgan"})  # cgan runs the same step, with labels
+
+
+@pytest.mark.parametrize("name", EQUIVALENCE_CASES)
+def test_one_epoch_mirrored_matches_one_device(name, digits, mirrored, monkeypatch):
+    """Two replicas, each given half of every global batch, end one epoch with the same
+    weights (atol 1e-5) and metrics as one device given whole batches.
+
+    Noise follows a fixed schedule (see `_fixed_noise`). The models train with SGD:
+    Adam is invariant to the scale of the gradient, so it would hide a loss that is not
+    divided by the number of replicas, and it turns the rounding noise of parameters
+    with no true gradient (a dense bias feeding batch norm) into whole +-lr steps.
+    """
+    single = _build(name, FAMILY_CASES[name], tf.distribute.get_strategy())
+    replicated = _build(name, FAMILY_CASES[name], mirrored)
+    _compile_sgd(single, tf.distribute.get_strategy())
+    _compile_sgd(replicated, mirrored)
+    x, y = _training_data(single, digits)
+    before = _weights(single)
+    _fixed_noise(monkeypatch)
+    logs = {}
+    for label, model in (("single", single), ("mirrored", replicated)):
+        history = model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0).history
+        logs[label] = {k: v[-1] for k, v in history.items()}
+    trainable = [i for i, v in enumerate(single.weights) if v.trainable]
+    after = _weights(single)
+    moved = max(float(np.max(np.abs(after[i] - before[i]))) for i in trainable)
+    assert moved > 1e-3, f"one epoch barely changed the weights ({moved:.2g})"
+    for variable, a, b in zip(single.weights, _weights(single), _weights(replicated)):
+        np.testing.assert_allclose(b, a, atol=1e-5, rtol=0, err_msg=variable.path)
+    for key, value in logs["single"].items():
+        assert logs["mirrored"][key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
+
+
+# ------------------------------------------------------------- per-replica noise
+
+
+def _same_batch_on_every_replica(model, strategy, digits, steps: int = 1):
+    """Per-replica metrics after `steps` train steps that give both replicas the same examples."""
+    x, y = _training_data(model, digits)
+    half = BATCH // 2
+    batch = x[:half] if y is None else (x[:half], y[:half])
+    with strategy.scope():
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    distributed = strategy.experimental_distribute_values_from_function(lambda _: batch)
+    step = tf.function(lambda b: strategy.run(model.train_step, args=(b,)))
+    for _ in range(steps):
+        logs = step(distributed)
+    return {k: [float(v) for v in strategy.experimental_local_results(t)] for k, t in logs.items()}
+
+
+NOISE_METRIC = {"ae_conv": "loss", "dae_dense": "loss", "vae_conv": "loss",
+                "dcgan": "d_loss", "rbm_bernoulli": "reconstruction_error"}
+
+
+@pytest.mark.parametrize("name", sorted(NOISE_METRIC))
+def test_replicas_draw_different_noise(name, digits, mirrored):
+    """Given the same examples, the two replicas' losses differ exactly when the model
+    draws training noise (the plain autoencoder is the noise-free control)."""
+    model = _build(name, FAMILY_CASES[name], mirrored)
+    first, second = _same_batch_on_every_replica(model, mirrored, digits)[NOISE_METRIC[name]]
+    assert np.isfinite([first, second]).all()
+    if name == "ae_conv":
+        assert first == second, "without noise, replicas given the same data must agree"
+    else:
+        assert abs(first - second) > 1e-4 * abs(first), (
+            f"{name}: both replicas drew the same noise (loss {first} on each)"
+        )
+
+
+def test_persistent_rbm_keeps_separate_chains_per_replica(digits, mirrored):
+    """Persistent CD keeps one set of fantasy particles per replica; they evolve with
+    each replica's own noise, while the weights stay mirrored."""
+    model = _build("rbm_bernoulli", dict(hidden_units=16, persistent=True, num_chains=8),
+                   mirrored)
+    _same_batch_on_every_replica(model, mirrored, digits, steps=2)
+    chains = [np.asarray(c) for c in mirrored.experimental_local_results(model.chains.value)]
+    assert len(chains) == 2 and chains[0].shape == (8, 64)
+    assert not np.array_equal(chains[0], chains[1]), "replicas share their chains"
+    kernel = [np.asarray(k) for k in mirrored.experimental_local_results(model.rbm.kernel.value)]
+    np.testing.assert_array_equal(kernel[0], kernel[1])
+
+
+# ---------------------------------------------------------------- mixed precision
+
+MIXED_CASES = {  # model -> the metric that must fall over three epochs (a GAN's need not)
+    "dae_dense": "loss",
+    "vae_conv": "loss",
+    "rbm_bernoulli": "reconstruction_error",
+    "dcgan": None,
+}
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("name", sorted(MIXED_CASES))
+def test_mixed_precision_trains_under_replicas(name, policy, digits, mirrored):
+    """Under a mixed policy and two replicas: low-precision compute, float32 variables,
+    loss scaling for float16 on every optimizer (both of a GAN's), both networks of a
+    GAN updated, finite metrics, and for the non-adversarial families a loss that falls
+    by at least 1% in three epochs."""
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        model = _build(name, FAMILY_CASES[name], mirrored)
+        before = _weights(model)
+        x, y = _training_data(model, digits)
+        history = model.fit(x, y, batch_size=BATCH, epochs=3, shuffle=False, verbose=0).history
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    compute = policy.split("_")[1]
+    layers = [layer for layer in model._flatten_layers() if layer.weights]
+    assert any(layer.compute_dtype == compute for layer in layers), "policy not applied"
+    floats = [v for v in model.weights if "float" in str(v.dtype)]
+    assert floats and all(v.dtype == "float32" for v in floats), "variables must stay float32"
+    if isinstance(model, keras_genzoo.gan.GAN):
+        optimizers = [model.d_optimizer, model.g_optimizer]
+        for network in (model.generator, model.discriminator):
+            changed = [
+                not np.allclose(before[i], np.asarray(v))
+                for i, v in enumerate(model.weights)
+                if any(v is w for w in network.trainable_weights)
+            ]
+            assert any(changed), f"{network.name} was never updated"
+    else:
+        optimizers = [model.optimizer]
+    scaled = [isinstance(o, LossScaleOptimizer) for o in optimizers]
+    assert scaled == [policy == "mixed_float16"] * len(optimizers)
+    for key, values in history.items():
+        assert np.all(np.isfinite(values)), f"{key} not finite: {values}"
+    if MIXED_CASES[name]:
+        falling = history[MIXED_CASES[name]]
+        assert falling[-1] < 0.99 * falling[0], f"{MIXED_CASES[name]} did not fall: {falling}"
+
+
+
+def test_loss_scaling_skips_a_step_when_any_replica_overflows(mirrored):
+    """Keras' LossScaleOptimizer checks only the first replica's gradients; the zoo's
+    skips the step (and halves the scale) when any replica's gradients are not finite."""
+    with mirrored.scope():
+        weights = keras.Variable(np.ones(3, np.float32))
+        optimizer = LossScaleOptimizer(keras.optimizers.SGD(0.5), initial_scale=8.0)
+        optimizer.build([weights])
+
+    def step(overflowing_replica):
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        bad = tf.equal(replica, overflowing_replica)
+        gradient = tf.where(bad, np.inf, 8.0) * tf.ones(3)
+        optimizer.apply_gradients([(gradient, weights)])
+
+    run = tf.function(lambda r: mirrored.run(step, args=(r,)))
+    run(tf.constant(1))
+    np.testing.assert_array_equal(np.asarray(weights), np.ones(3))
+    assert float(np.asarray(optimizer.dynamic_scale)) == 4.0
+    run(tf.constant(-1))  # no replica overflows: 1 - 0.5 * (8 + 8) / 4 = -1
+    np.testing.assert_allclose(np.asarray(weights), -np.ones(3))
+
+
+# ------------------------------------------------------- training driver, backups
+
+
+def test_train_matches_fit_and_resumes_exactly_from_a_backup(digits, tmp_path):
+    """`train` runs the model's own train_step: on one device it ends where `fit` ends.
+    Stopped after 2 of 3 epochs and started again on a fresh model, it restores the
+    weights, optimizer, noise stream and history, runs only the last epoch and ends
+    with the same weights as an uninterrupted run."""
+    overrides = FAMILY_CASES["dae_dense"]
+    default = tf.distribute.get_strategy()
+    x, _ = digits
+    fitted = _build("dae_dense", overrides, default)
+    history = fitted.fit(x, batch_size=BATCH, epochs=3, shuffle=False, verbose=0).history
+
+    driven = _build("dae_dense", overrides, default)
+    log = train(driven, x, batch_size=BATCH, epochs=3, verbose=0)
+    for a, b in zip(_weights(fitted), _weights(driven)):
+        np.testing.assert_allclose(b, a, atol=1e-6)
+    np.testing.assert_allclose(log.history["loss"], history["loss"], rtol=1e-5)
+    expected = fitted.evaluate(x, batch_size=BATCH, verbose=0, return_dict=True)
+    assert evaluate(driven, x, batch_size=BATCH) == pytest.approx(expected, rel=1e-5)
+
+    backup_dir = str(tmp_path / "backup")
+    first = _build("dae_dense", overrides, default)
+    train(first, x, batch_size=BATCH, epochs=2, backup_dir=backup_dir, keep_backup=True, verbose=0)
+    assert json.load(open(os.path.join(backup_dir, "backup.json")))["epoch"] == 2
+    resumed = _build("dae_dense", overrides, default, seed=99)  # different initial weights
+    log = train(resumed, x, batch_size=BATCH, epochs=3, backup_dir=backup_dir, verbose=0)
+    assert (log.resumed_from, log.epochs_run, len(log.history["loss"])) == (2, 1, 3)
+    np.testing.assert_allclose(log.history["loss"], history["loss"], rtol=1e-5)
+    for a, b in zip(_weights(fitted), _weights(resumed)):
+        np.testing.assert_allclose(b, a, atol=1e-6)
+    assert not os.path.exists(backup_dir), "the backup is deleted once training finished"
+
+
+def test_train_under_mirrored_matches_one_device(digits, mirrored, monkeypatch):
+    """The driver splits each global batch over the replicas like `fit` does: a
+    conditional VAE trained by it under two replicas ends like `fit` on one device."""
+    overrides = FAMILY_CASES["cvae_dense"]
+    single = _build("cvae_dense", overrides, tf.distribute.get_strategy())
+    replicated = _build("cvae_dense", overrides, mirrored)
+    _compile_sgd(single, tf.distribute.get_strategy())
+    _compile_sgd(replicated, mirrored)
+    x, y = _training_data(single, digits)
+    _fixed_noise(monkeypatch)
+    single.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
+    log = train(replicated, dataset, epochs=2, verbose=0)
+    assert log.history["loss"][1] < log.history["loss"][0]
+    for variable, a, b in zip(single.weights, _weights(single), _weights(replicated)):
+        np.testing.assert_allclose(b, a, atol=1e-5, rtol=0, err_msg=variable.path)
+
+
+def test_train_rejects_bad_setups_with_clear_errors(digits, mirrored, tmp_path):
+    x, _ = digits
+    default = tf.distribute.get_strategy()
+    model = _build("ae_conv", FAMILY_CASES["ae_conv"], default)
+    with pytest.raises(ValueError, match="was not created under the strategy passed here"):
+        train(model, x, batch_size=BATCH, strategy=mirrored)
+    with pytest.raises(ValueError, match="Pass batch_size="):
+        train(model, x)
+    with pytest.raises(ValueError, match="batch_size applies to arrays"):
+        train(model, tf.data.Dataset.from_tensor_slices(x).batch(8), batch_size=8)
+    with pytest.raises(ValueError, match="is empty"):
+        train(model, tf.data.Dataset.from_tensor_slices(x[:0]).batch(8))
+    with pytest.raises(ValueError, match="epochs must be at least 1"):
+        train(model, x, batch_size=BATCH, epochs=0)
+    with pytest.raises(ValueError, match="expects inputs of shape"):
+        train(model, x[:, :4], batch_size=BATCH)
+    replicated = _build("ae_conv", FAMILY_CASES["ae_conv"], mirrored)
+    with pytest.raises(ValueError, match="does not split evenly over 2 replicas"):
+        train(replicated, x, batch_size=BATCH + 1)
+    with mirrored.scope():
+        uncompiled = keras_genzoo.autoencoders.Autoencoder(
+            replicated.encoder, replicated.bottleneck, replicated.decoder, image_shape=(8, 8, 1)
+        )
+    with pytest.raises(ValueError, match="Compile"):
+        train(uncompiled, x, batch_size=BATCH)
+    backup_dir = str(tmp_path / "backup")
+    train(model, x[:64], batch_size=BATCH, backup_dir=backup_dir, keep_backup=True, verbose=0)
+    other = _build("ae_conv", dict(filters=(4,), latent_dim=2), default)
+    with pytest.raises(RuntimeError, match="only fits the model and optimizers it was made from"):
+        train(other, x, batch_size=BATCH, epochs=2, backup_dir=backup_dir)
+    assert TrainingBackup(backup_dir).exists(), "a failed restore must leave the backup alone"
+
+
+def test_fit_with_backup_and_restore_resumes_a_gan(digits, tmp_path):
+    """`fit` with keras.callbacks.BackupAndRestore: a GAN (two optimizers, EMA weights,
+    noise state) interrupted after 2 epochs resumes and ends like an uninterrupted run."""
+    overrides = FAMILY_CASES["dcgan"]
+    default = tf.distribute.get_strategy()
+    x, _ = _training_data(_build("dcgan", overrides, default), digits)
+    x = x[:128]
+    reference = _build("dcgan", overrides, default)
+    reference.fit(x, batch_size=BATCH, epochs=3, shuffle=False, verbose=0)
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt("simulated crash")
+
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    crashed = _build("dcgan", overrides, default)
+    with pytest.raises(KeyboardInterrupt):
+        crashed.fit(x, batch_size=BATCH, epochs=3, shuffle=False, verbose=0,
+                    callbacks=[backup, Interrupt()])
+    resumed = _build("dcgan", overrides, default, seed=99)
+    history = resumed.fit(x, batch_size=BATCH, epochs=3, shuffle=False, verbose=0,
+                          callbacks=[backup]).history
+    assert len(history["d_loss"]) == 1, "only the epoch that was lost runs again"
+    for variable, a, b in zip(reference.weights, _weights(reference), _weights(resumed)):
+        np.testing.assert_allclose(b, a, atol=1e-5, err_msg=variable.path)
+
+
+# ------------------------------------------------------------ separate processes
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _worker_command(out, models: dict, *extra: str) -> list[str]:
+    command = [sys.executable, WORKER, "--out", str(out), "--examples", str(EXAMPLES),
+               "--batch-size", str(BATCH), *extra]
+    for name, overrides in models.items():
+        command += ["--model", name, "--overrides", json.dumps(overrides)]
+    return command
+
+
+def _saved(out, task: str, name: str) -> tuple[dict[str, np.ndarray], dict]:
+    weights = dict(np.load(os.path.join(out, f"{task}-{name}.npz")))
+    with open(os.path.join(out, f"{task}-{name}.json")) as f:
+        return weights, json.load(f)
+
+
+def _reference_run(name: str, overrides: dict, digits, epochs: int) -> list[np.ndarray]:
+    """What tests/distributed_worker.py computes, in this process on one device."""
+    keras.utils.set_random_seed(7)
+    model = keras_genzoo.create_model(name, image_shape=(8, 8, 1), **overrides)
+    train(model, digits[0], batch_size=BATCH, epochs=epochs, verbose=0)
+    return _weights(model)
+
+
+MULTI_WORKER_MODELS = {
+    "ae_conv": FAMILY_CASES["ae_conv"],
+    "vae_dense": dict(units=(32,), latent_dim=4, seed=1),
+    "dcgan": FAMILY_CASES["dcgan"],
+    "rbm_bernoulli": dict(hidden_units=16, persistent=True, num_chains=8, seed=1),
+}
+
+
+def test_two_workers_on_loopback_train_zoo_models(tmp_path, digits):
+    """Two processes with TF_CONFIG on 127.0.0.1 train four zoo models (standard, VAE,
+    GAN and persistent-CD train steps) with MultiWorkerMirroredStrategy and `train`.
+    Both end with identical weights (persistent chains are per replica by design) and
+    identical metrics from `evaluate`; the losses fall; and the noise-free autoencoder
+    matches one device (atol 1e-5), which shows each worker took its half of every
+    global batch."""
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    procs = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        procs.append(subprocess.Popen(
+            _worker_command(tmp_path, MULTI_WORKER_MODELS, "--strategy", "multiworker",
+                            "--epochs", "3"),
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+    try:
+        outputs = [p.communicate(timeout=400)[0] for p in procs]
+    finally:
+        for p in procs:  # a worker left waiting for its peer must not outlive the test
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    for p, output in zip(procs, outputs):
+        assert p.returncode == 0, output[-3000:]
+    for name in MULTI_WORKER_MODELS:
+        (first, log), (second, _) = (_saved(tmp_path, f"worker-{i}", name) for i in range(2))
+        for key in first:
+            if "persistent_chains" not in key:
+                np.testing.assert_array_equal(first[key], second[key], err_msg=f"{name} {key}")
+        for values in log["history"].values():
+            assert len(values) == 3 and np.all(np.isfinite(values))
+        assert log["evaluation"] == _saved(tmp_path, "worker-1", name)[1]["evaluation"]
+    falls = {"ae_conv": "loss", "vae_dense": "loss", "rbm_bernoulli": "reconstruction_error"}
+    for name, key in falls.items():
+        values = _saved(tmp_path, "worker-0", name)[1]["history"][key]
+        assert values[-1] < 0.99 * values[0], f"{name} {key} did not fall: {values}"
+    reference = _reference_run("ae_conv", MULTI_WORKER_MODELS["ae_conv"], digits, epochs=3)
+    weights = _saved(tmp_path, "worker-0", "ae_conv")[0]
+    for expected, key in zip(reference, weights):
+        np.testing.assert_allclose(weights[key], expected, atol=1e-5, err_msg=key)
+
+
+def test_killed_training_restarts_from_its_backup(tmp_path, digits):
+    """A training process killed with SIGKILL after at least two backed-up epochs is
+    started again with the same command: it resumes after the last completed epoch,
+    finishes all 8, and ends with the weights of an uninterrupted run (atol 1e-5),
+    noise stream included (a denoising autoencoder)."""
+    models = {"dae_dense": FAMILY_CASES["dae_dense"]}
+    epochs = 8
+    backup_dir = tmp_path / "backup"
+    command = _worker_command(tmp_path / "out", models, "--epochs", str(epochs),
+                              "--backup-dir", str(backup_dir))
+    state_file = backup_dir / "dae_dense" / "backup.json"
+    victim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    completed = 0
+    while completed < 2 and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+        if state_file.exists():
+            completed = json.loads(state_file.read_text())["epoch"]
+    victim.send_signal(signal.SIGKILL)
+    output = victim.communicate()[0].decode()
+    assert victim.returncode == -signal.SIGKILL, f"not killed mid-run:\n{output[-3000:]}"
+    killed_after = json.loads(state_file.read_text())["epoch"]
+    assert 2 <= killed_after < epochs
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert f"{killed_after}/{epochs} epochs done" in rerun.stdout
+    weights, log = _saved(tmp_path / "out", "worker-0", "dae_dense")
+    assert log["resumed_from"] == killed_after
+    assert len(log["history"]["loss"]) == epochs
+    reference = _reference_run("dae_dense", models["dae_dense"], digits, epochs=epochs)
+    for expected, key in zip(reference, weights):
+        np.testing.assert_allclose(weights[key], expected, atol=1e-5, err_msg=key)
+    assert not state_file.exists(), "the finished run removes its backup"
