@@ -19,6 +19,22 @@ def split_batch(data: Any) -> tuple[Any, Any]:
     return data, None
 
 
+def _tuples_as_lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _tuples_as_lists(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tuples_as_lists(item) for item in value]
+    return value
+
+
+def serialize_submodel(model: keras.Model) -> dict[str, Any]:
+    """A sub-model's config with tuples as lists, as it reads back from a `.keras` file.
+
+    Keeps `get_config()` of a reloaded model equal to the original's.
+    """
+    return _tuples_as_lists(keras.saving.serialize_keras_object(model))
+
+
 def _first_batch(x: Any, y: Any) -> tuple[Any, Any]:
     """The first batch `fit` would see, without consuming a user's iterator."""
     import tensorflow as tf

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_genzoo.base import ZooModel, _first_batch
+from keras_genzoo.base import ZooModel, _first_batch, serialize_submodel
 
 NOISE_KINDS = ("gaussian", "masking")
 NOISE_STATE_KEY = "noise_seed_state"
@@ -33,19 +33,6 @@ def _batched(fn: Callable[[tf.Tensor], tf.Tensor], array: Any, batch_size: int) 
     if not parts:
         raise ValueError("Expected at least one image, got an empty batch.")
     return np.concatenate(parts).astype(np.float32)
-
-
-def _serialize_part(model: keras.Model) -> dict[str, Any]:
-    """A sub-model's config with tuples as lists, so a reloaded model's config compares equal."""
-
-    def lists(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: lists(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [lists(v) for v in value]
-        return value
-
-    return lists(keras.saving.serialize_keras_object(model))
 
 
 def _output_shape(model: keras.Model) -> tuple[int, ...]:
@@ -165,12 +152,6 @@ class Autoencoder(ZooModel):
             metrics = [keras.metrics.MeanSquaredError(name="mse")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
-    def compile_from_config(self, config: dict[str, Any]) -> None:
-        """Recompile from a saved compile config (used when loading a `.keras` file)."""
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
     def compute_loss(
         self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
         training: bool = True,
@@ -201,9 +182,9 @@ class Autoencoder(ZooModel):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            encoder=_serialize_part(self.encoder),
-            bottleneck=_serialize_part(self.bottleneck),
-            decoder=_serialize_part(self.decoder),
+            encoder=serialize_submodel(self.encoder),
+            bottleneck=serialize_submodel(self.bottleneck),
+            decoder=serialize_submodel(self.decoder),
         )
         return config
 

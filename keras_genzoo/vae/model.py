@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras import ops
 from scipy.special import logsumexp
 
-from keras_genzoo.base import ZooModel, _first_batch, split_batch
+from keras_genzoo.base import ZooModel, _first_batch, serialize_submodel, split_batch
 from keras_genzoo.vae import likelihoods
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -41,15 +41,6 @@ def _check_positive_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}.")
     return int(value)
-
-
-def _tuples_as_lists(value: Any) -> Any:
-    """A serialised config with tuples turned into lists, as a JSON round trip would."""
-    if isinstance(value, dict):
-        return {key: _tuples_as_lists(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_tuples_as_lists(item) for item in value]
-    return value
 
 
 def _chunks(n: int, size: int):
@@ -604,12 +595,6 @@ class VAE(ZooModel):
 
     # ------------------------------------------------------------- serialisation
 
-    def compile_from_config(self, config: dict[str, Any]) -> None:
-        """Recompile from the saved compile config when a `.keras` file is loaded."""
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
     _SEED_STATE_KEY = "seed_generator_state"
 
     def save_own_variables(self, store) -> None:
@@ -627,8 +612,8 @@ class VAE(ZooModel):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            encoder=_tuples_as_lists(keras.saving.serialize_keras_object(self.encoder)),
-            decoder=_tuples_as_lists(keras.saving.serialize_keras_object(self.decoder)),
+            encoder=serialize_submodel(self.encoder),
+            decoder=serialize_submodel(self.decoder),
             likelihood=self.likelihood,
             decoder_std=self.decoder_std,
             beta=self.beta,
