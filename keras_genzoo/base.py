@@ -58,6 +58,10 @@ class ZooModel(keras.Model):
     """
 
     is_conditional: bool = False
+    #: Seed-generator attributes whose state is saved with the weights, mapped to their
+    #: key in the saved file. Keras leaves these states out of `.keras` files; keeping
+    #: them makes training resumed from a file draw the same noise.
+    saved_seed_states: dict[str, str] = {}
 
     def __init__(
         self,
@@ -132,6 +136,18 @@ class ZooModel(keras.Model):
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
         self.check_training_data(x, y)
         return super().evaluate(x, y, *args, **kwargs)
+
+    def save_own_variables(self, store: Any) -> None:
+        super().save_own_variables(store)
+        for attribute, key in self.saved_seed_states.items():
+            store[key] = np.asarray(getattr(self, attribute).state)
+
+    def load_own_variables(self, store: Any) -> None:
+        keys = set(self.saved_seed_states.values())
+        super().load_own_variables({k: store[k] for k in store.keys() if k not in keys})
+        for attribute, key in self.saved_seed_states.items():
+            if key in store.keys():
+                getattr(self, attribute).state.assign(store[key])
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

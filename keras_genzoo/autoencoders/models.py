@@ -11,7 +11,6 @@ import tensorflow as tf
 from keras_genzoo.base import ZooModel, _first_batch, serialize_submodel
 
 NOISE_KINDS = ("gaussian", "masking")
-NOISE_STATE_KEY = "noise_seed_state"
 
 
 def default_loss(value_range: Sequence[float]) -> keras.losses.Loss:
@@ -209,6 +208,8 @@ class DenoisingAutoencoder(Autoencoder):
     measure denoising.
     """
 
+    saved_seed_states = {"noise_seed_generator": "noise_seed_state"}
+
     def __init__(
         self,
         encoder: keras.Model,
@@ -262,16 +263,6 @@ class DenoisingAutoencoder(Autoencoder):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         x, y = self.training_pair(x, y)
         return super().train_step((x, y, sample_weight))
-
-    def save_own_variables(self, store: Any) -> None:
-        super().save_own_variables(store)
-        store[NOISE_STATE_KEY] = self.noise_seed_generator.state
-
-    def load_own_variables(self, store: Any) -> None:
-        """Restore weights and the noise stream, so resumed training draws the same noise."""
-        if NOISE_STATE_KEY in store.keys():
-            self.noise_seed_generator.state.assign(store[NOISE_STATE_KEY])
-        super().load_own_variables({k: store[k] for k in store.keys() if k != NOISE_STATE_KEY})
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -67,6 +67,8 @@ class VAE(ZooModel):
     the warm-up where it stopped. Evaluation always uses w = `beta`.
     """
 
+    saved_seed_states = {"seed_generator": "seed_generator_state"}
+
     def __init__(
         self,
         encoder: keras.Model,
@@ -594,20 +596,6 @@ class VAE(ZooModel):
         return ops.convert_to_numpy(log_px_z + log_pz - log_qz_x)
 
     # ------------------------------------------------------------- serialisation
-
-    _SEED_STATE_KEY = "seed_generator_state"
-
-    def save_own_variables(self, store) -> None:
-        # Keras leaves seed generator states out of saved files; keeping the state
-        # makes training resumed from a `.keras` file draw the same noise.
-        super().save_own_variables(store)
-        store[self._SEED_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store) -> None:
-        own = {key: store[key] for key in store.keys() if key != self._SEED_STATE_KEY}
-        super().load_own_variables(own)
-        if self._SEED_STATE_KEY in store.keys():
-            self.seed_generator.state.assign(store[self._SEED_STATE_KEY])
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
