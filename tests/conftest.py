@@ -9,7 +9,7 @@ os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_FP16")
 import pytest
 import tensorflow as tf
 
-# Two logical CPU devices for the whole session, so tests can run MirroredStrategy with
+# Two logical CPU devices for the whole test run, so tests can run MirroredStrategy with
 # two replicas. It must happen before TensorFlow initialises its devices; ops without a
 # strategy still run on the first device only.
 tf.config.set_logical_device_configuration(

@@ -1,6 +1,6 @@
 """Distributed training, fault tolerance and mixed precision for every model family.
 
-The session's CPU is split into two logical devices (conftest.py), so MirroredStrategy
+The test process's CPU is split into two logical devices (conftest.py), so MirroredStrategy
 runs two replicas here exactly as it would on two GPUs.
 """
 
