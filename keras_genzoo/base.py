@@ -62,6 +62,9 @@ class ZooModel(keras.Model):
     #: key in the saved file. Keras leaves these states out of `.keras` files; keeping
     #: them makes training resumed from a file draw the same noise.
     saved_seed_states: dict[str, str] = {}
+    #: Attributes holding sub-models that `get_config` serialises and `from_config`
+    #: rebuilds; each is also a constructor argument of the same name.
+    submodels: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -152,4 +155,12 @@ class ZooModel(keras.Model):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(image_shape=list(self.image_shape), value_range=list(self.value_range))
+        config.update({name: serialize_submodel(getattr(self, name)) for name in self.submodels})
         return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "ZooModel":
+        config = dict(config)
+        for name in cls.submodels:
+            config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)

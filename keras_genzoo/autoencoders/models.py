@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_genzoo.base import ZooModel, _first_batch, serialize_submodel
+from keras_genzoo.base import ZooModel, _first_batch
 
 NOISE_KINDS = ("gaussian", "masking")
 
@@ -54,6 +54,8 @@ class Autoencoder(ZooModel):
     arguments uses Adam, the loss that suits `value_range` (see `default_loss`) and
     tracks the mean squared error as `mse`.
     """
+
+    submodels = ("encoder", "bottleneck", "decoder")
 
     def __init__(
         self,
@@ -175,24 +177,6 @@ class Autoencoder(ZooModel):
                     f"Got {len(images)} inputs but {len(targets)} targets; pass one target "
                     "image per input image, or only the images to reconstruct them."
                 )
-
-    # ------------------------------------------------------------------- serialisation
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            encoder=serialize_submodel(self.encoder),
-            bottleneck=serialize_submodel(self.bottleneck),
-            decoder=serialize_submodel(self.decoder),
-        )
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Autoencoder":
-        config = dict(config)
-        for part in ("encoder", "bottleneck", "decoder"):
-            config[part] = keras.saving.deserialize_keras_object(config[part])
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")

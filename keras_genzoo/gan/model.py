@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_genzoo.base import ZooModel, _first_batch, serialize_submodel, split_batch
+from keras_genzoo.base import ZooModel, _first_batch, split_batch
 from keras_genzoo.distribute.precision import LossScaleOptimizer
 from keras_genzoo.gan.losses import PROBABILISTIC, SMOOTHABLE, get_loss
 
@@ -87,6 +87,8 @@ class GAN(ZooModel):
     Calling the model scores data with the discriminator (raw outputs: logits for the
     cross-entropy losses); sample with `generate`.
     """
+
+    submodels = ("generator", "discriminator")
 
     def __init__(
         self,
@@ -577,8 +579,6 @@ class GAN(ZooModel):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            generator=serialize_submodel(self.generator),
-            discriminator=serialize_submodel(self.discriminator),
             num_classes=self.num_classes,
             loss=self.loss_name,
             discriminator_steps=self.discriminator_steps,
@@ -589,13 +589,6 @@ class GAN(ZooModel):
             seed=self.seed,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "GAN":
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
-        return cls(**config)
 
 
 __all__ = ["GAN", "INTERPOLATIONS", "latent_interpolation"]

@@ -399,7 +399,3 @@ class RBMModel(ZooModel):
         )
         return config
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "RBMModel":
-        return cls(**config)
-

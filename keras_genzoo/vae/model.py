@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras import ops
 from scipy.special import logsumexp
 
-from keras_genzoo.base import ZooModel, _first_batch, serialize_submodel, split_batch
+from keras_genzoo.base import ZooModel, _first_batch, split_batch
 from keras_genzoo.vae import likelihoods
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -68,6 +68,7 @@ class VAE(ZooModel):
     """
 
     saved_seed_states = {"seed_generator": "seed_generator_state"}
+    submodels = ("encoder", "decoder")
 
     def __init__(
         self,
@@ -600,8 +601,6 @@ class VAE(ZooModel):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            encoder=serialize_submodel(self.encoder),
-            decoder=serialize_submodel(self.decoder),
             likelihood=self.likelihood,
             decoder_std=self.decoder_std,
             beta=self.beta,
@@ -610,10 +609,3 @@ class VAE(ZooModel):
             seed=self.seed,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "VAE":
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
-        return cls(**config)
