@@ -225,6 +225,18 @@ def _strategy_of(model: keras.Model, strategy: tf.distribute.Strategy | None):
     return strategy
 
 
+def _prepare_run(
+    model: keras.Model, data: Any, batch_size: int | None, strategy: tf.distribute.Strategy | None
+) -> tuple[tf.distribute.Strategy, tf.data.Dataset]:
+    """The strategy and the checked global-batch dataset; the model built under them."""
+    strategy = _strategy_of(model, strategy)
+    dataset = _prepare_dataset(data, batch_size, strategy)
+    if isinstance(model, ZooModel):
+        model.check_training_data(dataset)
+    _build(model, dataset, strategy)
+    return strategy, dataset
+
+
 def evaluate(
     model: keras.Model,
     data: Any,
@@ -239,11 +251,7 @@ def evaluate(
     """
     if not getattr(model, "compiled", False):
         raise ValueError(f"Compile {model.name} before evaluating it.")
-    strategy = _strategy_of(model, strategy)
-    dataset = _prepare_dataset(data, batch_size, strategy)
-    if isinstance(model, ZooModel):
-        model.check_training_data(dataset)
-    _build(model, dataset, strategy)
+    strategy, dataset = _prepare_run(model, data, batch_size, strategy)
     run_epoch = _make_epoch_function(model, strategy, model.test_step)
     results = _run_epoch(model, run_epoch, strategy.experimental_distribute_dataset(dataset))
     return {name: float(value) for name, value in results.items()}
@@ -274,11 +282,7 @@ def train(
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
     if not getattr(model, "compiled", False):
         raise ValueError(f"Compile {model.name} before training it (the zoo's builders do).")
-    strategy = _strategy_of(model, strategy)
-    dataset = _prepare_dataset(data, batch_size, strategy)
-    if isinstance(model, ZooModel):
-        model.check_training_data(dataset)
-    _build(model, dataset, strategy)
+    strategy, dataset = _prepare_run(model, data, batch_size, strategy)
     _adapt(model, dataset)
 
     backup = TrainingBackup(backup_dir) if backup_dir else None
