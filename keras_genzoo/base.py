@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import keras
@@ -65,6 +66,12 @@ class ZooModel(keras.Model):
     #: Attributes holding sub-models that `get_config` serialises and `from_config`
     #: rebuilds; each is also a constructor argument of the same name.
     submodels: tuple[str, ...] = ()
+    #: Training steps per call of the compiled function, the `compile` default on a
+    #: machine without a GPU: one call per step costs Python, callbacks and the
+    #: iterator's hand-over every step, which dominates small models on a CPU
+    #: (measured by benchmarks/overhead.py). With a GPU, Keras' default of 1 stays,
+    #: since no GPU measurement says otherwise.
+    cpu_steps_per_execution: int = 32
 
     def __init__(
         self,
@@ -117,11 +124,52 @@ class ZooModel(keras.Model):
             self.check_images(images)
 
     def compile(self, *args: Any, **kwargs: Any) -> None:
-        """Keras `compile`; float16 loss scaling stays correct under several replicas."""
+        """Keras `compile`, with measured fast defaults and replica-safe loss scaling.
+
+        `steps_per_execution` defaults to `default_steps_per_execution()` and
+        `jit_compile` to Keras' "auto" (off on a CPU, where XLA measured slower, and on
+        with one GPU); float16 loss scaling stays correct under several replicas. The
+        optimizer is built here, so its variables exist before an XLA-compiled step.
+        """
         from keras_genzoo.distribute.precision import with_replica_safe_loss_scaling
 
+        if len(args) < 7:  # not passed positionally
+            kwargs.setdefault("steps_per_execution", self.default_steps_per_execution())
         super().compile(*args, **kwargs)
         self.optimizer = with_replica_safe_loss_scaling(self.optimizer)
+        # plain attributes, not tracked state: compiled functions per steps per execution
+        self.__dict__["_compiled_functions"] = {}
+        self.__dict__["_configured_steps_per_execution"] = self.steps_per_execution
+        if self.built and self.optimizer is not None:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+
+    def default_steps_per_execution(self) -> int:
+        """`cpu_steps_per_execution` without a GPU, else Keras' default of 1."""
+        import tensorflow as tf
+
+        return 1 if tf.config.list_logical_devices("GPU") else self.cpu_steps_per_execution
+
+    def _steps_per_execution_for(self, *step_counts: int | None) -> None:
+        """Run whole executions only: with a step count (`steps_per_epoch`, `steps`),
+        Keras runs every execution to its full length and overshoots the count, so use
+        the largest number of steps per execution, up to the compiled one, that divides
+        every given count. The compiled functions of each value are kept for reuse.
+        """
+        configured = self.__dict__.setdefault(
+            "_configured_steps_per_execution", self.steps_per_execution
+        )
+        wanted = configured
+        counts = [int(c) for c in step_counts if c is not None]
+        if counts:
+            common = math.gcd(*counts)
+            wanted = max(d for d in range(1, configured + 1) if common % d == 0)
+        if wanted == self.steps_per_execution:
+            return
+        cache = self.__dict__.setdefault("_compiled_functions", {})
+        cache[self.steps_per_execution] = (self.train_function, self.test_function)
+        self.steps_per_execution = wanted
+        self.train_function, self.test_function = cache.get(wanted, (None, None))
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """Recompile from a saved compile config when a `.keras` file is loaded.
@@ -134,11 +182,24 @@ class ZooModel(keras.Model):
 
     def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
         self.check_training_data(x, y)
+        self._steps_per_execution_for(
+            kwargs.get("steps_per_epoch"), kwargs.get("validation_steps")
+        )
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
         self.check_training_data(x, y)
+        self._steps_per_execution_for(kwargs.get("steps"))
         return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x: Any, *args: Any, **kwargs: Any):
+        """Keras `predict`, one batch per execution: Keras unrolls `steps_per_execution`
+        predict steps into one graph, which costs tracing time and gains nothing here."""
+        self._steps_per_execution_for(1)
+        try:
+            return super().predict(x, *args, **kwargs)
+        finally:
+            self._steps_per_execution_for()
 
     def save_own_variables(self, store: Any) -> None:
         super().save_own_variables(store)
