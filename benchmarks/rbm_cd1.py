@@ -101,16 +101,17 @@ def build_model(hidden: int, image_shape, batches: int, xla: bool):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Wall time of each epoch of a `fit`."""
+    """Wall time (`seconds`) and process CPU time (`cpu_seconds`) of each epoch of a `fit`."""
 
     def on_train_begin(self, logs=None):
-        self.seconds = []
+        self.seconds, self.cpu_seconds = [], []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
+        self.start, self.start_cpu = time.perf_counter(), time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.start)
+        self.cpu_seconds.append(time.process_time() - self.start_cpu)
 
 
 def default_fit(data, hidden: int, image_shape, **fit_options):
