@@ -9,6 +9,7 @@ from keras_genzoo.registry import (
 from keras_genzoo.loading import load
 from keras_genzoo import data, distribute, layers
 from keras_genzoo import autoencoders, vae, gan, rbm, pixelcnn, evaluation
+from keras_genzoo import runs
 
 __version__ = "0.1.0"
 
@@ -26,5 +27,6 @@ __all__ = [
     "pixelcnn",
     "rbm",
     "register_model",
+    "runs",
     "vae",
 ]
