@@ -162,7 +162,7 @@ class ZooModel(keras.Model):
         # plain attributes, not tracked state: compiled functions per steps per execution
         self.__dict__["_compiled_functions"] = {}
         self.__dict__["_configured_steps_per_execution"] = self.steps_per_execution
-        if self.built and self.optimizer is not None:
+        if self.built and self.optimizer is not None and not self.optimizer.built:
             with self.distribute_strategy.scope():
                 self.optimizer.build(self.trainable_variables)
 
@@ -198,9 +198,7 @@ class ZooModel(keras.Model):
 
         Keras skips this for models that override `compile`, as ZooModel does.
         """
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built and getattr(self, "optimizer", None) is not None:
-            self.optimizer.build(self.trainable_variables)
+        self.compile(**keras.saving.deserialize_keras_object(config))  # builds the optimizer
 
     def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
         self.check_training_data(x, y)

@@ -144,7 +144,7 @@ def test_overhead_benchmark_runs_on_a_small_problem():
     result = subprocess.run(
         [sys.executable, script, "--models", "ae_dense", "rbm_bernoulli", "--steps", "4",
          "--rounds", "1", "--small"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "| ae_dense |" in result.stdout and "| rbm_bernoulli |" in result.stdout
