@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import time
 from typing import Any, Sequence
 
@@ -17,7 +18,10 @@ import keras
 import tensorflow as tf
 
 from keras_genzoo import distribute
+from keras_genzoo.atomic import copy_file
+from keras_genzoo.checksums import MANIFEST_FILE, record_checksum, verify_recorded
 from keras_genzoo.data import DatasetInfo
+from keras_genzoo.divergence import StopOnDivergence, TrainingDiverged
 from keras_genzoo.loading import RUN_MODEL_FILE
 from keras_genzoo.registry import builder_parameters, create_model, get_entry
 from keras_genzoo.runs.artifacts import (
@@ -27,6 +31,7 @@ from keras_genzoo.runs.artifacts import (
     LOGS_DIR,
     METRICS_FILE,
     ImageSummaries,
+    RunCheckpoint,
     jsonable,
     run_preview_grids,
     save_model,
@@ -36,7 +41,13 @@ from keras_genzoo.runs.artifacts import (
 from keras_genzoo.runs.config import normalize_run_config
 from keras_genzoo.runs.data import RunData, load_run_data, probe_dataset
 from keras_genzoo.runs.errors import RunError, reraised_as
-from keras_genzoo.runs.evaluation import held_out_metrics
+from keras_genzoo.runs.evaluation import held_out_metrics, read_run_config
+
+CHECKPOINT_FILE = "last.keras"
+# What marks a folder as a run directory (some of it exists as soon as training starts).
+RUN_ENTRIES = (RUN_MODEL_FILE, CONFIG_FILE, METRICS_FILE, BACKUP_DIR, CHECKPOINTS_DIR, MANIFEST_FILE)
+# Config keys a resumed run may change.
+RESUMABLE_KEYS = ("epochs",)
 
 def builder_arguments(config: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
     """The builder arguments of a normalised config: its overrides, the data's image shape
@@ -72,17 +83,37 @@ def build_model(
     return model, arguments
 
 
+class EpochBackup(keras.callbacks.Callback):
+    """Backs up the training state (`distribute.TrainingBackup`) after every epoch.
+
+    `history` holds the epochs restored from the backup; each epoch's logs are appended
+    to it and saved with the weights, so a resumed run keeps every completed epoch.
+    """
+
+    def __init__(self, backup: distribute.TrainingBackup, history: dict[str, list[float]]) -> None:
+        super().__init__()
+        self.backup = backup
+        self.history = history
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(value))
+        self.backup.save(self.model, epoch + 1, self.history)
+
+
 def run_callbacks(out_dir: str, model: keras.Model, data: RunData, seed: int) -> list:
-    """The callbacks of a run: TensorBoard scalars, image summaries, the last checkpoint."""
+    """The callbacks of a run: the divergence check (first), TensorBoard scalars, image
+    summaries and the last checkpoint."""
     log_dir = os.path.join(out_dir, LOGS_DIR)
     checkpoint_dir = os.path.join(out_dir, CHECKPOINTS_DIR)
     os.makedirs(checkpoint_dir, exist_ok=True)
     return [
+        StopOnDivergence(),
         keras.callbacks.TensorBoard(log_dir, write_graph=False),
         ImageSummaries(
             os.path.join(log_dir, "images"), lambda: run_preview_grids(model, data, seed)
         ),
-        keras.callbacks.ModelCheckpoint(os.path.join(checkpoint_dir, "last.keras")),
+        RunCheckpoint(os.path.join(checkpoint_dir, CHECKPOINT_FILE), out_dir),
     ]
 
 
@@ -95,20 +126,39 @@ def fit_model(
     backup_dir: str | None = None,
     verbose: int = 1,
 ) -> dict[str, list[float]]:
-    """Train `model` for the config's epochs; returns the history.
+    """Train `model` for the config's epochs; returns the history of every epoch.
 
-    Under the multiworker strategy Keras `fit` cannot run (keras-team/keras#20585), so
-    the model trains with `keras_genzoo.distribute.train`, backing up to `backup_dir`
-    after every epoch (a restarted job resumes from it).
+    With `backup_dir` the training state is backed up after every epoch and, if a
+    backup is there already, training resumes after its last completed epoch with the
+    same weights, optimizer state, random-seed states and data order as an
+    uninterrupted run (the epochs already done are replayed through the input pipeline
+    only). Under the multiworker strategy Keras `fit` cannot run
+    (keras-team/keras#20585): the model trains with `keras_genzoo.distribute.train`,
+    which backs up the same way. The backup is kept; `train_run` deletes it once the
+    run directory is written.
     """
     if config["strategy"] == "multiworker":
         return distribute.train(
-            model, data.train, epochs=config["epochs"], verbose=verbose, backup_dir=backup_dir
+            model, data.train, epochs=config["epochs"], verbose=verbose,
+            backup_dir=backup_dir, keep_backup=True,
         ).history
-    return model.fit(
-        data.train, epochs=config["epochs"], validation_data=data.test,
-        callbacks=list(callbacks), verbose=verbose,
+    callbacks = list(callbacks)
+    completed, history = 0, {}
+    if backup_dir:
+        distribute.build_for_training(model, data.train, model.distribute_strategy)
+        backup = distribute.TrainingBackup(backup_dir)
+        completed, history = backup.restore(model)
+        for _ in range(completed):  # the data order of the epochs already done
+            for _ in data.train:
+                pass
+        callbacks.append(EpochBackup(backup, history))
+        if verbose and completed:
+            print(f"Resuming from {backup_dir}: {completed}/{config['epochs']} epochs done.")
+    fitted = model.fit(
+        data.train, epochs=config["epochs"], initial_epoch=completed, shuffle=False,
+        validation_data=data.test, callbacks=callbacks, verbose=verbose,
     ).history
+    return history if backup_dir else fitted
 
 
 def write_run(
@@ -125,11 +175,20 @@ def write_run(
     metrics (`evaluation`, `reconstruction`).
     """
     os.makedirs(out_dir, exist_ok=True)
-    save_model(model, os.path.join(out_dir, RUN_MODEL_FILE))
+    save_model(model, os.path.join(out_dir, RUN_MODEL_FILE), out_dir)
     artifacts = {"model": RUN_MODEL_FILE, "logs": LOGS_DIR, "checkpoints": CHECKPOINTS_DIR}
     for tag, grid in run_preview_grids(model, data, config["seed"]).items():
         artifacts[tag] = os.path.basename(write_png(grid, os.path.join(out_dir, f"{tag}.png")))
-    metrics: dict[str, Any] = {
+    metrics = _run_metrics(config, arguments, data, {**results, "artifacts": artifacts})
+    write_json(metrics, os.path.join(out_dir, METRICS_FILE))
+    write_json(config, os.path.join(out_dir, CONFIG_FILE))
+    return metrics
+
+
+def _run_metrics(
+    config: dict[str, Any], arguments: dict[str, Any], data: RunData, results: dict[str, Any]
+) -> dict[str, Any]:
+    return jsonable({
         "model": config["model"],
         "family": get_entry(config["model"]).family,
         "config": config,
@@ -139,12 +198,93 @@ def write_run(
             "test": dataclasses.asdict(data.test_info),
         },
         **results,
+    })
+
+
+def write_diverged_run(
+    out_dir: str,
+    config: dict[str, Any],
+    arguments: dict[str, Any],
+    data: RunData,
+    error: TrainingDiverged,
+    backup_dir: str,
+) -> dict[str, Any]:
+    """After a divergence: the last finite checkpoint becomes the run's model, and
+    `metrics.json` records where training diverged and the history of the good epochs."""
+    state = distribute.TrainingBackup(backup_dir).read_state() or {}
+    checkpoint = os.path.join(out_dir, CHECKPOINTS_DIR, CHECKPOINT_FILE)
+    artifacts: dict[str, Any] = {"logs": LOGS_DIR, "checkpoints": CHECKPOINTS_DIR}
+    if os.path.isfile(checkpoint):
+        verify_recorded(out_dir, checkpoint)
+        record_checksum(out_dir, copy_file(checkpoint, os.path.join(out_dir, RUN_MODEL_FILE)))
+        artifacts["model"] = RUN_MODEL_FILE
+    results = {
+        "history": state.get("history", {}),
+        "diverged": {"epoch": error.epoch, "step": error.step, "message": str(error)},
         "artifacts": artifacts,
     }
-    metrics = jsonable(metrics)
+    metrics = _run_metrics(config, arguments, data, results)
     write_json(metrics, os.path.join(out_dir, METRICS_FILE))
-    write_json(config, os.path.join(out_dir, CONFIG_FILE))
     return metrics
+
+
+def holds_run(out_dir: str) -> bool:
+    """Whether `out_dir` holds (part of) a run directory."""
+    return any(os.path.exists(os.path.join(out_dir, name)) for name in RUN_ENTRIES)
+
+
+def prepare_run_dir(
+    out_dir: str, config: dict[str, Any], *, resume: bool = False, overwrite: bool = False
+) -> bool:
+    """Check that a run may be written to `out_dir`; returns True when it resumes one.
+
+    A new run needs a missing or empty folder. An existing run is refused unless
+    `resume` (same config, the epochs may grow; training continues from its backup) or
+    `overwrite` (its files are deleted first). Mistakes raise `RunError`.
+    """
+    if resume and overwrite:
+        raise RunError("Pass either --resume or --overwrite, not both.")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise RunError(
+            f"--out {out_dir!r} is a file; a run is written to a directory. Choose a "
+            "new folder name (e.g. runs/my_run)."
+        )
+    existing = os.path.isdir(out_dir) and bool(os.listdir(out_dir))
+    if not existing:
+        if resume:
+            raise RunError(f"Nothing to resume: {out_dir!r} holds no run. Drop --resume.")
+        return False
+    if not holds_run(out_dir):
+        raise RunError(
+            f"--out {out_dir!r} is a folder holding other files, not a run directory; "
+            "choose a new or empty folder."
+        )
+    if overwrite:
+        for name in os.listdir(out_dir):
+            path = os.path.join(out_dir, name)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        return False
+    if not resume:
+        raise RunError(
+            f"{out_dir!r} already holds a run. Pass --resume to continue it from its "
+            "backup, --overwrite to replace it, or choose another --out."
+        )
+    saved = read_run_config(out_dir)
+    keys = (set(saved) | set(config)) - set(RESUMABLE_KEYS)
+    changed = sorted(k for k in keys if saved.get(k) != config.get(k))
+    if changed:
+        shown = ", ".join(f"{k}: {saved.get(k)!r} -> {config.get(k)!r}" for k in changed)
+        raise RunError(
+            f"--resume continues the run in {out_dir!r} with its own config, but this "
+            f"one differs ({shown}). Only epochs may change; use --overwrite to start over."
+        )
+    backup = distribute.TrainingBackup(os.path.join(out_dir, BACKUP_DIR))
+    if not backup.exists() and os.path.isfile(os.path.join(out_dir, METRICS_FILE)):
+        raise RunError(
+            f"The run in {out_dir!r} is complete; there is nothing to resume. Use "
+            "--overwrite to train it again, or another --out."
+        )
+    return True
 
 
 def train_run(
@@ -153,11 +293,17 @@ def train_run(
     *,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 1,
+    resume: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train the model of a run config and write a run directory; returns metrics.json's data.
 
     Extra `callbacks` run after the run's own. Mistakes in the config, its data or its
-    model found before training starts raise `RunError`, with nothing written.
+    model found before training starts raise `RunError`, with nothing written; so does
+    an `out_dir` that already holds a run, unless `resume` (continue from its backup,
+    as if never interrupted) or `overwrite`. Training backs up every epoch. A loss or
+    weight that becomes NaN or infinite raises `TrainingDiverged`, after the run
+    directory is written with its last finite checkpoint as the model.
     """
     config = normalize_run_config(config)
     with reraised_as(RunError, ValueError, TypeError, RuntimeError):
@@ -167,16 +313,25 @@ def train_run(
     backup_dir = os.path.join(out_dir, BACKUP_DIR)  # the chief's, which every worker restores
     if multiworker and not distribute.is_chief():
         out_dir = os.path.join(out_dir, "workers", distribute.task_name())
+    else:
+        prepare_run_dir(out_dir, config, resume=resume, overwrite=overwrite)
     keras.utils.set_random_seed(config["seed"])
     model, arguments = build_model(config, strategy=strategy)
     data = load_run_data(config, model)
 
     os.makedirs(out_dir, exist_ok=True)
+    write_json(config, os.path.join(out_dir, CONFIG_FILE))
     started = time.perf_counter()
-    history = fit_model(
-        model, data, config, verbose=verbose, backup_dir=backup_dir,
-        callbacks=[*run_callbacks(out_dir, model, data, config["seed"]), *callbacks],
-    )
+    try:
+        history = fit_model(
+            model, data, config, verbose=verbose, backup_dir=backup_dir,
+            callbacks=[*run_callbacks(out_dir, model, data, config["seed"]), *callbacks],
+        )
+    except TrainingDiverged as err:
+        write_diverged_run(out_dir, config, arguments, data, err, backup_dir)
+        raise
     results = {"history": history, "train_seconds": time.perf_counter() - started}
     results.update(held_out_metrics(model, data, config))
-    return write_run(out_dir, model, config, arguments, data, results)
+    metrics = write_run(out_dir, model, config, arguments, data, results)
+    distribute.TrainingBackup(backup_dir).delete()  # the run is complete and saved
+    return metrics
