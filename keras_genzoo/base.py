@@ -86,7 +86,7 @@ def finite_checked(dataset: Any, owner: str, what: str) -> Any:
         packed = tf.nest.pack_sequence_as(element, checked)
         return packed if len(packed) > 1 else packed[0]
 
-    return dataset.map(check, deterministic=True)
+    return dataset.map(check)
 
 
 @contextlib.contextmanager
@@ -203,12 +203,14 @@ class ZooModel(keras.Model):
         if images is not None:
             self.check_images(images)
 
-    def _checked(self, x: Any, y: Any, what: str = "inputs") -> Any:
-        """Run `check_training_data`, check arrays whole for NaN and inf, and return `x`,
-        a dataset wrapped in the per-batch finiteness check (`finite_checked`)."""
+    def _checked(self, x: Any, y: Any, what: str = "inputs", first_batch: bool = True) -> Any:
+        """Run `check_training_data` (unless not `first_batch`), check arrays whole for
+        NaN and inf, and return `x`, a dataset wrapped in the per-batch finiteness check
+        (`finite_checked`)."""
         import tensorflow as tf
 
-        self.check_training_data(x, y)
+        if first_batch:
+            self.check_training_data(x, y)
         if isinstance(x, tf.data.Dataset):
             return finite_checked(x, self.name, what)
         for value, part in ((x, what), (y, "targets")):
@@ -233,8 +235,15 @@ class ZooModel(keras.Model):
         if self.built and getattr(self, "optimizer", None) is not None:
             self.optimizer.build(self.trainable_variables)
 
-    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
-        x = self._checked(x, y)
+    def fit(
+        self, x: Any = None, y: Any = None, *args: Any, check_first_batch: bool = True,
+        **kwargs: Any,
+    ):
+        """Keras `fit`, after checking the data (`check_training_data`); NaN or inf in
+        any batch stops it with a clear error. `check_first_batch=False` skips reading
+        the first batch for the checks, for data checked already (the run layer does it
+        so that a resumed run reads its data exactly as an uninterrupted one)."""
+        x = self._checked(x, y, first_batch=check_first_batch)
         validation = kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)) and validation:
             self._checked(*validation[:2], what="validation data")

@@ -17,20 +17,13 @@ from keras_genzoo.distribute.strategies import (
     split_cpu,
     task_name,
 )
-from keras_genzoo.distribute.training import (
-    TrainingBackup,
-    TrainingLog,
-    build_for_training,
-    evaluate,
-    train,
-)
+from keras_genzoo.distribute.training import TrainingBackup, TrainingLog, evaluate, train
 
 __all__ = [
     "LossScaleOptimizer",
     "STRATEGIES",
     "TrainingBackup",
     "TrainingLog",
-    "build_for_training",
     "evaluate",
     "get_strategy",
     "is_chief",

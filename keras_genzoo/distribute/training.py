@@ -188,9 +188,7 @@ def _prepare_dataset(
     return dataset.with_options(options)
 
 
-def build_for_training(
-    model: keras.Model, dataset: tf.data.Dataset, strategy: tf.distribute.Strategy
-) -> None:
+def _build(model: keras.Model, dataset: tf.data.Dataset, strategy: tf.distribute.Strategy) -> None:
     """Create every variable before tracing, under the strategy's scope, as `fit` does."""
     with strategy.scope():
         if not model.built:
@@ -255,7 +253,7 @@ def _prepare_run(
     if isinstance(model, ZooModel):
         model.check_training_data(dataset)
         dataset = finite_checked(dataset, model.name, "inputs")
-    build_for_training(model, dataset, strategy)
+    _build(model, dataset, strategy)
     return strategy, dataset
 
 

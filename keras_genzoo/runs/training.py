@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from keras_genzoo import distribute
 from keras_genzoo.atomic import copy_file
+from keras_genzoo.base import ZooModel, split_batch
 from keras_genzoo.checksums import MANIFEST_FILE, record_checksum, verify_recorded
 from keras_genzoo.data import DatasetInfo
 from keras_genzoo.divergence import StopOnDivergence, TrainingDiverged
@@ -83,17 +84,50 @@ def build_model(
     return model, arguments
 
 
-class EpochBackup(keras.callbacks.Callback):
-    """Backs up the training state (`distribute.TrainingBackup`) after every epoch.
+class RunBackup(keras.callbacks.Callback):
+    """Backs up the training state (`distribute.TrainingBackup`) after every epoch and
+    restores it when training starts, as `keras.callbacks.BackupAndRestore` does.
 
-    `history` holds the epochs restored from the backup; each epoch's logs are appended
-    to it and saved with the weights, so a resumed run keeps every completed epoch.
+    Unlike Keras' callback, the weights and the epoch count are replaced together in one
+    atomic step, the weights' SHA-256 is checked on restore, the random-seed states and
+    the history of every completed epoch come back, and `training_data` gives `fit`
+    the data (`dataset`) in the order an uninterrupted run would see it.
     """
 
-    def __init__(self, backup: distribute.TrainingBackup, history: dict[str, list[float]]) -> None:
+    def __init__(self, backup_dir: str, dataset: Any) -> None:
         super().__init__()
-        self.backup = backup
-        self.history = history
+        self.backup = distribute.TrainingBackup(backup_dir)
+        self.dataset = dataset
+        self.completed = 0
+        self.history: dict[str, list[float]] = {}
+
+    def training_data(self) -> tuple[Any, int]:
+        """(dataset, steps per epoch) for `fit`: the training data repeated in one stream,
+        with the epochs the backup holds skipped, so every later epoch sees the batches
+        (and the reshuffled order) of an uninterrupted run."""
+        steps = int(self.dataset.cardinality())
+        if steps < 1:  # unknown length: count the batches once
+            steps = sum(1 for _ in self.dataset)
+        done = int((self.backup.read_state() or {}).get("epoch", 0))
+        return self.dataset.repeat().skip(done * steps), steps
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if not self.backup.exists():
+            return
+        if not self.model.built:  # built from the data's spec: no batch is read
+            zeros = tf.nest.map_structure(
+                lambda spec: tf.zeros([1, *spec.shape[1:]], spec.dtype), self.dataset.element_spec
+            )
+            images, _ = split_batch(zeros)
+            self.model(zeros if getattr(self.model, "is_conditional", False) else images)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.completed, self.history = self.backup.restore(self.model)
+        if self.completed:  # the same hand-over as BackupAndRestore: fit starts there
+            self.model._initial_epoch = self.completed
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.model._initial_epoch = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         for name, value in (logs or {}).items():
@@ -131,8 +165,8 @@ def fit_model(
     With `backup_dir` the training state is backed up after every epoch and, if a
     backup is there already, training resumes after its last completed epoch with the
     same weights, optimizer state, random-seed states and data order as an
-    uninterrupted run (the epochs already done are replayed through the input pipeline
-    only). Under the multiworker strategy Keras `fit` cannot run
+    uninterrupted run (the data is one repeated stream in which the epochs already
+    done are skipped). Under the multiworker strategy Keras `fit` cannot run
     (keras-team/keras#20585): the model trains with `keras_genzoo.distribute.train`,
     which backs up the same way. The backup is kept; `train_run` deletes it once the
     run directory is written.
@@ -142,23 +176,18 @@ def fit_model(
             model, data.train, epochs=config["epochs"], verbose=verbose,
             backup_dir=backup_dir, keep_backup=True,
         ).history
-    callbacks = list(callbacks)
-    completed, history = 0, {}
-    if backup_dir:
-        distribute.build_for_training(model, data.train, model.distribute_strategy)
-        backup = distribute.TrainingBackup(backup_dir)
-        completed, history = backup.restore(model)
-        for _ in range(completed):  # the data order of the epochs already done
-            for _ in data.train:
-                pass
-        callbacks.append(EpochBackup(backup, history))
-        if verbose and completed:
-            print(f"Resuming from {backup_dir}: {completed}/{config['epochs']} epochs done.")
+    backup = RunBackup(backup_dir, data.train) if backup_dir else None
+    train, steps = backup.training_data() if backup else (data.train, None)
+    checked = {"check_first_batch": False} if isinstance(model, ZooModel) else {}
     fitted = model.fit(
-        data.train, epochs=config["epochs"], initial_epoch=completed, shuffle=False,
-        validation_data=data.test, callbacks=callbacks, verbose=verbose,
+        train, epochs=config["epochs"], steps_per_epoch=steps, shuffle=False,
+        validation_data=data.test, callbacks=[*callbacks, *([backup] if backup else [])],
+        verbose=verbose, **checked,  # load_run_data checked the first batch
     ).history
-    return history if backup_dir else fitted
+    if backup and verbose and backup.completed:
+        print(f"Resumed from {backup_dir}: {backup.completed}/{config['epochs']} epochs "
+              "were done before.")
+    return backup.history if backup else fitted
 
 
 def write_run(
