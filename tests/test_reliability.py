@@ -209,9 +209,9 @@ def test_bad_input_is_refused_with_a_clear_message(case, models, images, labels,
 # ------------------------------------------------------------------ run directories
 
 def test_existing_runs_are_never_silently_replaced(finished_run, tmp_path):
-    """A second run into an existing run directory, `--out` naming a file, a folder of
-    other files, --resume of a complete run or with another config: each is refused
-    before anything is written, and --overwrite replaces the run."""
+    """A second run into an existing run directory, `--out` naming a file, --resume of
+    a complete run, of nothing, or with another config: each is refused before
+    anything is written; --overwrite removes the run's own files and nothing else."""
     config = runs.normalize_run_config(TINY_RUN)
     before = {name: sha256_file(os.path.join(finished_run, name)) for name in ("model.keras", "metrics.json")}
     a_file = tmp_path / "notes.txt"
@@ -222,7 +222,7 @@ def test_existing_runs_are_never_silently_replaced(finished_run, tmp_path):
     cases = [
         (finished_run, {}, r"already holds a run\. Pass --resume to continue it"),
         (str(a_file), {}, r"is a file; a run is written to a directory"),
-        (str(other), {}, r"is a folder holding other files, not a run directory"),
+        (str(other), {"resume": True}, r"Nothing to resume"),
         (finished_run, {"resume": True}, r"is complete; there is nothing to resume"),
         (finished_run, {"resume": True, "overwrite": True}, r"either --resume or --overwrite"),
         (str(tmp_path / "new"), {"resume": True}, r"Nothing to resume"),
@@ -241,8 +241,10 @@ def test_existing_runs_are_never_silently_replaced(finished_run, tmp_path):
     code = cli.main(["train", "ae_dense", "--epochs", "1", "--out", str(a_file)])
     assert code == 2
     overwritten = _fresh_copy(finished_run, tmp_path / "o")
+    (tmp_path / "o" / "copy" / "notes.txt").write_text("mine")
     assert training.prepare_run_dir(overwritten, config, overwrite=True) is False
-    assert os.listdir(overwritten) == []
+    assert os.listdir(overwritten) == ["notes.txt"]
+    assert training.prepare_run_dir(str(other), config) is False  # a run goes beside them
 
 
 def test_run_files_are_checksummed_and_tampering_is_refused(finished_run, tmp_path):
@@ -407,6 +409,7 @@ def _weights(path):
     return [np.asarray(w) for w in model.weights]
 
 
+@pytest.mark.slow
 def test_a_run_killed_with_sigkill_resumes_without_losing_an_epoch(tmp_path):
     """`keras-genzoo train` killed by SIGKILL at a random step (seeded) after its first
     epoch, then `--resume`d: the run ends with the weights of an uninterrupted run
@@ -447,9 +450,9 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_an_epoch(tmp_path):
 
 # ------------------------------------------------------------------ quiet command line
 
-def test_the_command_line_starts_quietly_and_errors_are_one_line(tmp_path):
-    """No TensorFlow start-up lines or warnings on stderr, unless --verbose; a mistake
-    is one exact line with exit status 2."""
+def test_the_command_line_starts_quietly_and_errors_are_one_line(tmp_path, capsys):
+    """No TensorFlow start-up lines or warnings on stderr (a subprocess, as a user runs
+    it); a mistake is one exact line with exit status 2."""
     env = {**os.environ, "PYTHONPATH": REPO_ROOT}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     command = [sys.executable, "-m", "keras_genzoo.cli"]
@@ -457,12 +460,11 @@ def test_the_command_line_starts_quietly_and_errors_are_one_line(tmp_path):
                              timeout=120, env=env)
     assert listing.returncode == 0 and "vae_conv" in listing.stdout
     assert listing.stderr == ""
-    mistake = subprocess.run([*command, "train", "ae_dense", "--out", str(tmp_path / "r"),
-                              "--set", "latent_dimm=3"], capture_output=True, text=True,
-                             timeout=120, env=env)
-    assert mistake.returncode == 2
+    code = cli.main(["train", "ae_dense", "--out", str(tmp_path / "r"), "--set", "latent_dimm=3"])
+    err = capsys.readouterr().err
+    assert code == 2
     assert re.fullmatch(r"keras-genzoo train: error: Unknown argument of model 'ae_dense': "
-                        r"'latent_dimm' \(did you mean 'latent_dim'\?\)[^\n]*\n", mistake.stderr), mistake.stderr
+                        r"'latent_dimm' \(did you mean 'latent_dim'\?\)[^\n]*\n", err), err
     assert not (tmp_path / "r").exists()
 
 

@@ -47,6 +47,8 @@ from keras_genzoo.runs.evaluation import held_out_metrics, read_run_config
 CHECKPOINT_FILE = "last.keras"
 # What marks a folder as a run directory (some of it exists as soon as training starts).
 RUN_ENTRIES = (RUN_MODEL_FILE, CONFIG_FILE, METRICS_FILE, BACKUP_DIR, CHECKPOINTS_DIR, MANIFEST_FILE)
+# Everything else a run writes, removed with the run by --overwrite.
+RUN_OUTPUTS = (LOGS_DIR, "reconstructions.png", "samples.png", "workers")
 # Config keys a resumed run may change.
 RESUMABLE_KEYS = ("epochs",)
 
@@ -267,9 +269,10 @@ def prepare_run_dir(
 ) -> bool:
     """Check that a run may be written to `out_dir`; returns True when it resumes one.
 
-    A new run needs a missing or empty folder. An existing run is refused unless
-    `resume` (same config, the epochs may grow; training continues from its backup) or
-    `overwrite` (its files are deleted first). Mistakes raise `RunError`.
+    A new run goes into a missing folder or one without a run (other files stay). An
+    existing run is refused unless `resume` (same config, the epochs may grow; training
+    continues from its backup) or `overwrite` (the run's own files are deleted first,
+    nothing else). Mistakes raise `RunError`.
     """
     if resume and overwrite:
         raise RunError("Pass either --resume or --overwrite, not both.")
@@ -278,20 +281,17 @@ def prepare_run_dir(
             f"--out {out_dir!r} is a file; a run is written to a directory. Choose a "
             "new folder name (e.g. runs/my_run)."
         )
-    existing = os.path.isdir(out_dir) and bool(os.listdir(out_dir))
-    if not existing:
+    if not holds_run(out_dir):  # other files only: a run adds its own beside them
         if resume:
             raise RunError(f"Nothing to resume: {out_dir!r} holds no run. Drop --resume.")
         return False
-    if not holds_run(out_dir):
-        raise RunError(
-            f"--out {out_dir!r} is a folder holding other files, not a run directory; "
-            "choose a new or empty folder."
-        )
     if overwrite:
-        for name in os.listdir(out_dir):
+        for name in (*RUN_ENTRIES, *RUN_OUTPUTS):
             path = os.path.join(out_dir, name)
-            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
         return False
     if not resume:
         raise RunError(
