@@ -174,6 +174,11 @@ FAMILY_SPACES: dict[str, dict[str, Dimension]] = {
         **COMMON,
     },
 }
+# Hyperparameters that only matter for some values of another: (parent, values).
+CONDITIONS: dict[str, tuple[str, tuple]] = {
+    "label_smoothing": ("loss", ("non_saturating", "minimax", "least_squares")),
+    "num_chains": ("persistent", (True,)),
+}
 _MODEL_SPACES: dict[str, dict[str, Dimension]] = {}
 
 
@@ -208,9 +213,15 @@ class Hyperparameter:
     name: str
     dimension: Int | Float | Choice | Boolean
     default: Any
+    condition: tuple[str, tuple] | None = None
 
     def declare(self, hp: kt.HyperParameters) -> Any:
-        return self.dimension.declare(hp, self.name, self.default)
+        """Declare on `hp`; None when its condition's parent has another value."""
+        if self.condition is None:
+            return self.dimension.declare(hp, self.name, self.default)
+        parent, values = self.condition
+        with hp.conditional_scope(parent, list(values)):
+            return self.dimension.declare(hp, self.name, self.default)
 
 
 def _max_halvings(image_shape: Sequence[int]) -> int:
@@ -272,7 +283,10 @@ class SearchSpace:
             else:
                 if isinstance(dimension, Around):
                     dimension = dimension.bounds(float(default))
-                found = [Hyperparameter(arg, dimension, default)]
+                condition = CONDITIONS.get(arg)
+                if condition is not None and condition[0] not in self.hyperparameters:
+                    condition = None
+                found = [Hyperparameter(arg, dimension, default, condition)]
             for hyperparameter in found:
                 if not hyperparameter.dimension.contains(hyperparameter.default):
                     raise TuningError(
@@ -296,7 +310,8 @@ class SearchSpace:
 
     def builder_arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Builder arguments of hyperparameter values (widths rebuilt, fit-time ones left out)."""
-        arguments = {k: v for k, v in values.items() if k not in FIT_ARGUMENTS}
+        arguments = {k: v for k, v in values.items()
+                     if k not in FIT_ARGUMENTS and v is not None}
         for arg, (ratio, depth_name, width_name) in self.widths.items():
             depth, width = arguments.pop(depth_name), arguments.pop(width_name)
             arguments[arg] = [max(1, int(round(width * ratio**i))) for i in range(depth)]
