@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import keras
@@ -191,6 +192,7 @@ def _no_worse(result: tuning.TuningResult, default: float) -> None:
         assert result.best_score >= default - tolerance
 
 
+@pytest.mark.slow
 def test_autoencoder_search_writes_a_trainable_best_config(tmp_path, capsys):
     pins = {"latent_dim": 8, "filters_width": 8}
     result = keras_genzoo.tune("ae_conv", "digits", max_trials=3, epochs=1, overrides=pins,
@@ -213,6 +215,7 @@ def test_autoencoder_search_writes_a_trainable_best_config(tmp_path, capsys):
     assert os.path.isfile(tmp_path / "run" / "model.keras")
 
 
+@pytest.mark.slow
 def test_vae_search_on_importance_weighted_nll_returns_the_trained_best_model(tmp_path):
     pins = {"units_width": 64, "units_depth": 1, "batch_size": 64}
     options = {"iw_samples": 20}
@@ -228,6 +231,7 @@ def test_vae_search_on_importance_weighted_nll_returns_the_trained_best_model(tm
     assert 0 < result.best_score < 200
 
 
+@pytest.mark.slow
 def test_gan_search_on_fid(tmp_path):
     pins = {"generator_filters_width": 16, "discriminator_filters_width": 8, "latent_dim": 16}
     result = keras_genzoo.tune("dcgan", "digits", max_trials=2, epochs=1, overrides=pins,
@@ -239,6 +243,7 @@ def test_gan_search_on_fid(tmp_path):
     assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_rbm_search_on_pseudo_likelihood(tmp_path):
     result = keras_genzoo.tune("rbm_bernoulli", "digits", max_trials=2, epochs=1,
                                overrides={"hidden_units": 32}, directory=str(tmp_path))
@@ -261,6 +266,7 @@ def test_conditional_gan_objectives(tmp_path):
     assert hypermodel.objective.direction == "max"
 
 
+@pytest.mark.slow
 def test_search_under_a_distribution_strategy(tmp_path):
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     result = keras_genzoo.tune("ae_dense", "digits", max_trials=1, epochs=1,
@@ -270,6 +276,7 @@ def test_search_under_a_distribution_strategy(tmp_path):
     assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tuner", ["hyperband", "bayesian"])
 def test_hyperband_and_bayesian_searches(tmp_path, tuner):
     result = keras_genzoo.tune("ae_dense", "digits", tuner=tuner, max_trials=2, epochs=2,
@@ -280,6 +287,7 @@ def test_hyperband_and_bayesian_searches(tmp_path, tuner):
     assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_a_search_whose_every_trial_diverges_says_why(tmp_path):
     def nan_loss(y_true, y_pred):
         return keras.ops.mean(y_pred) * float("nan")
@@ -312,20 +320,16 @@ def test_bad_searches_fail_before_any_trial(tmp_path, kwargs, message):
     assert not os.path.exists(tmp_path / "vae_dense_digits")
 
 
-def test_a_different_search_in_the_same_project_is_refused(tmp_path):
-    keras_genzoo.tune("ae_dense", "digits", max_trials=1, epochs=1, directory=str(tmp_path),
-                      project_name="p", overrides={"units_width": 8, "units_depth": 1})
-    with pytest.raises(TuningError, match="holds a different search.*objective"):
-        keras_genzoo.tune("ae_dense", "digits", max_trials=1, epochs=1, project_name="p",
-                          directory=str(tmp_path), objective="val_reconstruction_mse",
-                          overrides={"units_width": 16, "units_depth": 1})
-
-
 def test_cli_tune_prints_the_table_and_rejects_bad_names(tmp_path, capsys):
     args = ["tune", "ae_dense", "--max-trials", "1", "--epochs", "1", "--directory",
             str(tmp_path), "--set", "units_width=8", "--set", "units_depth=1"]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "val_reconstruction_mse" in out and "COMPLETED" in out and "best_config.json" in out
+    with open(os.path.join(tmp_path, "ae_dense_digits", tuning.RESULTS_FILE)) as f:
+        assert len(json.load(f)) == 1
     assert cli.main([*args, "--set", "latent_dimm=4"]) == 2
     assert "did you mean 'latent_dim'" in capsys.readouterr().err
+    # The same project with another search is refused rather than mixed with it.
+    assert cli.main([*args, "--set", "latent_dim=4"]) == 2
+    assert "holds a different search (it differs in overrides)" in capsys.readouterr().err
