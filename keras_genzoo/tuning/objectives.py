@@ -123,6 +123,14 @@ def rbm_ais_log_likelihood(model: keras.Model, held: HeldOut, options: dict) -> 
     return float(model.log_likelihood(held.images, log_z))
 
 
+def exact_nll(model: keras.Model, held: HeldOut, options: dict) -> float:
+    return float(-np.mean(model.log_likelihood(held.images, _labels_for(model, held))))
+
+
+def bits_per_dim(model: keras.Model, held: HeldOut, options: dict) -> float:
+    return float(np.mean(model.bits_per_dim(held.images, _labels_for(model, held))))
+
+
 def _conditional(params: dict) -> bool:
     return "num_classes" in params
 
@@ -146,6 +154,10 @@ FAMILY_OBJECTIVES: dict[str, list[ObjectiveSpec]] = {
         ObjectiveSpec("val_conditional_accuracy", "max", gan_conditional_accuracy,
                       "share of samples classified as the requested class",
                       applies=_conditional),
+    ],
+    "autoregressive": [
+        ObjectiveSpec("val_nll", "min", exact_nll, "exact held-out negative log-likelihood, nats"),
+        ObjectiveSpec("val_bits_per_dim", "min", bits_per_dim, "held-out bits per sub-pixel"),
     ],
     "rbm": [
         ObjectiveSpec("val_pseudo_likelihood", "max", rbm_pseudo_likelihood,

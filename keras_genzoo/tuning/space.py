@@ -165,6 +165,12 @@ FAMILY_SPACES: dict[str, dict[str, Dimension]] = {
         "beta_1": Float(0.0, 0.9),
         **COMMON,
     },
+    "autoregressive": {
+        "filters": Int(16, 256, sampling="log"),
+        "num_layers": Int(2, 15),
+        "kernel_size": Choice((3, 5)),
+        **COMMON,
+    },
     "rbm": {
         "hidden_units": Int(16, 1024, sampling="log"),
         "cd_steps": Int(1, 10),
