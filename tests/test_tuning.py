@@ -18,7 +18,7 @@ from keras_genzoo.tuning import TuningError, ZooHyperModel
 DIGITS = (8, 8, 1)
 ALL_BUILDERS = ["ae_conv", "ae_dense", "dae_conv", "dae_dense", "vae_conv", "vae_dense",
                 "cvae_conv", "cvae_dense", "dcgan", "cgan", "wgan_gp", "rbm_bernoulli",
-                "rbm_gaussian"]
+                "rbm_gaussian", "pixelcnn", "pixelcnn_conditional"]
 EXPECTED = {
     "ae_conv": {"latent_dim": 16, "filters_depth": 2, "filters_width": 32,
                 "learning_rate": 1e-3, "batch_size": 64},
@@ -35,6 +35,8 @@ EXPECTED = {
     "wgan_gp": {"latent_dim": 64, "generator_filters_depth": 2, "critic_filters_depth": 2,
                 "critic_filters_width": 64, "critic_steps": 5, "gradient_penalty_weight": 10.0,
                 "beta_1": 0.5, "learning_rate": 1e-4, "batch_size": 64},
+    "pixelcnn": {"filters": 64, "num_layers": 7, "kernel_size": 3, "learning_rate": 1e-3,
+                 "batch_size": 64},
     "rbm_bernoulli": {"hidden_units": 256, "cd_steps": 1, "persistent": False,
                       "num_chains": 100, "momentum": 0.5, "learning_rate": 0.05,
                       "batch_size": 64},
@@ -60,7 +62,7 @@ def test_hyperparameters_exist_with_the_builders_defaults(name):
 
 
 @pytest.mark.parametrize("name", ["ae_conv", "dae_dense", "vae_conv", "cvae_dense", "dcgan",
-                                  "wgan_gp", "rbm_gaussian"])
+                                  "wgan_gp", "rbm_gaussian", "pixelcnn_conditional"])
 def test_an_empty_hyperparameters_builds_the_builders_default_model(name):
     hypermodel = ZooHyperModel(name, DIGITS, 10)
     model = hypermodel.build(kt.HyperParameters())
@@ -84,6 +86,8 @@ def test_an_empty_hyperparameters_builds_the_builders_default_model(name):
      lambda m: m.loss_name == "least_squares" and m.label_smoothing == pytest.approx(0.1)),
     ("rbm_bernoulli", {"hidden_units": 20, "cd_steps": 3, "persistent": True, "num_chains": 10},
      lambda m: m.hidden_units == 20 and m.cd_steps == 3 and m.persistent and m.num_chains == 10),
+    ("pixelcnn", {"num_layers": 2, "filters": 16},
+     lambda m: m.num_links == 2 and m.count_params() < 20000),
 ])
 def test_hp_fixed_pins_values(name, pins, check):
     hypermodel = ZooHyperModel(name, DIGITS, 10)
@@ -150,6 +154,7 @@ def test_family_objectives_have_explicit_directions():
         "val_reconstruction_mse": "min", "val_denoising_mse": "min", "val_neg_elbo": "min",
         "val_iw_nll": "min", "val_fid": "min", "val_conditional_accuracy": "max",
         "val_pseudo_likelihood": "max", "val_ais_log_likelihood": "max",
+        "val_nll": "min", "val_bits_per_dim": "min",
     }
     assert "val_conditional_accuracy" not in [s.name for s in tuning.objectives_for("dcgan")]
     assert "val_denoising_mse" not in [s.name for s in tuning.objectives_for("ae_conv")]
@@ -250,6 +255,21 @@ def test_rbm_search_on_pseudo_likelihood(tmp_path):
     assert result.objective.direction == "max"
     default = _default_score({"model": "rbm_bernoulli", "epochs": 1,
                               "overrides": {"hidden_units": 32}})
+    _no_worse(result, default)
+    assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_pixelcnn_search_from_its_zoo_config(tmp_path):
+    config = os.path.join(os.path.dirname(os.path.dirname(__file__)), "zoo_configs",
+                          "pixelcnn_digits.json")
+    pins = {"filters": 16, "num_layers": 2}
+    result = keras_genzoo.tune(config=config, max_trials=2, epochs=1, overrides=pins,
+                               directory=str(tmp_path))
+    assert result.objective.name == "val_nll"
+    assert result.table[0].hyperparameters["learning_rate"] == 0.002  # the config's value
+    base = runs.load_run_config(config)
+    default = _default_score({**base, "epochs": 1, "overrides": {**base["overrides"], **pins}})
     _no_worse(result, default)
     assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
 
