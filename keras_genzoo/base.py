@@ -86,7 +86,7 @@ def finite_checked(dataset: Any, owner: str, what: str) -> Any:
         packed = tf.nest.pack_sequence_as(element, checked)
         return packed if len(packed) > 1 else packed[0]
 
-    return dataset.map(check)
+    return dataset.map(check).prefetch(tf.data.AUTOTUNE)  # checks overlap training
 
 
 @contextlib.contextmanager
