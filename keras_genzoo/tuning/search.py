@@ -9,10 +9,8 @@ accepted by `keras-genzoo train --config`).
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import difflib
-import gc
 import json
 import os
 import re
@@ -58,15 +56,6 @@ class DefaultsFirstBayesian(_DefaultsFirst, kt.oracles.BayesianOptimizationOracl
     """Bayesian optimisation (Gaussian process) that starts from the defaults."""
 
 
-def release_memory() -> None:
-    """Collect garbage and hand freed heap pages back to the system (glibc's malloc_trim)."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: freed pages stay with the allocator
-        pass
-
-
 def resident_memory_mb() -> float:
     """This process's resident memory now (Linux), else its peak, in MiB."""
     try:
@@ -95,7 +84,6 @@ class _LoggedTrials:
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         keras.backend.clear_session()  # the next trial builds in a fresh session
-        release_memory()
         self._log(trial, "end")
 
 
