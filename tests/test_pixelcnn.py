@@ -264,7 +264,11 @@ def digits_conditional(digits):
 @pytest.mark.slow
 def test_conditional_digits_are_classified_as_requested(digits_conditional, digits):
     """>= 90 % of 500 samples (50 per class) are classified as the requested digit by the
-    shipped digits classifier; held-out NLL falls far below the uniform model's."""
+    shipped digits classifier; held-out NLL falls far below the uniform model's.
+
+    Slow: about 9 minutes on a loaded 2-core CPU. examples/pixelcnn_digits.py, with the
+    same settings and another shuffle, measured 94.0 % and a held-out NLL of 75.7 nats.
+    """
     model, history = digits_conditional
     x_test, y_test, _ = load_arrays("digits", "test")
     uniform = 64 * np.log(17)  # 181.3 nats
