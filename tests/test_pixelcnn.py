@@ -404,23 +404,3 @@ def test_bad_input_gets_clear_errors(digits):
     ):
         with pytest.raises(ValueError, match=match):
             keras_genzoo.create_model("pixelcnn", **overrides)
-
-
-# ---------------------------------------------------------------- MNIST (slow)
-
-
-@pytest.mark.slow
-def test_mnist_heldout_nll_after_short_training(mnist_dir):
-    """Two epochs of a small model on binarised MNIST: held-out NLL below 100 nats (the
-    best pixel-independent model scores about 205, vae_conv's test config about 100)."""
-    x_train, _, _ = load_arrays("mnist", "train", data_dir=mnist_dir)
-    x_test, _, _ = load_arrays("mnist", "test", data_dir=mnist_dir)
-    keras.utils.set_random_seed(0)
-    model = keras_genzoo.create_model("pixelcnn", filters=32, num_layers=5)
-    for epoch in range(2):
-        data = tf.data.Dataset.from_tensor_slices(binarize(x_train, seed=100 + epoch))
-        model.fit(data.shuffle(8000, seed=epoch).batch(64), verbose=0)
-    nll = -model.log_likelihood(binarize(x_test[:500], seed=1)).mean()
-    assert nll < 100.0, f"held-out NLL {nll:.1f} nats"
-    samples = model.generate(4, seed=0)
-    assert samples.shape == (4, 28, 28, 1)
