@@ -1,5 +1,10 @@
 """keras_genzoo: a zoo of generative models for Keras 3 on TensorFlow."""
 
+from keras_genzoo.quiet import quiet_startup
+
+quiet_startup()  # before TensorFlow is imported: the command line starts quietly
+
+
 from keras_genzoo.registry import (
     UnknownModelError,
     create_model,
@@ -9,7 +14,8 @@ from keras_genzoo.registry import (
 from keras_genzoo.loading import load
 from keras_genzoo import data, distribute, layers
 from keras_genzoo import autoencoders, vae, gan, rbm, pixelcnn, evaluation
-from keras_genzoo import runs
+from keras_genzoo import runs, tuning
+from keras_genzoo.tuning import tune
 
 __version__ = "0.1.0"
 
@@ -28,5 +34,7 @@ __all__ = [
     "rbm",
     "register_model",
     "runs",
+    "tune",
+    "tuning",
     "vae",
 ]

@@ -1,12 +1,16 @@
-"""The `keras-genzoo` command line: list, train and sample zoo models.
+"""The `keras-genzoo` command line: list, train, sample and tune zoo models.
 
     keras-genzoo list [PATTERN]
     keras-genzoo train MODEL --dataset digits --epochs 40 --out runs/ae_conv_digits
     keras-genzoo train --config zoo_configs/ae_conv_digits.json --out runs/ae_conv_digits
     keras-genzoo sample RUN_DIR_OR_NAME --n 64 --out grid.png
+    keras-genzoo tune vae_conv --dataset digits --max-trials 10 --epochs 5 --directory tuning
 
 Argument parsing only: training, evaluation and the run directory's files are the run
-layer's (`keras_genzoo.runs`). User errors exit with status 2 and a one-line message.
+layer's (`keras_genzoo.runs`). User errors exit with status 2 and a one-line message;
+training that diverges, and failures of the file system, exit with status 1. The
+command starts quietly (no TensorFlow start-up lines or library warnings) unless
+`--verbose` is given.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sys
 from typing import Any, Sequence
 
 from keras_genzoo.distribute import STRATEGIES
+from keras_genzoo.divergence import TrainingDiverged
 from keras_genzoo.images import image_grid
 from keras_genzoo.loading import load
 from keras_genzoo.registry import UnknownModelError, get_entry, list_models
@@ -27,13 +32,18 @@ from keras_genzoo.runs import (
     load_run_config,
     normalize_run_config,
     parse_overrides,
+    read_run_config,
     reraised_as,
     train_run,
     write_png,
 )
+from keras_genzoo.quiet import silence_library_warnings
 from keras_genzoo.runs.artifacts import grid_scale
+from keras_genzoo.tuning import TUNERS, tune
 
 PROG = "keras-genzoo"
+_VERBOSE = "--verbose"
+_VERBOSE_HELP = "show TensorFlow's start-up messages and library warnings"
 
 
 class UsageError(Exception):
@@ -41,10 +51,15 @@ class UsageError(Exception):
 
 
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The run config of a `train` command: defaults < --config file < flags."""
+    """The run config of a `train` command: defaults < --config file < flags.
+
+    `--resume` without a model or --config continues the run directory's own config.
+    """
     config: dict[str, Any] = {}
     if args.config:
         config = load_run_config(args.config)
+    elif args.resume and args.model is None and os.path.isdir(args.out):
+        config = read_run_config(args.out)
     flags = {
         "model": args.model,
         "epochs": args.epochs,
@@ -83,7 +98,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    metrics = train_run(config_from_args(args), args.out)
+    metrics = train_run(
+        config_from_args(args), args.out, resume=args.resume, overwrite=args.overwrite
+    )
     print(f"\nRun directory {args.out}:")
     for what, path in metrics["artifacts"].items():
         print(f"  {what:<16} {os.path.join(args.out, path)}")
@@ -139,6 +156,25 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    # --set pins hyperparameters and --strategy distributes each trial, so neither goes
+    # into the base run config.
+    base = config_from_args(argparse.Namespace(**{**vars(args), "set": None, "strategy": None}))
+    result = tune(
+        config=base, tuner=args.tuner, max_trials=args.max_trials, objective=args.objective,
+        directory=args.directory, project_name=args.project_name,
+        overrides=parse_overrides(args.set), distribution_strategy=args.strategy,
+        distributed=args.distributed or 0, overwrite=args.overwrite, timeout=args.timeout,
+        verbose=args.verbose,
+    )
+    print(result.format_table())
+    print(f"\nBest trial {result.best_trial}: {result.objective.name}={result.best_score:.6g}")
+    print(f"  results table    {result.results_path}")
+    print(f"  best config      {result.best_config_path}")
+    print(f"  train it with    {PROG} train --config {result.best_config_path} --out RUN_DIR")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -171,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="list registered models")
     listing.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'ae_*'")
+    listing.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     listing.set_defaults(handler=_cmd_list)
 
     train = commands.add_parser(
@@ -193,6 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="KEY=VALUE",
         help="builder argument override, JSON value (repeatable): --set latent_dim=16",
     )
+    existing = train.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume", action="store_true",
+        help="continue the run in --out from its last completed epoch",
+    )
+    existing.add_argument(
+        "--overwrite", action="store_true", help="replace the run in --out"
+    )
+    train.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     train.set_defaults(handler=_cmd_train)
 
     sample = commands.add_parser("sample", help="write a grid of generated images")
@@ -205,7 +251,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="KEY=VALUE",
         help="builder override when sampling a fresh model by name (repeatable)",
     )
+    sample.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     sample.set_defaults(handler=_cmd_sample)
+
+    search = commands.add_parser(
+        "tune", help="search hyperparameters with keras-tuner",
+        description="Search a model's hyperparameters; writes a results table and the best "
+        "run config into DIRECTORY/PROJECT_NAME. A search found there resumes.",
+    )
+    search.add_argument("model", nargs="?", help="registered model name (see `list`)")
+    search.add_argument("--config", help="JSON run config to start from (its values are the defaults)")
+    search.add_argument("--dataset", help="dataset name or folder (default: digits)")
+    search.add_argument("--data-dir", help="folder holding the dataset's files")
+    search.add_argument("--epochs", type=_positive, help="epochs per trial (Hyperband: at most)")
+    search.add_argument("--batch-size", type=_positive, help="default batch size")
+    search.add_argument("--learning-rate", type=_positive_float, help="default learning rate")
+    search.add_argument("--seed", type=int, help="random seed (default: 0)")
+    search.add_argument("--tuner", choices=TUNERS, default="random", help="search algorithm")
+    search.add_argument("--max-trials", type=_positive, default=10, help="trials (default: 10)")
+    search.add_argument("--objective", help="objective to optimise (default: the family's first)")
+    search.add_argument("--directory", default="tuning", help="search folder (default: tuning)")
+    search.add_argument("--project-name", help="project inside it (default: MODEL_DATASET)")
+    search.add_argument(
+        "--set", action="append", metavar="NAME=VALUE",
+        help="pin a hyperparameter or set a builder argument, JSON value (repeatable)",
+    )
+    search.add_argument(
+        "--strategy", choices=[s for s in STRATEGIES if s != "multiworker"],
+        help="tf.distribute strategy for each trial",
+    )
+    search.add_argument(
+        "--distributed", type=_positive, metavar="N",
+        help="run as a keras-tuner chief and N worker processes on this machine",
+    )
+    search.add_argument("--timeout", type=_positive_float, help="seconds to wait for --distributed")
+    search.add_argument("--overwrite", action="store_true", help="replace an existing search")
+    search.add_argument("--verbose", type=int, default=0, help="keras-tuner/Keras verbosity")
+    search.set_defaults(handler=_cmd_tune)
     return parser
 
 
@@ -216,11 +298,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 0
+    if not args.verbose:
+        silence_library_warnings()
     try:
         return args.handler(args)
     except (UsageError, RunError, UnknownModelError) as err:
         print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except (TrainingDiverged, OSError) as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
