@@ -9,6 +9,7 @@ from keras_genzoo.registry import (
 from keras_genzoo.loading import load
 from keras_genzoo import data, distribute, layers
 from keras_genzoo import autoencoders, vae, gan, rbm, evaluation
+from keras_genzoo import runs
 
 __version__ = "0.1.0"
 
@@ -25,5 +26,6 @@ __all__ = [
     "load",
     "rbm",
     "register_model",
+    "runs",
     "vae",
 ]

@@ -17,13 +17,12 @@ from PIL import Image
 
 import keras_genzoo
 from keras_genzoo import cli, registry
+from keras_genzoo.runs import training
 from keras_genzoo.autoencoders import Autoencoder, DenoisingAutoencoder
 from keras_genzoo.base import ZooModel
 from keras_genzoo.data import load_arrays
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ZOO_CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, "zoo_configs", "*.json")))
-DATASET_SHAPES = {"digits": (8, 8, 1), "mnist": (28, 28, 1)}
 # 8x8 digits are drawn 8x larger with 2 px between tiles: a panel of 4 x 8 tiles is
 # 4 * 66 + 2 = 266 px wide and 8 * 66 + 2 = 530 px high; panels are 12 px apart.
 PANEL_WIDTH, PANEL_HEIGHT = 266, 530
@@ -150,13 +149,13 @@ def test_tensorboard_logs_hold_metrics_and_image_summaries(ae_run):
 def test_train_from_a_zoo_config_with_flags_overriding_it(tmp_path, capsys, monkeypatch):
     """The file sets the model and its noise; flags and --set win; the strategy's scope is used."""
     created_under = []
-    real_create = cli.create_model
+    real_create = training.create_model
 
     def spy(name, **overrides):
         created_under.append(type(tf.distribute.get_strategy()).__name__)
         return real_create(name, **overrides)
 
-    monkeypatch.setattr(cli, "create_model", spy)
+    monkeypatch.setattr(training, "create_model", spy)
     code, out, err = run_cli([
         "train", "--config", os.path.join(REPO_ROOT, "zoo_configs", "dae_conv_digits.json"),
         "--epochs", "1", "--batch-size", "256", "--set", "latent_dim=4", "--strategy",
@@ -343,38 +342,3 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "keras-genzoo train: error: Unknown model 'dae_conf'. Did you mean: dae_conv" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-# ------------------------------------------------------------------------ zoo_configs
-
-
-def test_zoo_configs_name_registered_models_with_valid_options():
-    assert len(ZOO_CONFIGS) >= 4
-    names = [os.path.basename(p) for p in ZOO_CONFIGS]
-    assert "ae_conv_digits.json" in names
-    for path in ZOO_CONFIGS:
-        config = cli.load_run_config(path)
-        assert config["model"] in keras_genzoo.list_models(), path
-        assert config.get("description"), f"{path} needs a description"
-        dataset = config["dataset"]["name"]
-        model = keras_genzoo.create_model(
-            config["model"], image_shape=DATASET_SHAPES[dataset], **config["overrides"]
-        )
-        assert model.compiled, path
-    main_job = cli.load_run_config(os.path.join(REPO_ROOT, "zoo_configs", "ae_conv_digits.json"))
-    assert (main_job["model"], main_job["dataset"]["name"]) == ("ae_conv", "digits")
-
-
-def test_run_configs_reject_bad_values():
-    good = {"model": "ae_dense"}
-    assert cli.normalize_run_config(good)["epochs"] == cli.RUN_DEFAULTS["epochs"]
-    for bad, message in [
-        ({"epochs": 0}, "epochs must be a positive integer"),
-        ({"batch_size": "64"}, "batch_size must be a positive integer"),
-        ({"learning_rate": -1}, "learning_rate must be a positive number"),
-        ({"dataset": {"name": "digits", "colour": True}}, "Unknown dataset option 'colour'"),
-        ({"overrides": [1, 2]}, "overrides must be a JSON object"),
-        ({"strategy": "mirorred"}, "did you mean 'mirrored'"),
-    ]:
-        with pytest.raises(cli.UsageError, match=message):
-            cli.normalize_run_config({**good, **bad})

@@ -52,11 +52,11 @@ def test_grey_class_folders_load_exactly_with_labels_and_seeded_splits(grey_clas
     x_train, y_train, train = load_arrays(folder, "train")
     x_test, y_test, test = load_arrays(folder, "test")
     assert (train.num_examples, test.num_examples) == (240, 60)
-    assert "holdout_fraction=0.2, seed=0" in train.source
+    assert "holdout_fraction=0.2, split_seed=0" in train.source
     rows = lambda a: {r.tobytes() + bytes([int(c)]) for r, c in zip(_bytes(a[0]), a[1])}
     assert not rows((x_train, y_train)) & rows((x_test, y_test))
     assert rows((x_train, y_train)) | rows((x_test, y_test)) == rows((x, y))
-    moved, _, _ = load_arrays(folder, "test", seed=3)
+    moved, _, _ = load_arrays(folder, "test", split_seed=3)
     assert not np.array_equal(moved, x_test)
 
     ds, ds_info = load_dataset(folder, "test", labels=True, scale="symmetric", batch_size=25)

@@ -1,0 +1,83 @@
+"""The run layer: a run config in, a trained model and its run directory out.
+
+- `normalize_run_config` / `load_run_config`: the config schema (`zoo_configs/*.json`)
+  and its validation; mistakes raise `RunError`.
+- `train_run(config, out_dir)`: builds the model (`build_model`), loads its data
+  (`load_run_data`), trains with the run's callbacks (`run_callbacks`, `fit_model`),
+  measures the held-out split (`held_out_metrics`) and writes the run directory
+  (`write_run`): `model.keras`, `metrics.json`, `config.json`, `logs/` (TensorBoard,
+  with `ImageSummaries`), `checkpoints/last.keras`, `reconstructions.png` / `samples.png`.
+- `evaluate_run(run_dir)`: recomputes the held-out metrics of a run directory.
+"""
+
+from keras_genzoo.runs.artifacts import (
+    BACKUP_DIR,
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    LOGS_DIR,
+    METRICS_FILE,
+    ImageSummaries,
+    jsonable,
+    preview_grids,
+    reconstruction_report,
+    run_preview_grids,
+    save_model,
+    write_json,
+    write_png,
+)
+from keras_genzoo.runs.config import (
+    CONFIG_KEYS,
+    RUN_DEFAULTS,
+    dataset_options,
+    load_run_config,
+    normalize_run_config,
+    parse_overrides,
+)
+from keras_genzoo.runs.data import RunData, collect, load_run_data, probe_dataset
+from keras_genzoo.runs.errors import RunError, reraised_as
+from keras_genzoo.runs.evaluation import evaluate_run, held_out_metrics, read_run_config
+from keras_genzoo.runs.training import (
+    build_model,
+    builder_arguments,
+    fit_model,
+    run_callbacks,
+    train_run,
+    write_run,
+)
+
+__all__ = [
+    "BACKUP_DIR",
+    "CHECKPOINTS_DIR",
+    "CONFIG_FILE",
+    "CONFIG_KEYS",
+    "ImageSummaries",
+    "LOGS_DIR",
+    "METRICS_FILE",
+    "RUN_DEFAULTS",
+    "RunData",
+    "RunError",
+    "build_model",
+    "builder_arguments",
+    "collect",
+    "dataset_options",
+    "evaluate_run",
+    "fit_model",
+    "held_out_metrics",
+    "jsonable",
+    "load_run_config",
+    "load_run_data",
+    "normalize_run_config",
+    "parse_overrides",
+    "preview_grids",
+    "probe_dataset",
+    "read_run_config",
+    "reconstruction_report",
+    "reraised_as",
+    "run_callbacks",
+    "run_preview_grids",
+    "save_model",
+    "train_run",
+    "write_json",
+    "write_png",
+    "write_run",
+]
