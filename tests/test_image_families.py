@@ -18,7 +18,7 @@ FAMILIES = {
     "cvae_conv": dict(latent_dim=4, filters=[4, 8]),
     "dcgan": dict(latent_dim=8, generator_filters=[8, 4], discriminator_filters=[4, 8]),
     "cgan": dict(latent_dim=8, generator_filters=[8, 4], discriminator_filters=[4, 8]),
-    "wgan_gp": dict(latent_dim=8, generator_filters=[8, 4], critic_filters=[4, 8]),
+    "wgan_gp": dict(latent_dim=8, generator_filters=[8, 4], critic_filters=[4, 8], critic_steps=2),
     "rbm_bernoulli": dict(hidden_units=16),
     "rbm_gaussian": dict(hidden_units=16),
 }
