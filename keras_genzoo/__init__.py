@@ -8,7 +8,7 @@ from keras_genzoo.registry import (
 )
 from keras_genzoo.loading import load
 from keras_genzoo import data, distribute, layers
-from keras_genzoo import autoencoders, vae, gan, rbm, evaluation
+from keras_genzoo import autoencoders, vae, gan, rbm, pixelcnn, evaluation
 from keras_genzoo import runs
 
 __version__ = "0.1.0"
@@ -24,6 +24,7 @@ __all__ = [
     "layers",
     "list_models",
     "load",
+    "pixelcnn",
     "rbm",
     "register_model",
     "runs",
