@@ -21,9 +21,11 @@ FAMILIES = {
     "wgan_gp": dict(latent_dim=8, generator_filters=[8, 4], critic_filters=[4, 8], critic_steps=2),
     "rbm_bernoulli": dict(hidden_units=16),
     "rbm_gaussian": dict(hidden_units=16),
+    "pixelcnn": dict(likelihood="categorical", filters=6, num_layers=2, head_filters=6),
 }
-# The default run trains one model per family at one of the two sizes; the slow run
-# trains every model at both, and at a size that is neither square nor a power of two.
+# The default run trains one model per family at one of the two sizes (the PixelCNN,
+# whose sampling takes one step per pixel and channel, only in the slow run); the slow
+# run trains every model at both, and at a size that is neither square nor a power of two.
 DEFAULT_RUN = {
     "ae_conv": (64, 64, 3),
     "dae_conv": (32, 32, 3),
