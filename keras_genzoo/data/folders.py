@@ -261,7 +261,7 @@ def _decode_folder(
     folder: str, options: ImageOptions, paths: list[str], labels: list[int] | None,
     class_names: tuple[str, ...],
 ) -> ImageFolder:
-    decoded, kept, skipped = [], [], []
+    skipped: list[tuple[str, str]] = []
 
     def attempt(work, path: str) -> object:
         try:
@@ -272,22 +272,20 @@ def _decode_folder(
             skipped.append((os.path.relpath(path, folder), str(err)))
             return None
 
+    # With a target shape each image is fitted as soon as it is decoded, so memory holds
+    # only images of the target size; without one, all must share their stored shape.
+    shape = options.image_shape
+    fitted, final = [], []
     for index, path in enumerate(paths):
         image = attempt(lambda: decode_image_file(path), path)
-        if image is not None:
-            decoded.append(image)
-            kept.append(index)
-    shape = options.image_shape
-    if shape is None:
-        if not decoded:
-            raise DataFormatError(f"None of the {len(paths)} image files in {folder} could be read.")
-        shape = _natural_shape(decoded, [paths[i] for i in kept], folder)
-    fitted, final = [], []
-    for index, image in zip(kept, decoded):
-        image = attempt(lambda: fit_image(image, shape, options.resize_mode, paths[index]), paths[index])
+        if image is not None and shape is not None:
+            image = attempt(lambda: fit_image(image, shape, options.resize_mode, path), path)
         if image is not None:
             fitted.append(image)
             final.append(index)
+    if shape is None and fitted:
+        shape = _natural_shape(fitted, [paths[i] for i in final], folder)
+        fitted = [fit_image(image, shape, "resize", paths[i]) for i, image in zip(final, fitted)]
     if not fitted:
         raise DataFormatError(
             f"None of the {len(paths)} image files in {folder} could be used; all were skipped."
