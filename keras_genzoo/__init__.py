@@ -9,7 +9,8 @@ from keras_genzoo.registry import (
 from keras_genzoo.loading import load
 from keras_genzoo import data, distribute, layers
 from keras_genzoo import autoencoders, vae, gan, rbm, pixelcnn, evaluation
-from keras_genzoo import runs
+from keras_genzoo import runs, tuning
+from keras_genzoo.tuning import tune
 
 __version__ = "0.1.0"
 
@@ -28,5 +29,7 @@ __all__ = [
     "rbm",
     "register_model",
     "runs",
+    "tune",
+    "tuning",
     "vae",
 ]

@@ -219,7 +219,7 @@ def test_sampling_uses_the_teacher_forced_distributions():
     uncached, uncached_used = model.sample_with_distributions(6, labels, seed=7, cached=False)
     np.testing.assert_array_equal(images, uncached)
     np.testing.assert_allclose(uncached_used, used, atol=1e-5)
-    np.testing.assert_array_equal(model.generate(6, labels, seed=7, batch_size=4), model.generate(6, labels, seed=7, batch_size=4))
+    np.testing.assert_array_equal(model.generate(6, labels, seed=7), images)
     assert np.any(model.generate(6, labels, seed=8) != images)
 
 
@@ -235,7 +235,9 @@ def test_generate_contract():
         model.generate(0)
     conditional = _tiny("pixelcnn_conditional", image_shape=(4, 4, 1), num_classes=3)
     assert conditional.generate(4, seed=0).shape == (4, 4, 4, 1)  # labels cycle 0, 1, 2, 0
-    np.testing.assert_array_equal(conditional.generate(4, seed=0), conditional.generate(4, [0, 1, 2, 0], seed=0))
+    np.testing.assert_array_equal(
+        conditional.generate(4, seed=0), conditional.generate(4, [0, 1, 2, 0], seed=0)
+    )
     with pytest.raises(ValueError, match=r"\[0, 2\]"):
         conditional.generate(2, labels=[0, 3])
     with pytest.raises(ValueError, match="one label per image"):
@@ -302,7 +304,8 @@ def test_colour_32x32_fit_and_generate_smoke(digits):
     "name, overrides",
     [
         ("pixelcnn", {"filters": 8, "num_layers": 2}),
-        ("pixelcnn_conditional", {"filters": 8, "num_layers": 2, "likelihood": "categorical", "num_levels": 17}),
+        ("pixelcnn_conditional",
+         {"filters": 8, "num_layers": 2, "likelihood": "categorical", "num_levels": 17}),
     ],
 )
 def test_round_trip_restores_weights_and_optimizer(name, overrides, digits, tmp_path):
@@ -315,9 +318,10 @@ def test_round_trip_restores_weights_and_optimizer(name, overrides, digits, tmp_
     data = tf.data.Dataset.from_tensor_slices((x, y) if model.is_conditional else x).batch(32)
 
     def outputs(m: PixelCNN) -> np.ndarray:
-        return np.concatenate(
-            [m.log_likelihood(x[:8], labels), m.generate(3, seed=0).ravel()]
-        )
+        log_px = m.log_likelihood(x[:8], labels)
+        if m.is_conditional:  # one sampler trace per model is enough
+            return log_px
+        return np.concatenate([log_px, m.generate(3, seed=0).ravel()])
 
     run_model_checks(model, data, tmp_path, outputs=outputs, atol=1e-4)
 
@@ -348,7 +352,7 @@ def test_mirrored_strategy_step_matches_single_device(digits):
 
 def test_mixed_precision_training_uses_loss_scaling(digits):
     x, _, info = digits
-    x = binarize(x[:128], seed=0)
+    x = binarize(x[:64], seed=0)
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         model = keras_genzoo.create_model(
