@@ -4,7 +4,8 @@ Causality is checked numerically: every sub-pixel of an input is changed in turn
 the change of every output distribution is measured (a dependence matrix over the
 raster order). Normalisation sums the model's probabilities over every image of a tiny
 size. Evidence on real data uses scikit-learn's digits (17 grey levels, so a
-17-way categorical likelihood models them exactly) and the MNIST split.
+17-way categorical likelihood models them exactly); the MNIST likelihood comparison
+lives in benchmarks/pixelcnn_mnist_nll.py.
 """
 
 from __future__ import annotations
@@ -264,7 +265,11 @@ def digits_conditional(digits):
 @pytest.mark.slow
 def test_conditional_digits_are_classified_as_requested(digits_conditional, digits):
     """>= 90 % of 500 samples (50 per class) are classified as the requested digit by the
-    shipped digits classifier; held-out NLL falls far below the uniform model's."""
+    shipped digits classifier; held-out NLL falls far below the uniform model's.
+
+    Slow: about 9 minutes on a loaded 2-core CPU. examples/pixelcnn_digits.py, with the
+    same settings and another shuffle, measured 94.0 % and a held-out NLL of 75.7 nats.
+    """
     model, history = digits_conditional
     x_test, y_test, _ = load_arrays("digits", "test")
     uniform = 64 * np.log(17)  # 181.3 nats
@@ -400,23 +405,3 @@ def test_bad_input_gets_clear_errors(digits):
     ):
         with pytest.raises(ValueError, match=match):
             keras_genzoo.create_model("pixelcnn", **overrides)
-
-
-# ---------------------------------------------------------------- MNIST (slow)
-
-
-@pytest.mark.slow
-def test_mnist_heldout_nll_after_short_training(mnist_dir):
-    """Two epochs of a small model on binarised MNIST: held-out NLL below 100 nats (the
-    best pixel-independent model scores about 205, vae_conv's test config about 100)."""
-    x_train, _, _ = load_arrays("mnist", "train", data_dir=mnist_dir)
-    x_test, _, _ = load_arrays("mnist", "test", data_dir=mnist_dir)
-    keras.utils.set_random_seed(0)
-    model = keras_genzoo.create_model("pixelcnn", filters=32, num_layers=5)
-    for epoch in range(2):
-        data = tf.data.Dataset.from_tensor_slices(binarize(x_train, seed=100 + epoch))
-        model.fit(data.shuffle(8000, seed=epoch).batch(64), verbose=0)
-    nll = -model.log_likelihood(binarize(x_test[:500], seed=1)).mean()
-    assert nll < 100.0, f"held-out NLL {nll:.1f} nats"
-    samples = model.generate(4, seed=0)
-    assert samples.shape == (4, 28, 28, 1)

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from keras_genzoo.base import check_finite, empty_data_error
 from keras_genzoo.checksums import load_verified, sha256_file
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
@@ -152,6 +153,10 @@ class FeatureClassifier:
                 f"{', '.join(map(str, self.image_shape))}), got {arr.shape}. Evaluate with "
                 "the classifier of the dataset the model was trained on."
             )
+        owner = f"The {self.dataset} feature classifier"
+        if not len(arr):
+            raise empty_data_error(owner, "images")
+        check_finite(arr, owner, "images")
         low, high = (float(v) for v in value_range)
         if high <= low:
             raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}.")
