@@ -16,9 +16,10 @@ from keras_genzoo.rbm import likelihood
 # Gaussian units: per-pixel standard deviations are floored at this fraction of the value
 # range, so pixels that never vary in the training data (image borders) stay bounded.
 MIN_STD_FRACTION = 0.05
-# Training steps estimate the pseudo-likelihood on this many rows of each batch (the
-# epoch's mean still averages over many rows); evaluation uses every row.
-PSEUDO_LIKELIHOOD_ROWS = 10
+# Rows of each training batch the pseudo-likelihood is estimated on (None: every row).
+# A sample of rows is cheaper, but then the metric under MirroredStrategy would differ
+# from one device's on the same global batch, so every row is used.
+PSEUDO_LIKELIHOOD_ROWS = None
 
 
 def _positive_int(value: Any, what: str) -> int:
