@@ -9,7 +9,8 @@ from keras_genzoo.registry import (
 from keras_genzoo.loading import load
 from keras_genzoo import data, distribute, layers
 from keras_genzoo import autoencoders, vae, gan, rbm, evaluation
-from keras_genzoo import runs
+from keras_genzoo import runs, presets
+from keras_genzoo.presets import list_presets, save_preset
 
 __version__ = "0.1.0"
 
@@ -23,9 +24,12 @@ __all__ = [
     "gan",
     "layers",
     "list_models",
+    "list_presets",
     "load",
     "rbm",
+    "presets",
     "register_model",
     "runs",
+    "save_preset",
     "vae",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Any
 
 import keras
@@ -80,6 +81,15 @@ def collect(dataset: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     return np.concatenate(inputs), np.concatenate(targets), (
         np.concatenate(labels) if labels else None
     )
+
+
+def held_out_fingerprint(data: RunData) -> str:
+    """SHA-256 of the held-out images (float32, as the model sees them) and labels: which
+    images a run was measured on, checked again when its metrics are recomputed."""
+    digest = hashlib.sha256(np.ascontiguousarray(data.test_targets, np.float32).tobytes())
+    if data.test_labels is not None:
+        digest.update(np.ascontiguousarray(data.test_labels, np.int64).tobytes())
+    return digest.hexdigest()
 
 
 def model_scale(model: keras.Model, name: str = "The model") -> str:
