@@ -18,8 +18,9 @@ def _resolve_model_file(path: str) -> str:
         candidate = os.path.join(path, RUN_MODEL_FILE)
         if not os.path.isfile(candidate):
             raise FileNotFoundError(
-                f"{path!r} is a directory but holds no {RUN_MODEL_FILE!r}. "
-                "Pass a run directory written by `keras-genzoo train` or a `.keras` file."
+                f"{path!r} is a directory but holds neither {RUN_MODEL_FILE!r} (a run "
+                "directory written by `keras-genzoo train`) nor 'metadata.json' (a preset "
+                "directory). Pass one of those or a `.keras` file."
             )
         return candidate
     if not path.endswith(".keras"):

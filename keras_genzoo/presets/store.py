@@ -53,6 +53,8 @@ def _optimizers(model: keras.Model) -> list:
 
 def save_weights(model: keras.Model, path: str) -> None:
     """Save the model's weights (seed states included, optimizer state left out)."""
+    if not model.built:  # zoo models create their variables up front; Keras wants `built`
+        model.build((None, *model.image_shape))
     keras.saving.save_weights(model, path, objects_to_skip=_optimizers(model) or None)
 
 
@@ -156,7 +158,7 @@ def save_preset(
                 "sha256": sha256_file(weights_path),
                 "bytes": os.path.getsize(weights_path),
             },
-            "parameters": int(model.count_params()),
+            "parameters": int(sum(np.prod(w.shape) for w in model.weights)),
             "license": {"weights": weights_license, "data": data_license},
             "versions": _versions(),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -175,11 +177,10 @@ def save_preset(
                 "final": {k: v[-1] for k, v in run.get("history", {}).items() if v},
             }
             metadata["metrics"] = {
-                k: run[k] for k in ("evaluation", "reconstruction", "family") if k in run
+                k: run[k] for k in ("evaluation", "reconstruction", "scores") if k in run
             }
-        if headline is not None:
-            metadata["headline"] = headline
-            headline_value(metadata)  # the named metric must exist
+        metadata["headline"] = headline or default_headline(metadata)
+        headline_value(metadata)  # the named metric must exist
         write_json(config, os.path.join(staging, CONFIG_FILE))
         write_json(metadata, os.path.join(staging, METADATA_FILE))
         if os.path.isdir(directory):
@@ -191,8 +192,21 @@ def save_preset(
     return jsonable(metadata)
 
 
-def flat_metrics(metadata: dict[str, Any]) -> dict[str, float]:
-    """The recorded held-out metrics as `{"evaluation.loss": ..., "family.iw_nll": ...}`."""
+# The metric `list_presets` shows, by preference, when save_preset is given none.
+HEADLINE_PREFERENCE = (
+    "scores.iw_nll", "scores.fid", "scores.ais_log_likelihood", "scores.pseudo_likelihood",
+    "reconstruction.mse", "evaluation.loss",
+)
+
+
+def default_headline(metadata: dict[str, Any]) -> str | None:
+    """The first of `HEADLINE_PREFERENCE` the metadata records."""
+    metrics = flat_metrics(metadata.get("metrics", {}))
+    return next((name for name in HEADLINE_PREFERENCE if name in metrics), None)
+
+
+def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Nested held-out metrics as `{"evaluation.loss": ..., "scores.iw_nll": ...}`."""
     flat: dict[str, float] = {}
 
     def visit(prefix: str, value: Any) -> None:
@@ -202,7 +216,7 @@ def flat_metrics(metadata: dict[str, Any]) -> dict[str, float]:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             flat[prefix] = float(value)
 
-    visit("", metadata.get("metrics", {}))
+    visit("", metrics)
     return flat
 
 
@@ -211,7 +225,7 @@ def headline_value(metadata: dict[str, Any]) -> float | None:
     name = metadata.get("headline")
     if name is None:
         return None
-    metrics = flat_metrics(metadata)
+    metrics = flat_metrics(metadata.get("metrics", {}))
     if name not in metrics:
         raise PresetError(
             f"The headline metric {name!r} is not among the recorded metrics: "

@@ -46,7 +46,7 @@ from keras_genzoo.runs.data import (
 from keras_genzoo.runs.errors import RunError, reraised_as
 from keras_genzoo.runs.evaluation import (
     evaluate_run,
-    family_metrics,
+    score_metrics,
     held_out_metrics,
     is_run_dir,
     read_run_config,
@@ -79,7 +79,6 @@ __all__ = [
     "collect",
     "dataset_options",
     "evaluate_run",
-    "family_metrics",
     "fit_model",
     "held_out_fingerprint",
     "held_out_metrics",
@@ -99,6 +98,7 @@ __all__ = [
     "run_callbacks",
     "run_preview_grids",
     "save_model",
+    "score_metrics",
     "train_run",
     "use_optimizer",
     "write_json",

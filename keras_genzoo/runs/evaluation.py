@@ -25,7 +25,7 @@ def _require(model: keras.Model, method: str, metric: str) -> None:
         )
 
 
-def family_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, float]:
+def score_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, float]:
     """The config's `metrics` measured on the held-out images, seeded by the config's seed.
 
     `iw_nll`: minus the mean importance-weighted log p(x) in nats (VAEs); `generator`:
@@ -73,7 +73,7 @@ def family_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) ->
 def held_out_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, Any]:
     """What a run measures on its held-out split: `evaluation` (the model's compiled
     metrics), `reconstruction` (`reconstruction_report`, models with `reconstruct`) and
-    `family` (the config's `metrics`, see `family_metrics`)."""
+    `scores` (the config's `metrics`, see `score_metrics`)."""
     if config["strategy"] == "multiworker":
         evaluation = distribute.evaluate(model, data.test)
     else:
@@ -82,7 +82,7 @@ def held_out_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) 
     if hasattr(model, "reconstruct"):
         metrics["reconstruction"] = reconstruction_report(model, data, config["seed"])
     if config["metrics"]:
-        metrics["family"] = family_metrics(model, data, config)
+        metrics["scores"] = score_metrics(model, data, config)
     return metrics
 
 
@@ -113,14 +113,14 @@ def read_run_config(run_dir: str) -> dict[str, Any]:
 
 def recorded_metrics(source: str) -> dict[str, Any]:
     """The held-out metrics a run directory (`metrics.json`) or a preset (`metadata.json`)
-    records: `evaluation`, `reconstruction`, `family` as present."""
+    records: `evaluation`, `reconstruction`, `scores` as present."""
     if is_run_dir(source):
         metrics = _read_json(os.path.join(source, METRICS_FILE), "the run's metrics")
     else:
         from keras_genzoo.presets import preset_metadata
 
         metrics = preset_metadata(source).get("metrics", {})
-    return {k: metrics[k] for k in ("evaluation", "reconstruction", "family") if k in metrics}
+    return {k: metrics[k] for k in ("evaluation", "reconstruction", "scores") if k in metrics}
 
 
 def evaluate_run(
