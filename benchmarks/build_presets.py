@@ -3,6 +3,7 @@
     python benchmarks/build_presets.py --mnist-dir ../shared/datasets/mnist
     python benchmarks/build_presets.py --only vae_conv.mnist_t10k --mnist-dir ...
     python benchmarks/build_presets.py --quick --presets-dir /tmp/presets   # throwaway check
+    python benchmarks/build_presets.py --table      # the presets table of README / BENCHMARKS
 
 Each preset is `keras-genzoo train --config zoo_configs/<model>_<tag>.json --out
 runs/presets/<model>_<tag> --preset-out keras_genzoo/pretrained/<model>/<tag>`, run
@@ -54,6 +55,25 @@ def _command(config: str, out: str, preset: str, mnist_dir: str | None, quick: b
     return command
 
 
+def print_table(presets_dir: str) -> None:
+    """The markdown presets table, read from the shipped metadata."""
+    from keras_genzoo.presets import catalog, preset_summary, read_preset
+
+    catalog.PRESETS_DIR = os.path.abspath(presets_dir)
+    print("| preset | data (train / held out) | headline metric (held out) | value | weights | parameters | train s |")
+    print("|---|---|---|---|---|---|---|")
+    for name in catalog.list_presets():
+        summary = preset_summary(name)
+        _, metadata = read_preset(catalog.shipped_preset(*name.split(".", 1)))
+        data = metadata["dataset"]
+        split = f"{data['train']['num_examples']:,} / {data['test']['num_examples']:,}"
+        seconds = metadata["training"].get("train_seconds")
+        print(
+            f"| `{name}` | {data['name']} ({split}) | {summary['metric']} | {summary['value']:.4g} "
+            f"| {summary['bytes'] / 1e3:.0f} kB | {summary['parameters']:,} | {seconds:.0f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", help="model.tag to build (repeatable)")
@@ -62,8 +82,13 @@ def main() -> None:
     parser.add_argument("--runs-dir", default=os.path.join("runs", "presets"))
     parser.add_argument("--quick", action="store_true", help="1 epoch, cheap metrics: a mechanism check")
     parser.add_argument("--overwrite", action="store_true", help="replace existing presets")
+    parser.add_argument("--table", action="store_true", help="print the presets table and exit")
     args = parser.parse_args()
     os.chdir(REPO_ROOT)
+    if args.table:
+        sys.path.insert(0, REPO_ROOT)
+        print_table(args.presets_dir)
+        return
     chosen = [p for p in PRESETS if not args.only or f"{p[0]}.{p[1]}" in args.only]
     if args.only and len(chosen) != len(args.only):
         raise SystemExit(f"Unknown preset in {args.only}; known: {[f'{m}.{t}' for m, t, _ in PRESETS]}")

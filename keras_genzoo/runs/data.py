@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 from typing import Any
 
 import keras
 import numpy as np
 
-from keras_genzoo.data import DataNotFoundError, DatasetInfo, load_dataset
+from keras_genzoo.data import DataNotFoundError, DatasetInfo, load_arrays, load_dataset
 from keras_genzoo.runs.errors import RunError, reraised_as
 
 SCALE_OF_RANGE = {(0.0, 1.0): "unit", (-1.0, 1.0): "symmetric"}
@@ -22,6 +23,8 @@ class RunData:
 
     `test_targets` are the clean images (the inputs themselves unless the dataset yields
     (noisy, clean) pairs); `test_labels` is None for unconditional models.
+    `train_images` are the clean training images (before any binarisation or noise),
+    for statistics that must not depend on how many epochs drew from the pipeline.
     """
 
     train: Any
@@ -31,6 +34,7 @@ class RunData:
     test_inputs: np.ndarray
     test_targets: np.ndarray
     test_labels: np.ndarray | None
+    train_images: np.ndarray
 
 
 def _data_options(config: dict[str, Any]) -> dict[str, Any]:
@@ -115,9 +119,14 @@ def load_run_data(config: dict[str, Any], model: keras.Model) -> RunData:
         **{"seed": config["seed"], **_data_options(config)},
     )
     name = config["dataset"]["name"]
+    array_options = inspect.signature(load_arrays).parameters
     with reraised_as(RunError, *DATA_ERRORS):
         train_ds, train_info = load_dataset(name, "train", **load_options)
         test_ds, test_info = load_dataset(name, "test", shuffle=False, **load_options)
         if hasattr(model, "check_training_data"):
             model.check_training_data(train_ds)
-    return RunData(train_ds, test_ds, train_info, test_info, *collect(test_ds))
+        train_images, _, _ = load_arrays(
+            name, "train", scale=load_options["scale"],
+            **{k: v for k, v in _data_options(config).items() if k in array_options},
+        )
+    return RunData(train_ds, test_ds, train_info, test_info, *collect(test_ds), train_images)

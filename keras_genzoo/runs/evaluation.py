@@ -13,7 +13,7 @@ from keras_genzoo import distribute
 from keras_genzoo.evaluation import evaluate_generator
 from keras_genzoo.runs.artifacts import CONFIG_FILE, METRICS_FILE, reconstruction_report
 from keras_genzoo.runs.config import normalize_run_config
-from keras_genzoo.runs.data import RunData, held_out_fingerprint, load_run_data, split_element
+from keras_genzoo.runs.data import RunData, held_out_fingerprint, load_run_data
 from keras_genzoo.runs.errors import RunError, reraised_as
 
 
@@ -32,8 +32,8 @@ def score_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> 
     FID, KID, classes covered, class entropy and (conditional models) conditional
     accuracy of `generate` samples against the held-out images, in the features of the
     shipped classifier of the dataset; `pseudo_likelihood`: mean log pseudo-likelihood
-    (RBMs); `ais`: AIS log Z from the training images' base rates and the mean held-out
-    log-likelihood under it (RBMs).
+    (RBMs); `ais`: AIS log Z from the base rates of the (clean) training images and the
+    mean held-out log-likelihood under it (RBMs).
     """
     seed, images, labels = config["seed"], data.test_targets, data.test_labels
     conditional = bool(getattr(model, "is_conditional", False))
@@ -60,9 +60,8 @@ def score_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> 
             results["pseudo_likelihood"] = float(np.mean(model.pseudo_likelihood(images, seed=seed)))
         elif name == "ais":
             _require(model, "estimate_log_partition", name)
-            train_images = np.concatenate([split_element(e)[0] for e in data.train])
             log_z = model.estimate_log_partition(
-                "ais", train_images=train_images, num_chains=options["num_chains"],
+                "ais", train_images=data.train_images, num_chains=options["num_chains"],
                 num_betas=options["num_betas"], seed=seed,
             )
             results["ais_log_z"] = float(log_z)
