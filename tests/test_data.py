@@ -85,7 +85,7 @@ def test_mnist_folder_split_sizes_disjoint_and_seeded(mnist_dir, mnist_raw, mnis
     again, _, _ = load_arrays(mnist_dir, "test")
     np.testing.assert_array_equal(again, x_test)
     # Another seed holds out other images: two random 20% samples share about 20% of them.
-    other, _, _ = load_arrays("mnist", "test", data_dir=mnist_dir, seed=1)
+    other, _, _ = load_arrays("mnist", "test", data_dir=mnist_dir, split_seed=1)
     assert len(_row_set(_to_bytes(other[..., 0])) & test_rows) < 600
     # Pixel values are the stored bytes / 255, labels the stored labels.
     np.testing.assert_allclose(x_train * 255, _to_bytes(x_train), atol=1e-4)
@@ -124,6 +124,30 @@ def test_shuffling_is_seeded_reshuffles_each_epoch_and_keeps_the_split():
     np.testing.assert_array_equal(fixed[0], fixed[1])
     moved = _epoch(load_dataset("digits", "test", split_seed=3)[0])[0]
     assert not np.array_equal(moved, fixed[0])
+
+
+@pytest.mark.parametrize("seed, split_seed", [(0, 0), (5, 0), (0, 3), (5, 3)])
+def test_no_held_out_image_is_in_the_training_split(seed, split_seed):
+    """Arrays and pipelines agree on the split; `seed` (shuffling, noise) never moves it."""
+    train = _epoch(load_dataset("digits", "train", seed=seed, split_seed=split_seed)[0])[0]
+    held_out = {
+        "load_arrays": load_arrays("digits", "test", split_seed=split_seed)[0],
+        "load_dataset": _epoch(load_dataset("digits", "test", seed=seed, split_seed=split_seed)[0])[0],
+    }
+    train_rows = _row_set(train)
+    for via, images in held_out.items():
+        assert len(images) == 359
+        leaked = sum(row in train_rows for row in _row_set(images))
+        assert leaked == 0, f"{leaked} held-out images from {via} are training images"
+    arrays_train = load_arrays("digits", "train", split_seed=split_seed)[0]
+    assert _row_set(arrays_train) == train_rows
+
+
+def test_load_arrays_refuses_the_old_seed_keyword():
+    with pytest.raises(TypeError, match="split_seed"):
+        load_arrays("digits", "test", seed=5)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        load_arrays("digits", "test", shufle=True)
 
 
 def _mnist_pipeline(mnist_dir, **options):

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras import ops
 from scipy.ndimage import shift
 from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
@@ -160,6 +161,44 @@ def test_layer_sampling_follows_the_conditionals_and_seeds():
     assert not np.array_equal(layer.sample_hidden(v[:200]), layer.sample_hidden(v[:200])), (
         "without a seed the layer's own stream must advance"
     )
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
+def test_tiny_probabilities_keep_their_on_rate_under_mixed_precision(policy):
+    """p = 4.5e-5: float16 uniforms (1,024 values) would switch it on ~20x too often."""
+    rate = 4.5e-5
+    layer = RBM(1024, seed=0, dtype=policy)
+    layer.build((None, 4))
+    layer.kernel.assign(np.zeros((4, 1024), np.float32))
+    layer.hidden_bias.assign(np.full(1024, math.log(rate / (1 - rate)), np.float32))
+    v = np.zeros((4096, 4), np.float32)
+    probability = float(np.asarray(layer.hidden_probabilities(v[:1]), np.float64)[0, 0])
+    assert probability == pytest.approx(rate, rel=0.01)  # representable in every policy
+    draws = [layer.sample_hidden(v, seed=s) for s in range(2)]
+    assert draws[0].dtype == layer.compute_dtype
+    on = sum(float(ops.sum(ops.cast(d, "float32"))) for d in draws)
+    expected = 2 * v.shape[0] * 1024 * probability  # about 377 of 8.4 million
+    assert abs(on - expected) < 5 * math.sqrt(expected), (on, expected)
+
+
+def test_layer_draws_different_noise_on_each_replica():
+    """A user's model holding the layer under MirroredStrategy: one stream per replica."""
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        layer = RBM(32, seed=3)
+        layer.build((None, 16))
+    v = tf.fill((64, 16), 0.5)  # hidden probabilities about 0.5: a draw is ~2,000 bits
+
+    @tf.function
+    def draw():
+        per_replica = strategy.run(lambda: (layer.sample_hidden(v), layer.gibbs(v, 2)))
+        return [strategy.experimental_local_results(x) for x in per_replica]
+
+    (hidden_0, hidden_1), (visible_0, visible_1) = draw()
+    assert not np.array_equal(hidden_0, hidden_1), "replicas drew the same hidden states"
+    assert not np.array_equal(visible_0, visible_1), "replicas ran the same Gibbs chain"
+    again = draw()
+    assert not np.array_equal(again[0][0], hidden_0), "the layer's stream must advance"
 
 
 def test_layer_works_as_a_feature_extractor_and_serialises(tmp_path):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -72,8 +72,8 @@ def _check_choice(what: str, value: object, choices: tuple | list) -> None:
         raise ValueError(f"{what} must be one of {list(choices)}, got {value!r}.")
 
 
-def _holdout_indices(count: int, split: str, fraction: float, seed: int) -> np.ndarray:
-    order = np.random.default_rng(seed).permutation(count)
+def _holdout_indices(count: int, split: str, fraction: float, split_seed: int) -> np.ndarray:
+    order = np.random.default_rng(split_seed).permutation(count)
     n_test = int(round(count * fraction))
     chosen = order[:n_test] if split == "test" else order[n_test:]
     return np.sort(chosen)
@@ -90,7 +90,7 @@ def _merge(parts: list[RawSplit]) -> RawSplit:
     return RawSplit(images, labels, max_value)
 
 
-def _select(raw: RawData, split: str, holdout_fraction: float, seed: int) -> tuple[RawSplit, str]:
+def _select(raw: RawData, split: str, holdout_fraction: float, split_seed: int) -> tuple[RawSplit, str]:
     """The requested split of a source, and how it was obtained."""
     if "train" in raw.splits and "test" in raw.splits:
         if split == "all":
@@ -99,17 +99,19 @@ def _select(raw: RawData, split: str, holdout_fraction: float, seed: int) -> tup
     (held, pool), = raw.splits.items()
     if split == "all":
         return pool, raw.source
-    index = _holdout_indices(len(pool.images), split, holdout_fraction, seed)
+    index = _holdout_indices(len(pool.images), split, holdout_fraction, split_seed)
     labels = None if pool.labels is None else pool.labels[index]
     carved = RawSplit(pool.images[index], labels, pool.max_value)
     origin = "" if held == "all" else f" carved from its {held} split"
     return carved, (
-        f"{raw.source}: {split} split{origin} (holdout_fraction={holdout_fraction}, seed={seed})"
+        f"{raw.source}: {split} split{origin} (holdout_fraction={holdout_fraction}, "
+        f"split_seed={split_seed})"
     )
 
 
 def _load_split(
-    name, split: str, data_dir, scale: str, holdout_fraction: float, seed: int, download: bool
+    name, split: str, data_dir, scale: str, holdout_fraction: float, split_seed: int,
+    download: bool,
 ) -> tuple[RawSplit, DatasetInfo]:
     _check_choice("split", split, SPLITS)
     _check_choice("scale", scale, list(SCALES))
@@ -118,7 +120,7 @@ def _load_split(
             f"holdout_fraction must lie strictly between 0 and 1, got {holdout_fraction!r}."
         )
     raw = resolve(name, data_dir, download)
-    chosen, source = _select(raw, split, holdout_fraction, seed)
+    chosen, source = _select(raw, split, holdout_fraction, split_seed)
     info = DatasetInfo(
         name=os.fspath(name),
         split=split,
@@ -138,16 +140,30 @@ def load_arrays(
     data_dir: str | os.PathLike | None = None,
     scale: str = "unit",
     holdout_fraction: float = 0.2,
-    seed: int = 0,
+    split_seed: int = 0,
     download: bool = True,
+    **unexpected: Any,
 ) -> tuple[np.ndarray, np.ndarray | None, DatasetInfo]:
     """Images (float32, NHWC, in the `scale` range), int64 labels and info for one split.
 
-    `split` is "train", "test" or "all". `seed` and `holdout_fraction` choose the held-out
-    images of single-pool sources. Labels are None for unlabelled data (an npz without
-    `y`). With `download=False` a named TFDS dataset must already be on disk.
+    `split` is "train", "test" or "all". `split_seed` and `holdout_fraction` choose the
+    held-out images of single-pool sources exactly as in `load_dataset`, so arrays and
+    pipelines with the same `split_seed` hold the same split. Labels are None for
+    unlabelled data (an npz without `y`). With `download=False` a named TFDS dataset
+    must already be on disk.
     """
-    chosen, info = _load_split(name, split, data_dir, scale, holdout_fraction, seed, download)
+    if "seed" in unexpected:
+        raise TypeError(
+            "load_arrays() takes no `seed`: arrays are not shuffled, and the held-out "
+            "images are chosen by `split_seed`, as in load_dataset (whose `seed` only "
+            "shuffles and draws noise). Pass split_seed= with the value given to "
+            "load_dataset (0 by default) to get the matching split."
+        )
+    if unexpected:
+        raise TypeError(
+            f"load_arrays() got unexpected keyword argument(s) {sorted(unexpected)}."
+        )
+    chosen, info = _load_split(name, split, data_dir, scale, holdout_fraction, split_seed, download)
     images = scale_images(chosen.images, chosen.max_value, info.value_range)
     return images, chosen.labels, info
 

@@ -169,8 +169,8 @@ def train_feature_classifier(
     if dataset not in ARCHITECTURES:
         raise ValueError(f"No classifier architecture for {dataset!r}; choose from {sorted(ARCHITECTURES)}.")
     keras.utils.set_random_seed(seed)
-    x_train, y_train, info = load_arrays(dataset, "train", data_dir=data_dir, seed=0)
-    x_test, y_test, _ = load_arrays(dataset, "test", data_dir=data_dir, seed=0)
+    x_train, y_train, info = load_arrays(dataset, "train", data_dir=data_dir)
+    x_test, y_test, _ = load_arrays(dataset, "test", data_dir=data_dir)
     architecture = ARCHITECTURES[dataset]
     model = build_feature_classifier(info.image_shape, info.num_classes, **architecture)
     model.compile(

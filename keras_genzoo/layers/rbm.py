@@ -24,11 +24,25 @@ Seed = Any  # None, an int, a keras.random.SeedGenerator or an int tensor of sha
 
 
 def bernoulli_sample(probabilities: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """0/1 samples (same dtype as `probabilities`) drawn with a stateless seed of shape (2,)."""
+    """0/1 samples (same dtype as `probabilities`) drawn with a stateless seed of shape (2,).
+
+    The uniform noise is drawn and compared in float32 whatever the dtype of
+    `probabilities`: float16 uniforms take only 1,024 values and bfloat16 ones 128, so
+    under a mixed policy small probabilities would be switched on far too often.
+    """
     noise = tf.random.stateless_uniform(
-        tf.shape(probabilities), seed, dtype=probabilities.dtype, alg="philox"
+        tf.shape(probabilities), seed, dtype=tf.float32, alg="philox"
     )
-    return tf.cast(noise < probabilities, probabilities.dtype)
+    return tf.cast(noise < tf.cast(probabilities, tf.float32), probabilities.dtype)
+
+
+def _fold_in_replica_id(seed: tf.Tensor) -> tf.Tensor:
+    """`seed` made distinct per replica (replica 0, and code outside a strategy, included)."""
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: one stream, as on one device
+        return seed
+    replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
+    return tf.random.experimental.stateless_fold_in(seed, replica)
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")
@@ -123,14 +137,19 @@ class RBM(keras.layers.Layer):
         return h
 
     def seed_tensor(self, seed: Seed = None) -> tf.Tensor:
-        """A stateless seed of shape (2,) from `seed` (None advances the layer's own stream)."""
+        """A stateless seed of shape (2,) from `seed` (None advances the layer's own stream).
+
+        The layer's own stream and a `SeedGenerator` advance identically on every replica
+        of a distributed step, so the replica id is folded into their seeds: replicas
+        draw different noise. An explicit int or seed tensor is used as given.
+        """
         if seed is None:
             current = ops.convert_to_tensor(self.seed_state)
             self.seed_state.assign(current + ops.convert_to_tensor([0, 1], dtype="int32"))
-            return current
+            return _fold_in_replica_id(current)
         if isinstance(seed, keras.random.SeedGenerator):
-            seed = seed.next()
-        elif isinstance(seed, int):
+            return _fold_in_replica_id(tf.cast(seed.next(), tf.int32))
+        if isinstance(seed, int):
             seed = [seed, 0]
         return tf.cast(seed, tf.int32)
 

@@ -192,11 +192,8 @@ class RBMModel(ZooModel):
         return self.rbm(self.to_visible(inputs))
 
     def _step_seeds(self, count: int) -> list[tf.Tensor]:
+        # The layer's stream folds in the replica id: each replica draws its own noise.
         seed = self.rbm.seed_tensor()
-        context = tf.distribute.get_replica_context()
-        if context is not None:
-            replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
-            seed = tf.random.experimental.stateless_fold_in(seed, replica)
         return tf.unstack(tf.random.experimental.stateless_split(seed, count))
 
     def _negative_samples(
