@@ -107,7 +107,7 @@ def test_train_run_errors_write_nothing(tmp_path):
 
 
 def test_evaluate_run_needs_a_run_directory(tmp_path):
-    with pytest.raises(runs.RunError, match="holds no 'config.json'"):
+    with pytest.raises(runs.RunError, match="holds neither 'config.json' .* nor 'metadata.json'"):
         runs.evaluate_run(str(tmp_path))
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(runs.RunError, match="Could not read"):

@@ -96,8 +96,10 @@ def _read_json(path: str, what: str) -> Any:
 
 
 def is_run_dir(path: str) -> bool:
-    """True for a directory written by `train_run` (it holds `config.json` and `metrics.json`)."""
-    return all(os.path.isfile(os.path.join(path, f)) for f in (CONFIG_FILE, METRICS_FILE))
+    """True for a directory written by `train_run`: a `config.json` and no preset metadata."""
+    return os.path.isfile(os.path.join(path, CONFIG_FILE)) and not os.path.isfile(
+        os.path.join(path, "metadata.json")
+    )
 
 
 def read_run_config(run_dir: str) -> dict[str, Any]:
@@ -135,6 +137,13 @@ def evaluate_run(
     """
     from keras_genzoo.loading import load
 
+    if os.path.isdir(source) and not is_run_dir(source) and not os.path.isfile(
+        os.path.join(source, "metadata.json")
+    ):
+        raise RunError(
+            f"{source!r} holds neither {CONFIG_FILE!r} (a run directory written by "
+            "`keras-genzoo train`) nor 'metadata.json' (a preset directory)."
+        )
     if is_run_dir(source):
         config = read_run_config(source)
         recorded = _read_json(os.path.join(source, METRICS_FILE), "the run's metrics")["dataset"]
