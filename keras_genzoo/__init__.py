@@ -8,7 +8,7 @@ from keras_genzoo.registry import (
 )
 from keras_genzoo.loading import load
 from keras_genzoo import data, distribute, layers
-from keras_genzoo import autoencoders, vae, gan, rbm, evaluation
+from keras_genzoo import autoencoders, vae, gan, rbm, pixelcnn, evaluation
 from keras_genzoo import runs, presets
 from keras_genzoo.presets import list_presets, save_preset
 
@@ -26,6 +26,7 @@ __all__ = [
     "list_models",
     "list_presets",
     "load",
+    "pixelcnn",
     "rbm",
     "presets",
     "register_model",

@@ -35,6 +35,28 @@ def serialize_submodel(model: keras.Model) -> dict[str, Any]:
     return _tuples_as_lists(keras.saving.serialize_keras_object(model))
 
 
+def check_class_labels(labels: Any, num_classes: int, what: str = "labels") -> np.ndarray:
+    """Integer class ids in [0, num_classes) as an int32 array (n,), or a clear ValueError."""
+    arr = np.asarray(labels)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{what} must be integer class ids of shape (batch,), got shape {arr.shape}. "
+            "Pass class ids, not one-hot vectors (np.argmax(onehot, axis=1))."
+        )
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.equal(np.mod(arr, 1), 0)):
+            raise ValueError(f"{what} must be integer class ids, got dtype {arr.dtype}.")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        raise ValueError(
+            f"{what} must lie in [0, {num_classes - 1}] for this model with "
+            f"num_classes={num_classes}, got values in [{arr.min()}, {arr.max()}]."
+        )
+    return arr.astype(np.int32)
+
+
 def _first_batch(x: Any, y: Any) -> tuple[Any, Any]:
     """The first batch `fit` would see, without consuming a user's iterator."""
     import tensorflow as tf

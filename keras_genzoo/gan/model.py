@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_genzoo.base import ZooModel, _first_batch, split_batch
+from keras_genzoo.base import ZooModel, _first_batch, check_class_labels, split_batch
 from keras_genzoo.distribute.precision import LossScaleOptimizer
 from keras_genzoo.gan.losses import PROBABILISTIC, SMOOTHABLE, get_loss
 
@@ -224,24 +224,7 @@ class GAN(ZooModel):
 
     def check_labels(self, labels: Any, what: str = "labels") -> np.ndarray:
         """Integer class ids in [0, num_classes) as an int32 array, or a clear ValueError."""
-        arr = np.asarray(labels)
-        if arr.ndim == 2 and arr.shape[1] == 1:
-            arr = arr[:, 0]
-        if arr.ndim != 1:
-            raise ValueError(
-                f"{what} must be integer class ids of shape (batch,), got shape {arr.shape}. "
-                "Pass class ids, not one-hot vectors (np.argmax(onehot, axis=1))."
-            )
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            if not np.all(np.equal(np.mod(arr, 1), 0)):
-                raise ValueError(f"{what} must be integer class ids, got dtype {arr.dtype}.")
-        arr = arr.astype(np.int64)
-        if arr.size and (arr.min() < 0 or arr.max() >= self.num_classes):
-            raise ValueError(
-                f"{what} must lie in [0, {self.num_classes - 1}] for this model with "
-                f"num_classes={self.num_classes}, got values in [{arr.min()}, {arr.max()}]."
-            )
-        return arr.astype(np.int32)
+        return check_class_labels(labels, self.num_classes, what)
 
     def check_training_data(self, x: Any, y: Any = None) -> None:
         super().check_training_data(x, y)
