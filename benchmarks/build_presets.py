@@ -33,9 +33,11 @@ PRESETS = [
     ("cgan", "digits", "zoo_configs/cgan_digits.json"),
     ("wgan_gp", "digits", "zoo_configs/wgan_gp_digits.json"),
     ("rbm_bernoulli", "digits", "zoo_configs/rbm_bernoulli_digits.json"),
+    ("pixelcnn_conditional", "digits", "zoo_configs/pixelcnn_conditional_digits.json"),
 ]
 QUICK_METRICS = {
     "iw_nll": {"num_samples": 5, "num_images": 200},
+    "nll": {},
     "generator": {"num_samples": 200},
     "pseudo_likelihood": {},
     "ais": {"num_chains": 16, "num_betas": 200},

@@ -437,6 +437,7 @@ SHIPPED = presets.list_presets()
 REQUIRED_PRESETS = {
     "ae_conv.digits", "dae_conv.digits", "vae_conv.mnist_t10k", "cvae_conv.digits",
     "dcgan.digits", "cgan.digits", "wgan_gp.digits", "rbm_bernoulli.digits",
+    "pixelcnn_conditional.digits",
 }
 # Seeded evaluation makes these exact up to float summation order; the compiled Keras
 # metrics of models that sample noise inside test_step (VAE, GAN) draw from seed

@@ -194,7 +194,7 @@ def save_preset(
 
 # The metric `list_presets` shows, by preference, when save_preset is given none.
 HEADLINE_PREFERENCE = (
-    "scores.iw_nll", "scores.fid", "scores.ais_log_likelihood", "scores.pseudo_likelihood",
+    "scores.iw_nll", "scores.nll", "scores.fid", "scores.ais_log_likelihood", "scores.pseudo_likelihood",
     "reconstruction.mse", "evaluation.loss",
 )
 

@@ -9,7 +9,8 @@ A run config is a dict with `model` (a registered name), builder `overrides`, `d
   `learning_rate` is put into its config. Without it the builder's own optimizer is used.
 - `metrics`: held-out metrics to measure beyond the model's compiled ones, each with
   its options (see `METRIC_OPTIONS`): `iw_nll` (importance-weighted negative
-  log-likelihood in nats), `generator` (FID, KID, class coverage and conditional
+  log-likelihood in nats), `nll` (exact negative log-likelihood in nats and bits per
+  dimension, for autoregressive models), `generator` (FID, KID, class coverage and conditional
   accuracy of samples, with the shipped feature classifier of the dataset),
   `pseudo_likelihood` and `ais` (AIS log Z, then the average log-likelihood).
 """
@@ -42,6 +43,7 @@ CONFIG_KEYS = (*RUN_DEFAULTS, "description")
 # Held-out metrics a config may ask for, with their options and defaults.
 METRIC_OPTIONS: dict[str, dict[str, Any]] = {
     "iw_nll": {"num_samples": 100, "num_images": None},
+    "nll": {},
     "generator": {"num_samples": 1000, "classifier": None},
     "pseudo_likelihood": {},
     "ais": {"num_chains": 100, "num_betas": 10000},

@@ -28,7 +28,8 @@ def _require(model: keras.Model, method: str, metric: str) -> None:
 def score_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, float]:
     """The config's `metrics` measured on the held-out images, seeded by the config's seed.
 
-    `iw_nll`: minus the mean importance-weighted log p(x) in nats (VAEs); `generator`:
+    `iw_nll`: minus the mean importance-weighted log p(x) in nats (VAEs); `nll`: minus
+    the mean exact log p(x) in nats, and in bits per dimension (PixelCNN); `generator`:
     FID, KID, classes covered, class entropy and (conditional models) conditional
     accuracy of `generate` samples against the held-out images, in the features of the
     shipped classifier of the dataset; `pseudo_likelihood`: mean log pseudo-likelihood
@@ -47,6 +48,11 @@ def score_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> 
                 num_samples=options["num_samples"], seed=seed,
             )
             results["iw_nll"] = float(-np.mean(log_px))
+        elif name == "nll":
+            _require(model, "bits_per_dim", name)
+            log_px = model.log_likelihood(images, labels if conditional else None)
+            results["nll"] = float(-np.mean(log_px))
+            results["bits_per_dim"] = float(results["nll"] / (np.prod(images.shape[1:]) * np.log(2.0)))
         elif name == "generator":
             _require(model, "generate", name)
             classifier = options["classifier"] or config["dataset"]["name"]
