@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Any, Sequence
 
@@ -15,6 +16,31 @@ from keras_genzoo.distribute.precision import LossScaleOptimizer
 from keras_genzoo.gan.losses import PROBABILISTIC, SMOOTHABLE, get_loss
 
 INTERPOLATIONS = ("slerp", "linear")
+# Batch-norm statistics for the moving-average generator are re-estimated on this many
+# latent draws (in batches of EMA_STATISTICS_BATCH), from a fixed seed.
+EMA_STATISTICS_SAMPLES = 2048
+EMA_STATISTICS_BATCH = 256
+# Tag folded into the noise state to give evaluation its own noise stream.
+EVALUATION_STREAM = 0x5EED
+
+
+def _network_losses(network: keras.Model) -> Any:
+    """Sum (float32) of a network's own losses (weight regularisers, `add_loss`) from its
+    last call; 0 when it has none."""
+    losses = network.losses
+    if not losses:
+        return 0.0
+    return ops.sum(ops.stack([ops.cast(loss, "float32") for loss in losses]))
+
+
+def _batch_norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        elif isinstance(layer, keras.Model):
+            found.extend(_batch_norm_layers(layer))
+    return found
 
 
 def latent_interpolation(
@@ -76,13 +102,25 @@ class GAN(ZooModel):
     `label_smoothing` lowers the real target of the discriminator (one-sided),
     `instance_noise` adds Gaussian noise of that standard deviation to everything the
     discriminator sees, and `ema_decay` keeps an exponential moving average of the
-    generator weights, used by `generate` and saved with the model.
+    generator weights, used by `generate` and saved with the model. The generator's
+    batch-norm moving statistics follow the live weights, not their average, so
+    `generate` re-estimates them for the averaged weights (population statistics over
+    2,048 latent draws with a fixed seed, recomputed whenever the average changed) and
+    leaves the model's own statistics untouched.
+
+    Each network's own losses (weight regularisers, `add_loss` in a user's layers) are
+    added to its objective: the discriminator's, averaged over its calls on the real and
+    the generated batch, to `d_loss`; the generator's to `g_loss`.
 
     `fit` reports `d_loss`, `g_loss`, `d_real` and `d_fake` (the mean discriminator
     output on real and on generated batches: a probability for the cross-entropy losses,
     the raw score for the others), plus `gradient_penalty` when one is used. With
     `discriminator_steps` > 1 each extra critic step reuses the real batch with freshly
     generated samples. `image_shape` is inferred from the generator's output.
+    `evaluate` runs both networks in inference mode and draws its noise from a stream of
+    its own (a function of the training noise state and the batch's place in the
+    evaluation), so it changes no state: the same weights give the same scores, and
+    `fit` with `validation_data` trains exactly as without it.
 
     Calling the model scores data with the discriminator (raw outputs: logits for the
     cross-entropy losses); sample with `generate`.
@@ -183,6 +221,8 @@ class GAN(ZooModel):
                 average.assign(variable)
                 averages.append(average)
         self._ema_weights = averages
+        self._ema_statistics = None  # (fingerprint of the average, statistics) once computed
+        self._evaluation_seeds = None  # set while a test step is traced
 
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -333,9 +373,17 @@ class GAN(ZooModel):
         return ops.mean(ops.reshape(out, (ops.shape(out)[0], -1)), axis=1)
 
     def _next_seed(self) -> Any:
-        """A fresh stateless seed, different on every replica of a distributed step."""
-        seed = ops.convert_to_tensor(self._noise_state)
-        self._noise_state.assign(seed + ops.convert_to_tensor([0, 1], dtype="int64"))
+        """A fresh stateless seed, different on every replica of a distributed step.
+
+        Training advances the noise state; a test step draws from its own stream.
+        """
+        if self._evaluation_seeds is not None:
+            base, draws = self._evaluation_seeds
+            self._evaluation_seeds = (base, draws + 1)
+            seed = tf.random.experimental.stateless_fold_in(base, draws)
+        else:
+            seed = ops.convert_to_tensor(self._noise_state)
+            self._noise_state.assign(seed + ops.convert_to_tensor([0, 1], dtype="int64"))
         replica = tf.distribute.get_replica_context()
         replica_id = 0 if replica is None else replica.replica_id_in_sync_group
         return tf.random.experimental.stateless_fold_in(seed, replica_id)
@@ -364,14 +412,14 @@ class GAN(ZooModel):
             )
         return samples, ops.reshape(ops.cast(labels, "int32"), (-1, 1))
 
-    def _gradient_penalty(self, real: Any, fake: Any, labels: Any) -> Any:
+    def _gradient_penalty(self, real: Any, fake: Any, labels: Any, training: bool) -> Any:
         """Mean of (||grad_x D(x)|| - 1)^2 at per-sample random interpolates of real and fake."""
         weight_shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
         mix = tf.random.stateless_uniform(weight_shape, seed=self._next_seed())
         interpolates = mix * real + (1.0 - mix) * fake
         with tf.GradientTape() as tape:
             tape.watch(interpolates)
-            total = ops.sum(self._scores(interpolates, labels, training=True))
+            total = ops.sum(self._scores(interpolates, labels, training))
         grads = tape.gradient(total, interpolates)
         axes = tuple(range(1, len(real.shape)))
         norms = ops.sqrt(ops.sum(ops.square(ops.cast(grads, "float32")), axis=axes) + 1e-12)
@@ -380,12 +428,15 @@ class GAN(ZooModel):
     def _discriminator_loss(self, real: Any, fake: Any, labels: Any, training: bool):
         real_in, fake_in = self._noisy(real), self._noisy(fake)
         real_scores = self._scores(real_in, labels, training)
+        real_losses = _network_losses(self.discriminator)
         fake_scores = self._scores(fake_in, labels, training)
+        own_losses = 0.5 * (real_losses + _network_losses(self.discriminator))
         target = 1.0 - self.label_smoothing
         loss = ops.mean(self._objective.discriminator(real_scores, fake_scores, target))
+        loss = loss + own_losses
         penalty = None
         if self.gradient_penalty_weight:
-            penalty = self._gradient_penalty(real_in, fake_in, labels)
+            penalty = self._gradient_penalty(real_in, fake_in, labels, training)
             loss = loss + self.gradient_penalty_weight * penalty
         return loss, real_scores, fake_scores, penalty
 
@@ -413,8 +464,9 @@ class GAN(ZooModel):
 
         with tf.GradientTape() as tape:
             fake = self._fake_batch(batch_size, labels, training=True)
+            g_own_losses = _network_losses(self.generator)
             g_scores = self._scores(self._noisy(fake), labels, training=True)
-            g_loss = ops.mean(self._objective.generator(g_scores))
+            g_loss = ops.mean(self._objective.generator(g_scores)) + g_own_losses
             scaled = self.g_optimizer.scale_loss(g_loss / replicas)
         grads = tape.gradient(scaled, g_vars)
         self.g_optimizer.apply_gradients(zip(grads, g_vars))
@@ -426,11 +478,22 @@ class GAN(ZooModel):
     def test_step(self, data: Any) -> dict[str, Any]:
         real, labels = self._unpack(data)
         batch_size = ops.shape(real)[0]
-        fake = self._fake_batch(batch_size, labels, training=False)
-        d_loss, real_scores, fake_scores, penalty = self._discriminator_loss(
-            real, fake, labels, training=False
+        # The batch's place in this evaluation (trackers restart at every evaluate).
+        batch_index = ops.cast(self.d_loss_tracker.count, "int64")
+        tagged = tf.random.experimental.stateless_fold_in(
+            ops.convert_to_tensor(self._noise_state), EVALUATION_STREAM
         )
-        g_loss = ops.mean(self._objective.generator(self._scores(self._noisy(fake), labels, False)))
+        self._evaluation_seeds = (tf.random.experimental.stateless_fold_in(tagged, batch_index), 0)
+        try:
+            fake = self._fake_batch(batch_size, labels, training=False)
+            g_own_losses = _network_losses(self.generator)
+            d_loss, real_scores, fake_scores, penalty = self._discriminator_loss(
+                real, fake, labels, training=False
+            )
+            g_scores = self._scores(self._noisy(fake), labels, False)
+        finally:
+            self._evaluation_seeds = None
+        g_loss = ops.mean(self._objective.generator(g_scores)) + g_own_losses
         self._track(d_loss, g_loss, real_scores, fake_scores, penalty)
         return {m.name: m.result() for m in self.metrics}
 
@@ -518,17 +581,15 @@ class GAN(ZooModel):
                 "This model keeps no moving average of the generator weights; build it with "
                 "ema_decay=... or sample with use_ema=False."
             )
+        if use_ema:
+            ema_weights = [w.value for w in self._ema_weights]
+            ema_state = self.ema_generator_state()
         chunks = []
         for start in range(0, len(latent), batch_size):
             noise = latent[start : start + batch_size]
             inputs = noise if labels is None else [noise, labels[start : start + batch_size, None]]
             if use_ema:
-                out, _ = self.generator.stateless_call(
-                    [w.value for w in self._ema_weights],
-                    [w.value for w in self.generator.non_trainable_variables],
-                    inputs,
-                    training=False,
-                )
+                out, _ = self.generator.stateless_call(ema_weights, ema_state, inputs, training=False)
             else:
                 out = self.generator(inputs, training=False)
             chunks.append(np.asarray(ops.convert_to_numpy(ops.cast(out, "float32"))))
@@ -536,6 +597,52 @@ class GAN(ZooModel):
             return np.zeros((0, *self.image_shape), np.float32)
         low, high = self.value_range
         return np.clip(np.concatenate(chunks), low, high)
+
+    def ema_generator_state(self) -> list[Any]:
+        """Values for `generator.non_trainable_variables` that go with the EMA weights.
+
+        Batch-norm moving statistics are replaced by population statistics of the
+        averaged generator: the mean of its batch statistics (training mode) over
+        `EMA_STATISTICS_SAMPLES` latent draws from a fixed seed, with classes cycled for
+        a conditional model. Other state is taken as it is. Cached until the average
+        changes.
+        """
+        variables = self.generator.non_trainable_variables
+        current = [v.value for v in variables]
+        layers = [layer for layer in _batch_norm_layers(self.generator) if layer.trainable]
+        if not self._ema_weights or not layers:
+            return current
+        arrays = [ops.convert_to_numpy(w.value) for w in self._ema_weights]
+        fingerprint = hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest()
+        if self._ema_statistics is not None and self._ema_statistics[0] == fingerprint:
+            return list(self._ema_statistics[1])
+        statistic_ids = {id(v) for layer in layers for v in (layer.moving_mean, layer.moving_variance)}
+        positions = [i for i, v in enumerate(variables) if id(v) in statistic_ids]
+        ema_weights = [w.value for w in self._ema_weights]
+        rng = np.random.default_rng(0)
+        totals = [np.zeros(current[i].shape, np.float64) for i in positions]
+        batches = EMA_STATISTICS_SAMPLES // EMA_STATISTICS_BATCH
+        momenta = [layer.momentum for layer in layers]
+        try:
+            for layer in layers:  # the "moving" statistics become this batch's statistics
+                layer.momentum = 0.0
+            for b in range(batches):
+                noise = rng.standard_normal((EMA_STATISTICS_BATCH, self.latent_dim)).astype(np.float32)
+                inputs = noise
+                if self.is_conditional:
+                    classes = (b * EMA_STATISTICS_BATCH + np.arange(EMA_STATISTICS_BATCH)) % self.num_classes
+                    inputs = [noise, classes[:, None].astype(np.int32)]
+                _, updated = self.generator.stateless_call(ema_weights, current, inputs, training=True)
+                for total, i in zip(totals, positions):
+                    total += ops.convert_to_numpy(updated[i])
+        finally:
+            for layer, momentum in zip(layers, momenta):
+                layer.momentum = momentum
+        state = list(current)
+        for total, i in zip(totals, positions):
+            state[i] = ops.convert_to_tensor((total / batches).astype(np.float32), dtype=variables[i].dtype)
+        self._ema_statistics = (fingerprint, tuple(state))
+        return state
 
     def interpolate(
         self,
