@@ -9,8 +9,9 @@ from keras_genzoo.registry import (
 from keras_genzoo.loading import load
 from keras_genzoo import data, distribute, layers
 from keras_genzoo import autoencoders, vae, gan, rbm, pixelcnn, evaluation
-from keras_genzoo import runs, presets
+from keras_genzoo import runs, presets, tuning
 from keras_genzoo.presets import list_presets, save_preset
+from keras_genzoo.tuning import tune
 
 __version__ = "0.1.0"
 
@@ -32,5 +33,7 @@ __all__ = [
     "register_model",
     "runs",
     "save_preset",
+    "tune",
+    "tuning",
     "vae",
 ]

@@ -1,4 +1,4 @@
-"""The `keras-genzoo` command line: list, train, sample and evaluate zoo models and presets.
+"""The `keras-genzoo` command line: list, train, sample, evaluate and tune zoo models and presets.
 
     keras-genzoo list [PATTERN]
     keras-genzoo presets [PATTERN]
@@ -6,6 +6,7 @@
     keras-genzoo train --config zoo_configs/ae_conv_digits.json --out runs/ae --preset-out my_ae
     keras-genzoo sample RUN_DIR_OR_NAME_OR_PRESET --n 64 --out grid.png
     keras-genzoo evaluate RUN_DIR_OR_PRESET
+    keras-genzoo tune vae_conv --dataset digits --max-trials 10 --epochs 5 --directory tuning
 
 Argument parsing only: training, evaluation and the run directory's files are the run
 layer's (`keras_genzoo.runs`). User errors exit with status 2 and a one-line message.
@@ -38,6 +39,7 @@ from keras_genzoo.runs import (
     write_png,
 )
 from keras_genzoo.runs.artifacts import grid_scale
+from keras_genzoo.tuning import TUNERS, tune
 
 PROG = "keras-genzoo"
 
@@ -196,6 +198,25 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    # --set pins hyperparameters and --strategy distributes each trial, so neither goes
+    # into the base run config.
+    base = config_from_args(argparse.Namespace(**{**vars(args), "set": None, "strategy": None}))
+    result = tune(
+        config=base, tuner=args.tuner, max_trials=args.max_trials, objective=args.objective,
+        directory=args.directory, project_name=args.project_name,
+        overrides=parse_overrides(args.set), distribution_strategy=args.strategy,
+        distributed=args.distributed or 0, overwrite=args.overwrite, timeout=args.timeout,
+        verbose=args.verbose,
+    )
+    print(result.format_table())
+    print(f"\nBest trial {result.best_trial}: {result.objective.name}={result.best_score:.6g}")
+    print(f"  results table    {result.results_path}")
+    print(f"  best config      {result.best_config_path}")
+    print(f"  train it with    {PROG} train --config {result.best_config_path} --out RUN_DIR")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -280,6 +301,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="builder override when sampling a fresh model by name (repeatable)",
     )
     sample.set_defaults(handler=_cmd_sample)
+
+    search = commands.add_parser(
+        "tune", help="search hyperparameters with keras-tuner",
+        description="Search a model's hyperparameters; writes a results table and the best "
+        "run config into DIRECTORY/PROJECT_NAME. A search found there resumes.",
+    )
+    search.add_argument("model", nargs="?", help="registered model name (see `list`)")
+    search.add_argument("--config", help="JSON run config to start from (its values are the defaults)")
+    search.add_argument("--dataset", help="dataset name or folder (default: digits)")
+    search.add_argument("--data-dir", help="folder holding the dataset's files")
+    search.add_argument("--epochs", type=_positive, help="epochs per trial (Hyperband: at most)")
+    search.add_argument("--batch-size", type=_positive, help="default batch size")
+    search.add_argument("--learning-rate", type=_positive_float, help="default learning rate")
+    search.add_argument("--seed", type=int, help="random seed (default: 0)")
+    search.add_argument("--tuner", choices=TUNERS, default="random", help="search algorithm")
+    search.add_argument("--max-trials", type=_positive, default=10, help="trials (default: 10)")
+    search.add_argument("--objective", help="objective to optimise (default: the family's first)")
+    search.add_argument("--directory", default="tuning", help="search folder (default: tuning)")
+    search.add_argument("--project-name", help="project inside it (default: MODEL_DATASET)")
+    search.add_argument(
+        "--set", action="append", metavar="NAME=VALUE",
+        help="pin a hyperparameter or set a builder argument, JSON value (repeatable)",
+    )
+    search.add_argument(
+        "--strategy", choices=[s for s in STRATEGIES if s != "multiworker"],
+        help="tf.distribute strategy for each trial",
+    )
+    search.add_argument(
+        "--distributed", type=_positive, metavar="N",
+        help="run as a keras-tuner chief and N worker processes on this machine",
+    )
+    search.add_argument("--timeout", type=_positive_float, help="seconds to wait for --distributed")
+    search.add_argument("--overwrite", action="store_true", help="replace an existing search")
+    search.add_argument("--verbose", type=int, default=0, help="keras-tuner/Keras verbosity")
+    search.set_defaults(handler=_cmd_tune)
     return parser
 
 

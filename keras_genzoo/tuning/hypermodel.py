@@ -1,0 +1,188 @@
+"""`ZooHyperModel`: a keras-tuner HyperModel for any registered builder.
+
+The builder's family gives the search space (`keras_genzoo.tuning.space`) and the
+objectives (`keras_genzoo.tuning.objectives`); the model is built by the run layer
+(`runs.build_model`) and trained on a run config's data (`runs.load_run_data`), or on
+arrays given to `fit`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from keras_genzoo import runs
+from keras_genzoo.data import DatasetInfo
+from keras_genzoo.registry import builder_parameters
+from keras_genzoo.tuning.objectives import HeldOut, HeldOutObjective, resolve_objective
+from keras_genzoo.tuning.space import SearchSpace, TuningError
+
+
+def _builds_on_batch(model: keras.Model, image_shape: Sequence[int]) -> None:
+    """Create every variable (keras-tuner loads checkpoints into freshly built models)."""
+    if not model.built:
+        model(np.zeros((1, *image_shape), "float32"))
+
+
+class ZooHyperModel(kt.HyperModel):
+    """The search space, training and objective of the registered builder `name`.
+
+    Args:
+        name: a registered builder (`keras_genzoo.list_models()`).
+        image_shape, num_classes: the data's shape and classes.
+        objective: an objective name the family produces (default: the family's first),
+            or a `keras_tuner.Objective` with that name and direction.
+        config: a run config (`runs.normalize_run_config`) whose data `fit` trains on
+            when it gets no arrays, and whose overrides, learning rate and batch size
+            become the defaults of the space.
+        fixed_arguments: builder arguments outside the space, passed to every build.
+        objective_options: `iw_samples` (VAE IW-NLL, default 100), `elbo_samples` (1),
+            `num_samples` (GAN samples, at most 2000), `ais` (AIS options for RBMs).
+
+    An empty `HyperParameters` builds the builder's default model; `hp.Fixed` pins a value.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        image_shape: Sequence[int],
+        num_classes: int | None = None,
+        *,
+        objective: str | kt.Objective | None = None,
+        config: Mapping[str, Any] | None = None,
+        fixed_arguments: Mapping[str, Any] | None = None,
+        objective_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.model_name = name
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.num_classes = num_classes
+        self.config = runs.normalize_run_config(dict(config or {"model": name}))
+        if self.config["model"] != name:
+            raise TuningError(
+                f"The run config trains {self.config['model']!r}, not {name!r}."
+            )
+        self.space = SearchSpace(name, self.image_shape, self._config_defaults())
+        self.fixed_arguments = dict(fixed_arguments or {})
+        for arg in self.fixed_arguments:
+            tuned_by = self.space.covered_argument(arg)
+            if tuned_by:
+                raise TuningError(
+                    f"{arg!r} is tuned (as {', '.join(tuned_by)}); pin those "
+                    "hyperparameters instead of the builder argument."
+                )
+        self.spec = resolve_objective(name, objective)
+        self.objective_options = dict(objective_options or {})
+
+    @classmethod
+    def from_run_config(cls, config: Mapping[str, Any], **kwargs: Any) -> "ZooHyperModel":
+        """The HyperModel of a run config: its model, its data's shape and classes."""
+        config = runs.normalize_run_config(dict(config))
+        info = runs.probe_dataset(config)
+        return cls(config["model"], info.image_shape, info.num_classes or None,
+                   config=config, **kwargs)
+
+    # ------------------------------------------------------------------ the space
+
+    def _config_defaults(self) -> dict[str, Any]:
+        defaults = dict(self.config["overrides"])
+        if self.config["learning_rate"] is not None:
+            defaults["learning_rate"] = self.config["learning_rate"]
+        defaults["batch_size"] = self.config["batch_size"]
+        return defaults
+
+    @property
+    def objective(self) -> kt.Objective:
+        """The keras-tuner objective (name and direction) of this search."""
+        return self.spec.objective
+
+    def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
+        self.space.declare(hp)
+
+    def builder_arguments(self, hp: kt.HyperParameters) -> dict[str, Any]:
+        """The builder arguments of `hp` (its values, the fixed arguments)."""
+        return {**self.fixed_arguments, **self.space.builder_arguments(self.space.declare(hp))}
+
+    def run_config(self, hp: kt.HyperParameters) -> dict[str, Any]:
+        """The run config that trains the model of `hp` (`keras-genzoo train --config`)."""
+        arguments = self.builder_arguments(hp)
+        learning_rate = arguments.pop("learning_rate", self.config["learning_rate"])
+        values = self.space.declare(hp)
+        return runs.normalize_run_config({
+            **self.config,
+            "overrides": {**self.config["overrides"], **arguments},
+            "learning_rate": learning_rate,
+            "batch_size": values.get("batch_size", self.config["batch_size"]),
+        })
+
+    def _info(self) -> DatasetInfo:
+        """What `runs.build_model` reads of the data: its image shape and classes."""
+        param = builder_parameters(self.model_name).get("num_classes")
+        num_classes = self.num_classes or (param.default if param is not None else 0)
+        return DatasetInfo(
+            name=self.config["dataset"]["name"], split="train", image_shape=self.image_shape,
+            value_range=(0.0, 1.0), num_classes=num_classes, num_examples=0, source="",
+        )
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        config = self.run_config(hp)
+        keras.utils.set_random_seed(config["seed"])
+        model, _ = runs.build_model(config, self._info())
+        _builds_on_batch(model, self.image_shape)
+        return model
+
+    # --------------------------------------------------------------------- training
+
+    def _held_out(self, data: runs.RunData) -> HeldOut:
+        return HeldOut(data.test_inputs, data.test_targets, data.test_labels,
+                       self.config["dataset"]["name"], self.config["seed"])
+
+    def held_out(self, model: keras.Model, batch_size: int | None = None) -> tuple[runs.RunData, HeldOut]:
+        """The config's data for `model` (`runs.load_run_data`) and its held-out split."""
+        config = {**self.config, "batch_size": batch_size or self.config["batch_size"]}
+        data = runs.load_run_data(config, model)
+        return data, self._held_out(data)
+
+    def score(self, model: keras.Model, held: HeldOut | None = None) -> float:
+        """The objective of `model` on the held-out split (the config's, by default)."""
+        held = self.held_out(model)[1] if held is None else held
+        return self.spec.score(model, held, self.objective_options)
+
+    def fit(
+        self,
+        hp: kt.HyperParameters,
+        model: keras.Model,
+        x: Any = None,
+        y: Any = None,
+        validation_data: Any = None,
+        **kwargs: Any,
+    ) -> keras.callbacks.History:
+        """Train `model` with the trial's batch size; the objective is logged every epoch.
+
+        Without `x`, trains on the run config's data; otherwise on images `x` (labels
+        `y` for conditional models), with `validation_data=(images[, labels])` held out.
+        """
+        batch_size = self.space.declare(hp).get("batch_size", self.config["batch_size"])
+        callbacks = list(kwargs.pop("callbacks", []))
+        kwargs.setdefault("epochs", self.config["epochs"])
+        kwargs.setdefault("verbose", 0)
+        if x is None:
+            data, held = self.held_out(model, batch_size)
+            train, fit_options = data.train, {}
+        else:
+            if validation_data is None:
+                raise TuningError("fit(x=...) needs validation_data=(images[, labels]) to score on.")
+            images, *labels = (validation_data if isinstance(validation_data, (tuple, list))
+                               else (validation_data,))
+            images = np.asarray(images)
+            held = HeldOut(images, images, np.asarray(labels[0]) if labels else None,
+                           self.config["dataset"]["name"], self.config["seed"])
+            train = x if y is None else (x, y)
+            fit_options = {"batch_size": batch_size, "shuffle": True}
+            if y is not None:
+                train, fit_options = x, {**fit_options, "y": y}
+        objective = HeldOutObjective(self.spec, held, self.objective_options)
+        return model.fit(train, callbacks=[objective, *callbacks], **fit_options, **kwargs)

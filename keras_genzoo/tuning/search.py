@@ -1,0 +1,408 @@
+"""`tune`: a hyperparameter search over a zoo model, built on the run layer.
+
+A search lives in `directory/project_name/`: keras-tuner's oracle and trial files, the
+search's own description (`search.json`, checked when a search resumes), a log of
+which tuner process ran which trial (`trial_log/`), the results table
+(`results.json`) and the best hyperparameters as a run config (`best_config.json`,
+accepted by `keras-genzoo train --config`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+import re
+import resource
+import time
+from typing import Any, Mapping
+
+import keras
+import keras_tuner as kt
+import tensorflow as tf
+from keras_tuner.src.distribute import utils as dist_utils
+
+from keras_genzoo import distribute, runs
+from keras_genzoo.registry import builder_parameters
+from keras_genzoo.tuning.hypermodel import ZooHyperModel
+from keras_genzoo.tuning.space import TuningError
+
+TUNERS = ("random", "hyperband", "bayesian")
+SEARCH_FILE = "search.json"
+RESULTS_FILE = "results.json"
+BEST_CONFIG_FILE = "best_config.json"
+TRIAL_LOG_DIR = "trial_log"
+
+
+# ----------------------------------------------------------------- oracles, tuners
+
+
+class _DefaultsFirst:
+    """An oracle whose first trial is the space's defaults: the baseline to beat."""
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        if not self.trials:
+            return {"status": kt.engine.trial.TrialStatus.RUNNING,
+                    "values": dict(self.get_space().values)}
+        return super().populate_space(trial_id)
+
+
+class DefaultsFirstRandomSearch(_DefaultsFirst, kt.oracles.RandomSearchOracle):
+    """Random search that starts from the defaults."""
+
+
+class DefaultsFirstBayesian(_DefaultsFirst, kt.oracles.BayesianOptimizationOracle):
+    """Bayesian optimisation (Gaussian process) that starts from the defaults."""
+
+
+def resident_memory_mb() -> float:
+    """This process's resident memory now (Linux), else its peak, in MiB."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _LoggedTrials:
+    """Appends one JSON line per trial start and end to `trial_log/<tuner id>.jsonl`."""
+
+    def _log(self, trial: kt.engine.trial.Trial, event: str) -> None:
+        folder = os.path.join(self.project_dir, TRIAL_LOG_DIR)
+        os.makedirs(folder, exist_ok=True)
+        record = {"trial": trial.trial_id, "event": event, "tuner": self.tuner_id,
+                  "pid": os.getpid(), "time": time.time(), "status": str(trial.status),
+                  "rss_mb": resident_memory_mb()}
+        with open(os.path.join(folder, f"{self.tuner_id}.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def on_trial_begin(self, trial):
+        self._log(trial, "begin")
+        super().on_trial_begin(trial)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        keras.backend.clear_session()  # the next trial builds in a fresh session
+        self._log(trial, "end")
+
+
+class ZooTuner(_LoggedTrials, kt.Tuner):
+    """keras-tuner's Tuner with a per-process trial log."""
+
+
+class ZooHyperband(_LoggedTrials, kt.Hyperband):
+    """keras-tuner's Hyperband with a per-process trial log."""
+
+
+def read_trial_log(project_dir: str) -> list[dict[str, Any]]:
+    """Every record of `trial_log/`, in time order."""
+    folder = os.path.join(project_dir, TRIAL_LOG_DIR)
+    records = []
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            records.extend(json.loads(line) for line in f if line.strip())
+    return sorted(records, key=lambda r: r["time"])
+
+
+# -------------------------------------------------------------------------- results
+
+
+@dataclasses.dataclass
+class TrialRow:
+    """One row of a search's results table."""
+
+    trial: str
+    status: str
+    objective: float | None
+    hyperparameters: dict[str, Any]
+    tuner: str | None = None
+    reason: str | None = None
+
+
+@dataclasses.dataclass
+class TuningResult:
+    """What `tune` returns: the table, the best trial and the best model (trained)."""
+
+    objective: kt.Objective
+    table: list[TrialRow]
+    best_trial: str
+    best_score: float
+    best_hyperparameters: dict[str, Any]
+    best_config: dict[str, Any]
+    best_config_path: str
+    results_path: str
+    model: keras.Model
+    hypermodel: ZooHyperModel
+    tuner: kt.Tuner
+
+    def format_table(self) -> str:
+        return format_table(self.table, self.objective.name)
+
+
+def _reason(message: str | None) -> str | None:
+    if not message:
+        return None
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else None
+
+
+def results_table(tuner: kt.Tuner) -> list[TrialRow]:
+    """A row per trial: id, status, objective, hyperparameter values, tuner, failure reason."""
+    ran_by = {r["trial"]: r["tuner"] for r in read_trial_log(tuner.project_dir)
+              if r["event"] == "end"}
+    rows = []
+    for trial_id in sorted(tuner.oracle.trials):
+        trial = tuner.oracle.trials[trial_id]
+        score = trial.score if trial.status == "COMPLETED" else None
+        rows.append(TrialRow(
+            trial_id, str(trial.status), None if score is None else float(score),
+            dict(trial.hyperparameters.values), ran_by.get(trial_id),
+            _reason(trial.message) if trial.status != "COMPLETED" else None,
+        ))
+    return rows
+
+
+def format_table(rows: list[TrialRow], objective: str) -> str:
+    """The results table as aligned text, one line per trial."""
+    header = ["trial", "status", objective, "tuner", "hyperparameters"]
+    lines = [header]
+    for row in rows:
+        values = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in row.hyperparameters.items() if not k.startswith("tuner/"))
+        score = "" if row.objective is None else f"{row.objective:.6g}"
+        lines.append([row.trial, row.status, score, row.tuner or "",
+                      values + (f"  [{row.reason}]" if row.reason else "")])
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:4])) + "  " + line[4]
+        for line in lines
+    )
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def check_tuner_name(tuner: str) -> None:
+    if tuner not in TUNERS:
+        close = difflib.get_close_matches(str(tuner), TUNERS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise TuningError(f"Unknown tuner {tuner!r}.{hint} Tuners: {', '.join(TUNERS)}.")
+
+
+def pin(hypermodel: ZooHyperModel, overrides: Mapping[str, Any]) -> kt.HyperParameters:
+    """`hp.Fixed` entries for overrides naming hyperparameters; others become builder
+    arguments of every trial. Unknown names and values outside the space raise
+    `TuningError`."""
+    hp = kt.HyperParameters()
+    params = builder_parameters(hypermodel.model_name)
+    builder_args = {}
+    for key, value in overrides.items():
+        if key in hypermodel.space.hyperparameters:
+            hypermodel.space.check_value(key, value)
+            hp.Fixed(key, value)
+        elif key in params and not hypermodel.space.covered_argument(key):
+            builder_args[key] = value
+        elif key in params:
+            raise TuningError(
+                f"{key!r} is tuned as {', '.join(hypermodel.space.covered_argument(key))}; "
+                "pin those hyperparameters instead."
+            )
+        else:
+            names = [*hypermodel.space.names, *(p for p in params if p not in hypermodel.space.widths)]
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TuningError(
+                f"Unknown override {key!r}{hint}: it is neither a hyperparameter of "
+                f"{hypermodel.model_name!r} ({', '.join(hypermodel.space.names)}) nor one "
+                "of its builder arguments."
+            )
+    hypermodel.fixed_arguments.update(builder_args)
+    return hp
+
+
+def _strategy(strategy: Any) -> tf.distribute.Strategy | None:
+    if strategy is None or isinstance(strategy, tf.distribute.Strategy):
+        return strategy
+    if strategy == "multiworker":
+        raise TuningError(
+            "Tuning cannot train under the multiworker strategy (Keras fit does not support "
+            "it); use distributed tuning (one trial per worker) instead."
+        )
+    if strategy not in distribute.STRATEGIES:
+        runs.config.check_known_keys([str(strategy)], distribute.STRATEGIES, "strategy")
+    return distribute.get_strategy(strategy)
+
+
+def _base_config(name, dataset, config, epochs, seed, batch_size) -> dict[str, Any]:
+    if isinstance(config, str):
+        base = runs.load_run_config(config)
+    else:
+        base = dict(config or {})
+    given = {"model": name, "dataset": dataset, "epochs": epochs, "seed": seed,
+             "batch_size": batch_size}
+    base.update({k: v for k, v in given.items() if v is not None})
+    return runs.normalize_run_config(base)
+
+
+def _project_name(config: dict[str, Any]) -> str:
+    dataset = os.path.basename(str(config["dataset"]["name"]).rstrip("/")) or "data"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{config['model']}_{dataset}")
+
+
+def _check_resumable(project_dir: str, search: dict[str, Any], overwrite: bool) -> bool:
+    """True when `project_dir` holds this search already (it resumes); a different search
+    there raises `TuningError` rather than mixing trials of two searches."""
+    path = os.path.join(project_dir, SEARCH_FILE)
+    if overwrite or not os.path.isfile(path):
+        return False
+    with open(path, encoding="utf-8") as f:
+        previous = json.load(f)
+    changed = sorted(k for k in {*previous, *search} if previous.get(k) != search.get(k))
+    if changed:
+        raise TuningError(
+            f"{project_dir!r} holds a different search (it differs in {', '.join(changed)}). "
+            "Pass overwrite=True (--overwrite) to replace it, or another project_name."
+        )
+    return True
+
+
+# --------------------------------------------------------------------------- tune
+
+
+def tune(
+    name: str | None = None,
+    dataset: str | dict | None = None,
+    *,
+    config: str | Mapping[str, Any] | None = None,
+    tuner: str = "random",
+    max_trials: int = 10,
+    objective: str | kt.Objective | None = None,
+    directory: str = "tuning",
+    project_name: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+    batch_size: int | None = None,
+    distribution_strategy: Any = None,
+    distributed: int = 0,
+    overwrite: bool = False,
+    max_consecutive_failed_trials: int = 3,
+    objective_options: Mapping[str, Any] | None = None,
+    hyperband_factor: int = 3,
+    timeout: float | None = None,
+    verbose: int = 0,
+) -> TuningResult | None:
+    """Search the hyperparameters of model `name` on `dataset`; returns a `TuningResult`.
+
+    `config` (a run config or its JSON file) is the starting point: its values are the
+    space's defaults, and the first trial of random and Bayesian searches. `overrides`
+    pin hyperparameters (`hp.Fixed`) or set builder arguments outside the space. Each
+    trial trains for `epochs` (Hyperband: at most `epochs`); the objective is scored on
+    the held-out split after every epoch and the best epoch's weights are kept.
+
+    `distribution_strategy` (a `tf.distribute.Strategy` or a strategy name) trains each
+    trial on several devices; `distributed=N` runs the search as a keras-tuner chief
+    and N worker processes on this machine (loopback), sharing `directory`. A search
+    found in `directory/project_name` resumes: finished trials are not run again.
+    Mistakes raise `TuningError` before any trial runs.
+    """
+    check_tuner_name(tuner)
+    if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
+        raise TuningError(f"max_trials must be a positive integer, got {max_trials!r}.")
+    base = _base_config(name, dataset, config, epochs, seed, batch_size)
+    strategy = _strategy(distribution_strategy)
+    hypermodel = ZooHyperModel.from_run_config(
+        base, objective=objective, objective_options=objective_options
+    )
+    overrides = dict(overrides or {})
+    fixed = pin(hypermodel, overrides)
+    project_name = project_name or _project_name(base)
+    project_dir = os.path.join(directory, project_name)
+    search = runs.jsonable({
+        "config": base, "tuner": tuner, "objective": hypermodel.spec.name,
+        "overrides": overrides, "objective_options": dict(objective_options or {}),
+        "hyperband_factor": hyperband_factor,
+    })
+    worker = dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle()
+    if distributed:
+        from keras_genzoo.tuning.distributed import run_distributed
+
+        _check_resumable(project_dir, search, overwrite)
+        os.makedirs(project_dir, exist_ok=True)
+        runs.write_json(search, os.path.join(project_dir, SEARCH_FILE))
+        run_distributed(
+            {**search, "max_trials": max_trials, "directory": directory,
+             "project_name": project_name, "max_consecutive_failed_trials":
+             max_consecutive_failed_trials, "overwrite": overwrite, "verbose": verbose},
+            workers=distributed, timeout=timeout,
+        )
+        overwrite = False  # below: collect the chief's trials from the shared directory
+    resuming = False if worker else _check_resumable(project_dir, search, overwrite)
+
+    options = dict(objective=hypermodel.objective, seed=base["seed"], hyperparameters=fixed,
+                   max_consecutive_failed_trials=max_consecutive_failed_trials)
+    if tuner == "hyperband":
+        search_tuner = ZooHyperband(
+            hypermodel, max_epochs=base["epochs"], factor=hyperband_factor,
+            directory=directory, project_name=project_name, overwrite=overwrite,
+            distribution_strategy=strategy, **options,
+        )
+    else:
+        oracle_type = DefaultsFirstRandomSearch if tuner == "random" else DefaultsFirstBayesian
+        oracle = oracle_type(max_trials=max_trials, **options)
+        search_tuner = ZooTuner(
+            oracle=oracle, hypermodel=hypermodel, directory=directory,
+            project_name=project_name, overwrite=overwrite, distribution_strategy=strategy,
+        )
+    if not worker:
+        runs.write_json(search, os.path.join(search_tuner.project_dir, SEARCH_FILE))
+    if resuming and verbose:
+        done = sum(t.status in ("COMPLETED", "FAILED") for t in search_tuner.oracle.trials.values())
+        print(f"Resuming the search in {project_dir}: {done} finished trial(s) kept.")
+    try:
+        search_tuner.search(verbose=verbose)
+    except RuntimeError as err:
+        if "consecutive failures" not in str(err):
+            raise
+        raise TuningError(
+            f"The search stopped after {max_consecutive_failed_trials} failed trials in a "
+            f"row; the last one: {_reason(str(err))}"
+        ) from err
+    if worker:
+        return None
+    return collect_results(search_tuner, hypermodel)
+
+
+def collect_results(search_tuner: kt.Tuner, hypermodel: ZooHyperModel) -> TuningResult:
+    """Write `results.json` and `best_config.json`; load the best model with its weights."""
+    table = results_table(search_tuner)
+    project_dir = search_tuner.project_dir
+    results_path = runs.write_json(
+        [dataclasses.asdict(row) for row in table], os.path.join(project_dir, RESULTS_FILE)
+    )
+    best = search_tuner.oracle.get_best_trials(1)
+    if not best or best[0].status != "COMPLETED":
+        reasons = "; ".join(f"trial {r.trial}: {r.reason}" for r in table if r.reason)
+        raise TuningError(
+            f"No trial of {project_dir!r} finished"
+            + (f" ({reasons})." if reasons else " (no trial ran).")
+        )
+    trial = best[0]
+    best_config = hypermodel.run_config(trial.hyperparameters)
+    if "tuner/epochs" in trial.hyperparameters.values:
+        best_config["epochs"] = int(trial.hyperparameters.values["tuner/epochs"])
+    best_config["description"] = (
+        f"Best trial {trial.trial_id} of a {hypermodel.model_name} search: "
+        f"{hypermodel.spec.name}={trial.score:.6g} on the held-out split."
+    )
+    best_config_path = runs.write_json(best_config, os.path.join(project_dir, BEST_CONFIG_FILE))
+    model = search_tuner.get_best_models(1)[0]
+    return TuningResult(
+        objective=hypermodel.objective, table=table, best_trial=trial.trial_id,
+        best_score=float(trial.score),
+        best_hyperparameters={k: v for k, v in trial.hyperparameters.values.items()
+                              if not k.startswith("tuner/")},
+        best_config=best_config, best_config_path=best_config_path,
+        results_path=results_path, model=model, hypermodel=hypermodel, tuner=search_tuner,
+    )

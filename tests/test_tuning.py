@@ -1,0 +1,355 @@
+"""Hyperparameter tuning: spaces and their defaults, pins, objectives, searches, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_genzoo
+from keras_genzoo import cli, runs, tuning
+from keras_genzoo.tuning import TuningError, ZooHyperModel
+
+DIGITS = (8, 8, 1)
+ALL_BUILDERS = ["ae_conv", "ae_dense", "dae_conv", "dae_dense", "vae_conv", "vae_dense",
+                "cvae_conv", "cvae_dense", "dcgan", "cgan", "wgan_gp", "rbm_bernoulli",
+                "rbm_gaussian", "pixelcnn", "pixelcnn_conditional"]
+EXPECTED = {
+    "ae_conv": {"latent_dim": 16, "filters_depth": 2, "filters_width": 32,
+                "learning_rate": 1e-3, "batch_size": 64},
+    "dae_dense": {"latent_dim": 16, "units_depth": 2, "units_width": 256, "noise": "gaussian",
+                  "noise_level": 0.25, "learning_rate": 1e-3, "batch_size": 64},
+    "vae_conv": {"latent_dim": 16, "filters_depth": 2, "filters_width": 32, "beta": 1.0,
+                 "kl_warmup_steps": 0, "learning_rate": 1e-3, "batch_size": 64},
+    "cvae_dense": {"latent_dim": 2, "units_depth": 2, "units_width": 512, "beta": 1.0,
+                   "kl_warmup_steps": 0, "learning_rate": 1e-3, "batch_size": 64},
+    "dcgan": {"latent_dim": 64, "generator_filters_depth": 2, "generator_filters_width": 128,
+              "discriminator_filters_depth": 2, "discriminator_filters_width": 64,
+              "loss": "non_saturating", "label_smoothing": 0.0, "instance_noise": 0.0,
+              "beta_1": 0.5, "learning_rate": 2e-4, "batch_size": 64},
+    "wgan_gp": {"latent_dim": 64, "generator_filters_depth": 2, "critic_filters_depth": 2,
+                "critic_filters_width": 64, "critic_steps": 5, "gradient_penalty_weight": 10.0,
+                "beta_1": 0.5, "learning_rate": 1e-4, "batch_size": 64},
+    "pixelcnn": {"filters": 64, "num_layers": 7, "kernel_size": 3, "learning_rate": 1e-3,
+                 "batch_size": 64},
+    "rbm_bernoulli": {"hidden_units": 256, "cd_steps": 1, "persistent": False,
+                      "num_chains": 100, "momentum": 0.5, "learning_rate": 0.05,
+                      "batch_size": 64},
+}
+
+
+def _without_names(value):
+    """A model config without layer names and drawn seeds, which differ between builds."""
+    if isinstance(value, dict):
+        return {k: _without_names(v) for k, v in value.items() if k not in ("name", "seed")}
+    if isinstance(value, list):
+        return [_without_names(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hyperparameters_exist_with_the_builders_defaults(name):
+    hypermodel = ZooHyperModel(name, DIGITS, 10)
+    defaults = hypermodel.space.defaults()
+    for key, value in EXPECTED[name].items():
+        assert defaults[key] == pytest.approx(value), key
+    assert hypermodel.objective.direction in ("min", "max")
+
+
+@pytest.mark.parametrize("name", ["ae_conv", "dae_dense", "vae_conv", "cvae_dense", "dcgan",
+                                  "rbm_gaussian", "pixelcnn_conditional"])
+def test_an_empty_hyperparameters_builds_the_builders_default_model(name):
+    hypermodel = ZooHyperModel(name, DIGITS, 10)
+    model = hypermodel.build(kt.HyperParameters())
+    keras.utils.set_random_seed(0)
+    reference = keras_genzoo.create_model(name, image_shape=DIGITS)
+    assert _without_names(model.get_config()) == _without_names(reference.get_config())
+    assert model.built
+    sizes = [[tuple(w.shape) for w in m.weights] for m in (model, reference)]
+    assert sizes[0] == sizes[1]
+
+
+@pytest.mark.parametrize("name, pins, check", [
+    ("ae_conv", {"latent_dim": 4, "filters_depth": 1, "filters_width": 8},
+     lambda m: m.bottleneck.output.shape[-1] == 4 and m.encoder.count_params() == 80),
+    ("vae_dense", {"latent_dim": 3, "beta": 2.0, "kl_warmup_steps": 500},
+     lambda m: m.latent_dim == 3 and m.beta == 2.0 and m.kl_warmup_steps == 500),
+    ("wgan_gp", {"critic_steps": 2, "gradient_penalty_weight": 5.0, "latent_dim": 8},
+     lambda m: m.discriminator_steps == 2 and m.gradient_penalty_weight == 5.0
+     and m.latent_dim == 8),
+    ("cgan", {"loss": "least_squares", "label_smoothing": 0.1, "generator_filters_depth": 1},
+     lambda m: m.loss_name == "least_squares" and m.label_smoothing == pytest.approx(0.1)),
+    ("rbm_bernoulli", {"hidden_units": 20, "cd_steps": 3, "persistent": True, "num_chains": 10},
+     lambda m: m.hidden_units == 20 and m.cd_steps == 3 and m.persistent and m.num_chains == 10),
+    ("pixelcnn", {"num_layers": 2, "filters": 16},
+     lambda m: m.num_links == 2 and m.count_params() < 20000),
+])
+def test_hp_fixed_pins_values(name, pins, check):
+    hypermodel = ZooHyperModel(name, DIGITS, 10)
+    hp = kt.HyperParameters()
+    for key, value in pins.items():
+        hp.Fixed(key, value)
+    model = hypermodel.build(hp)
+    assert check(model)
+    assert hp.get("learning_rate") == hypermodel.space.defaults()["learning_rate"]
+
+
+def test_pinned_learning_rate_and_batch_size_reach_the_optimizer_and_the_run_config():
+    hypermodel = ZooHyperModel("ae_dense", DIGITS)
+    hp = kt.HyperParameters()
+    hp.Fixed("learning_rate", 3e-3)
+    hp.Fixed("batch_size", 32)
+    hp.Fixed("units_width", 64)
+    model = hypermodel.build(hp)
+    assert float(model.optimizer.learning_rate) == pytest.approx(3e-3)
+    config = hypermodel.run_config(hp)
+    assert config["learning_rate"] == 3e-3 and config["batch_size"] == 32
+    assert config["overrides"]["units"] == [64, 32]
+
+
+def test_conditional_hyperparameters_are_inactive_where_they_do_not_apply():
+    hypermodel = ZooHyperModel("dcgan", DIGITS)
+    hp = kt.HyperParameters()
+    hp.Fixed("loss", "hinge")
+    assert "label_smoothing" not in hypermodel.builder_arguments(hp)
+    assert hypermodel.build(hp).label_smoothing == 0.0
+    rbm = ZooHyperModel("rbm_bernoulli", DIGITS)
+    assert "num_chains" not in rbm.builder_arguments(kt.HyperParameters())
+
+
+def test_conv_depth_is_bounded_by_the_image_size():
+    small = ZooHyperModel("ae_conv", (4, 4, 1)).space.hyperparameters["filters_depth"]
+    large = ZooHyperModel("ae_conv", (32, 32, 1)).space.hyperparameters["filters_depth"]
+    assert small.dimension.max_value == 2 and large.dimension.max_value == 3
+
+
+def test_a_users_builder_gets_its_familys_space_and_its_own_dimensions():
+    @keras_genzoo.register_model("tuning_test_ae", family="autoencoder", overwrite=True)
+    def tuning_test_ae(image_shape=(28, 28, 1), latent_dim: int = 6, learning_rate: float = 1e-3,
+                       dropout: float = 0.1):
+        """Dense autoencoder with a dropout argument."""
+        return keras_genzoo.create_model("ae_dense", image_shape=image_shape,
+                                         latent_dim=latent_dim, units=(32,),
+                                         learning_rate=learning_rate)
+
+    tuning.register_space("tuning_test_ae", {"dropout": tuning.Float(0.0, 0.5)})
+    space = ZooHyperModel("tuning_test_ae", DIGITS).space
+    assert space.defaults() == {"latent_dim": 6, "learning_rate": 1e-3, "batch_size": 64,
+                                "dropout": 0.1}
+    assert tuning.objectives_for("tuning_test_ae")[0].name == "val_reconstruction_mse"
+
+
+# ------------------------------------------------------------------------ objectives
+
+
+def test_family_objectives_have_explicit_directions():
+    directions = {spec.name: spec.direction for name in ALL_BUILDERS
+                  for spec in tuning.objectives_for(name)}
+    assert directions == {
+        "val_reconstruction_mse": "min", "val_denoising_mse": "min", "val_neg_elbo": "min",
+        "val_iw_nll": "min", "val_fid": "min", "val_conditional_accuracy": "max",
+        "val_pseudo_likelihood": "max", "val_ais_log_likelihood": "max",
+        "val_nll": "min", "val_bits_per_dim": "min",
+    }
+    assert "val_conditional_accuracy" not in [s.name for s in tuning.objectives_for("dcgan")]
+    assert "val_denoising_mse" not in [s.name for s in tuning.objectives_for("ae_conv")]
+
+
+def test_a_diverging_trial_fails_with_its_reason():
+    model = keras_genzoo.create_model("ae_dense", image_shape=DIGITS, units=(8,))
+    held = tuning.HeldOut(np.zeros((4, *DIGITS), "float32"), np.zeros((4, *DIGITS), "float32"),
+                          None, "digits")
+    callback = tuning.HeldOutObjective(tuning.resolve_objective("ae_dense", None), held)
+    callback.set_model(model)
+    logs = {"loss": 0.5}
+    callback.on_epoch_end(0, logs)
+    assert np.isfinite(logs["val_reconstruction_mse"])
+    with pytest.raises(kt.errors.FailedTrialError, match="diverged.*'loss' is nan after epoch 3"):
+        callback.on_epoch_end(2, {"loss": float("nan")})
+
+
+# -------------------------------------------------------------------------- searches
+
+
+def _default_score(config: dict, objective: str | None = None, **options) -> float:
+    """The objective of the default model trained outside the tuner (run layer only)."""
+    config = runs.normalize_run_config(config)
+    spec = tuning.resolve_objective(config["model"], objective)
+    keras.utils.set_random_seed(config["seed"])
+    model, _ = runs.build_model(config)
+    data = runs.load_run_data(config, model)
+    model.fit(data.train, epochs=config["epochs"], verbose=0)
+    held = tuning.HeldOut(data.test_inputs, data.test_targets, data.test_labels, "digits",
+                          config["seed"])
+    return spec.score(model, held, options)
+
+
+def _no_worse(result: tuning.TuningResult, default: float) -> None:
+    tolerance = 0.02 * abs(default) + 1e-6
+    if result.objective.direction == "min":
+        assert result.best_score <= default + tolerance
+    else:
+        assert result.best_score >= default - tolerance
+
+
+@pytest.mark.slow
+def test_autoencoder_search_writes_a_trainable_best_config(tmp_path, capsys):
+    pins = {"latent_dim": 8, "filters_width": 8}
+    result = keras_genzoo.tune("ae_conv", "digits", max_trials=3, epochs=1, overrides=pins,
+                               directory=str(tmp_path / "tuning"))
+    assert [row.status for row in result.table] == ["COMPLETED"] * 3
+    assert len({str(row.hyperparameters) for row in result.table}) == 3
+    assert result.table[0].hyperparameters["learning_rate"] == 1e-3  # the defaults first
+    default = _default_score({"model": "ae_conv", "epochs": 1,
+                              "overrides": {"latent_dim": 8, "filters": [8, 16]}})
+    assert result.table[0].objective == pytest.approx(default, rel=0.02)
+    _no_worse(result, default)
+    assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
+
+    config = runs.load_run_config(result.best_config_path)
+    assert config["overrides"]["latent_dim"] == 8
+    assert config["overrides"]["filters"][0] == 8
+    code = cli.main(["train", "--config", result.best_config_path, "--epochs", "1",
+                     "--out", str(tmp_path / "run")])
+    assert code == 0
+    assert os.path.isfile(tmp_path / "run" / "model.keras")
+
+
+@pytest.mark.slow
+def test_vae_search_on_importance_weighted_nll_returns_the_trained_best_model(tmp_path):
+    pins = {"units_width": 64, "units_depth": 1, "batch_size": 64}
+    options = {"iw_samples": 20}
+    result = keras_genzoo.tune("vae_dense", "digits", max_trials=2, epochs=2, overrides=pins,
+                               objective="val_iw_nll", objective_options=options,
+                               directory=str(tmp_path))
+    assert result.objective.name == "val_iw_nll" and result.objective.direction == "min"
+    default = _default_score({"model": "vae_dense", "epochs": 2,
+                              "overrides": {"units": [64]}}, "val_iw_nll", **options)
+    _no_worse(result, default)
+    # get_best_models: built, with the best epoch's trained weights.
+    assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
+    assert 0 < result.best_score < 200
+
+
+@pytest.mark.slow
+def test_gan_search_on_fid(tmp_path):
+    pins = {"generator_filters_width": 16, "discriminator_filters_width": 8, "latent_dim": 16}
+    result = keras_genzoo.tune("dcgan", "digits", max_trials=2, epochs=1, overrides=pins,
+                               directory=str(tmp_path))
+    assert result.objective.name == "val_fid"
+    default = _default_score({"model": "dcgan", "epochs": 1, "overrides": {
+        "generator_filters": [16, 8], "discriminator_filters": [8, 16], "latent_dim": 16}})
+    _no_worse(result, default)
+    assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_rbm_search_on_pseudo_likelihood(tmp_path):
+    result = keras_genzoo.tune("rbm_bernoulli", "digits", max_trials=2, epochs=1,
+                               overrides={"hidden_units": 32}, directory=str(tmp_path))
+    assert result.objective.direction == "max"
+    default = _default_score({"model": "rbm_bernoulli", "epochs": 1,
+                              "overrides": {"hidden_units": 32}})
+    _no_worse(result, default)
+    assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_pixelcnn_search_from_its_zoo_config(tmp_path):
+    config = os.path.join(os.path.dirname(os.path.dirname(__file__)), "zoo_configs",
+                          "pixelcnn_digits.json")
+    pins = {"filters": 16, "num_layers": 2}
+    result = keras_genzoo.tune(config=config, max_trials=2, epochs=1, overrides=pins,
+                               directory=str(tmp_path))
+    assert result.objective.name == "val_nll"
+    assert result.table[0].hyperparameters["learning_rate"] == 0.002  # the config's value
+    base = runs.load_run_config(config)
+    default = _default_score({**base, "epochs": 1, "overrides": {**base["overrides"], **pins}})
+    _no_worse(result, default)
+    assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
+
+
+def test_conditional_gan_objectives(tmp_path):
+    hypermodel = ZooHyperModel.from_run_config(
+        {"model": "cgan"}, objective="val_conditional_accuracy")
+    hp = kt.HyperParameters()
+    hp.Fixed("generator_filters_width", 8)
+    hp.Fixed("discriminator_filters_width", 8)
+    model = hypermodel.build(hp)
+    accuracy = hypermodel.score(model)
+    assert 0.0 <= accuracy <= 0.5  # untrained: about chance
+    assert hypermodel.objective.direction == "max"
+
+
+@pytest.mark.slow
+def test_search_under_a_distribution_strategy(tmp_path):
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    result = keras_genzoo.tune("ae_dense", "digits", max_trials=1, epochs=1,
+                               overrides={"units_width": 16, "units_depth": 1},
+                               distribution_strategy=strategy, directory=str(tmp_path))
+    assert result.model.distribute_strategy is strategy
+    assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tuner", ["hyperband", "bayesian"])
+def test_hyperband_and_bayesian_searches(tmp_path, tuner):
+    result = keras_genzoo.tune("ae_dense", "digits", tuner=tuner, max_trials=2, epochs=2,
+                               overrides={"units_width": 16, "units_depth": 1},
+                               directory=str(tmp_path))
+    assert all(row.status == "COMPLETED" for row in result.table)
+    assert result.best_config["epochs"] <= 2
+    assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_search_whose_every_trial_diverges_says_why(tmp_path):
+    def nan_loss(y_true, y_pred):
+        return keras.ops.mean(y_pred) * float("nan")
+
+    with pytest.raises(TuningError, match="No trial .* finished .*diverged"):
+        keras_genzoo.tune("ae_dense", "digits", max_trials=2, epochs=1,
+                          overrides={"units_width": 8, "units_depth": 1, "loss": nan_loss},
+                          directory=str(tmp_path))
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"tuner": "randm"}, "Unknown tuner 'randm'. Did you mean 'random'"),
+    ({"objective": "val_fid"}, "does not produce the objective 'val_fid'.*val_neg_elbo"),
+    ({"objective": "val_neg_elb"}, "Did you mean 'val_neg_elbo'"),
+    ({"objective": kt.Objective("val_iw_nll", "max")}, "is to be minimized"),
+    ({"overrides": {"latent_dims": 4}}, "Unknown override 'latent_dims'.*'latent_dim'"),
+    ({"overrides": {"latent_dim": 1000}}, "outside the search space.*\\[2, 128\\]"),
+    ({"overrides": {"units_width": 48}}, "outside the search space.*one of"),
+    ({"overrides": {"units": [8]}}, "'units' is tuned as units_depth, units_width"),
+    ({"max_trials": 0}, "max_trials must be a positive integer"),
+    ({"distribution_strategy": "multiworker"}, "multiworker"),
+])
+def test_bad_searches_fail_before_any_trial(tmp_path, kwargs, message):
+    with pytest.raises(TuningError, match=message):
+        keras_genzoo.tune("vae_dense", "digits", max_trials=kwargs.pop("max_trials", 2),
+                          directory=str(tmp_path), **kwargs)
+    assert not os.path.exists(tmp_path / "vae_dense_digits")
+
+
+def test_cli_tune_prints_the_table_and_rejects_bad_names(tmp_path, capsys):
+    args = ["tune", "ae_dense", "--max-trials", "1", "--epochs", "1", "--directory",
+            str(tmp_path), "--set", "units_width=8", "--set", "units_depth=1"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "val_reconstruction_mse" in out and "COMPLETED" in out and "best_config.json" in out
+    with open(os.path.join(tmp_path, "ae_dense_digits", tuning.RESULTS_FILE)) as f:
+        assert len(json.load(f)) == 1
+    assert cli.main([*args, "--set", "latent_dimm=4"]) == 2
+    assert "did you mean 'latent_dim'" in capsys.readouterr().err
+    # The same project with another search is refused rather than mixed with it.
+    assert cli.main([*args, "--set", "latent_dim=4"]) == 2
+    assert "holds a different search (it differs in overrides)" in capsys.readouterr().err
