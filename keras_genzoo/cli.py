@@ -112,7 +112,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         with reraised_as(UsageError, ValueError, OSError):
             metadata = save_preset(
                 load(args.out), args.preset_out, run=metrics, command=args.command_line,
-                zoo_config=args.config,
+                zoo_config=args.config, description=config.get("description", ""),
             )
         print(f"  preset           {args.preset_out} ({metadata['weights']['bytes']} bytes, "
               f"sha256 {metadata['weights']['sha256'][:12]}...)")

@@ -445,6 +445,32 @@ REQUIRED_PRESETS = {
 EXACT_REL, SAMPLED_REL = 1e-3, 0.10
 
 
+def test_every_family_ships_a_preset_with_complete_metadata():
+    assert REQUIRED_PRESETS <= set(SHIPPED)
+    total = 0
+    for name in SHIPPED:
+        model, tag = name.split(".")
+        directory = catalog.shipped_preset(model, tag)
+        config, metadata = presets.read_preset(directory)
+        weights = os.path.join(directory, metadata["weights"]["file"])
+        assert sha256_file(weights) == metadata["weights"]["sha256"], name
+        assert os.path.getsize(weights) == metadata["weights"]["bytes"], name
+        total += metadata["weights"]["bytes"]
+        training = metadata["training"]
+        with open(os.path.join(REPO_ROOT, training["zoo_config"])) as f:
+            recipe = runs.normalize_run_config(json.load(f))
+        assert {k: v for k, v in training["config"].items() if k != "dataset"} == {
+            k: v for k, v in recipe.items() if k != "dataset"
+        }, name
+        assert training["command"].startswith(f"keras-genzoo train --config {training['zoo_config']}")
+        assert metadata["dataset"]["name"] == recipe["dataset"]["name"]
+        assert ("mnist" in metadata["dataset"]["name"]) == tag.startswith("mnist_t10k"), name
+        assert metadata["license"]["data"] and metadata["license"]["weights"] == "Apache-2.0"
+        assert metadata["headline"] and presets.headline_value(metadata) is not None
+        assert config["model"] == model and metadata["parameters"] > 0
+    assert total < 5_000_000, f"shipped weights total {total} bytes"  # 4.56 MB measured
+
+
 def _compare(recorded: dict, recomputed: dict) -> None:
     flat_old, flat_new = presets.flat_metrics(recorded), presets.flat_metrics(recomputed)
     assert set(flat_new) == set(flat_old)
