@@ -1,5 +1,10 @@
 """keras_genzoo: a zoo of generative models for Keras 3 on TensorFlow."""
 
+from keras_genzoo.quiet import quiet_startup
+
+quiet_startup()  # before TensorFlow is imported: the command line starts quietly
+
+
 from keras_genzoo.registry import (
     UnknownModelError,
     create_model,

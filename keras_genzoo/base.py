@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import contextlib
+import re
+from typing import Any, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -35,6 +37,72 @@ def serialize_submodel(model: keras.Model) -> dict[str, Any]:
     return _tuples_as_lists(keras.saving.serialize_keras_object(model))
 
 
+# Marks the error a dataset's finiteness check raises inside tf.data (see `finite_checked`).
+NONFINITE_MARKER = "keras_genzoo: non-finite pixels"
+
+
+def empty_data_error(owner: str, what: str) -> ValueError:
+    """The error for data that holds no images at all."""
+    return ValueError(
+        f"{owner} got no {what}: the data is empty (0 images). Pass at least one image; "
+        "check the split, filter or holdout_fraction that produced it."
+    )
+
+
+def nonfinite_error(owner: str, what: str, count: int | None = None) -> ValueError:
+    """The error for images holding NaN or infinite pixels."""
+    where = "NaN or infinite pixel values"
+    if count:
+        where = f"{count} NaN or infinite pixel value" + ("s" if count > 1 else "")
+    return ValueError(
+        f"{owner} expects finite {what}, got {where}. Find them with "
+        "np.argwhere(~np.isfinite(images)) and repair or drop those images "
+        "(np.nan_to_num, or dataset.filter) before using the model."
+    )
+
+
+def check_finite(arr: np.ndarray, owner: str, what: str) -> None:
+    """Raise `nonfinite_error` if a floating-point array holds NaN or inf."""
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise nonfinite_error(owner, what, int(np.size(arr) - np.isfinite(arr).sum()))
+
+
+def finite_checked(dataset: Any, owner: str, what: str) -> Any:
+    """`dataset` with every floating-point tensor of every element checked for NaN and inf.
+
+    The check runs inside the input pipeline, batch by batch, as training reads it;
+    a failure surfaces as a `tf.errors.InvalidArgumentError` that `nonfinite_raised`
+    turns into `nonfinite_error`.
+    """
+    import tensorflow as tf
+
+    message = f"{NONFINITE_MARKER} in {what} of {owner}"
+
+    def check(*element):
+        checked = [
+            tf.debugging.assert_all_finite(t, message) if t.dtype.is_floating else t
+            for t in tf.nest.flatten(element)
+        ]
+        packed = tf.nest.pack_sequence_as(element, checked)
+        return packed if len(packed) > 1 else packed[0]
+
+    return dataset.map(check).prefetch(tf.data.AUTOTUNE)  # checks overlap training
+
+
+@contextlib.contextmanager
+def nonfinite_raised(owner: str, what: str) -> Iterator[None]:
+    """Turn the in-pipeline failure of `finite_checked` into a clear `ValueError`."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as err:
+        found = re.search(f"{NONFINITE_MARKER} in (.+?) of ", str(err))
+        if found is None:
+            raise
+        raise nonfinite_error(owner, f"{found.group(1)} (in a batch {what} read)") from None
+
+
 def check_class_labels(labels: Any, num_classes: int, what: str = "labels") -> np.ndarray:
     """Integer class ids in [0, num_classes) as an int32 array (n,), or a clear ValueError."""
     arr = np.asarray(labels)
@@ -64,11 +132,23 @@ def _first_batch(x: Any, y: Any) -> tuple[Any, Any]:
     if isinstance(x, tf.data.Dataset):
         for element in x.take(1):
             return split_batch(element)
-        raise ValueError("The dataset passed to fit() is empty.")
+        raise ValueError(
+            "The dataset passed to the model is empty: it yields no batches. Check the "
+            "split, filter or take() that produced it."
+        )
     if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
         head = np.asarray(x[:64])
         return head, (None if y is None else np.asarray(y[:64]))
     return None, None  # generators and PyDatasets are checked batch by batch by Keras
+
+
+def _whole_array(x: Any) -> np.ndarray | None:
+    """`x` as one NumPy array when it is an array or tensor (checked whole, cheaply)."""
+    import tensorflow as tf
+
+    if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
+        return np.asarray(x)
+    return None
 
 
 class ZooModel(keras.Model):
@@ -102,9 +182,12 @@ class ZooModel(keras.Model):
         self.value_range = (low, high)
 
     def check_images(self, images: Any, what: str = "inputs") -> None:
-        """Raise a ValueError saying how to fix images of the wrong shape, dtype or range."""
+        """Raise a ValueError saying how to fix images of the wrong shape, dtype or range,
+        with NaN or infinite pixels, or no images at all."""
         arr = np.asarray(images)
         expected = self.image_shape
+        if arr.size == 0 and arr.ndim in (1, 4) and tuple(arr.shape[1:]) in ((), expected):
+            raise empty_data_error(self.name, what)
         if arr.ndim != 4 or tuple(arr.shape[1:]) != expected:
             hint = ""
             if arr.ndim == 3 and tuple(arr.shape[1:]) == expected[:2]:
@@ -122,6 +205,7 @@ class ZooModel(keras.Model):
                 f"and scale them to {list(self.value_range)}, e.g. "
                 "x.astype('float32') / 255 for 8-bit images."
             )
+        check_finite(arr, self.name, what)
         low, high = self.value_range
         lo, hi = float(arr.min()), float(arr.max())
         tol = 1e-3 * (high - low)
@@ -133,10 +217,29 @@ class ZooModel(keras.Model):
             )
 
     def check_training_data(self, x: Any, y: Any = None) -> None:
-        """Check the first batch of training data; subclasses add checks on the second element."""
+        """Check the first batch of training data; subclasses add checks on the second element.
+
+        Whole arrays and datasets are checked for NaN and inf by `fit` and `evaluate`.
+        """
         images, _ = _first_batch(x, y)
         if images is not None:
             self.check_images(images)
+
+    def _checked(self, x: Any, y: Any, what: str = "inputs", first_batch: bool = True) -> Any:
+        """Run `check_training_data` (unless not `first_batch`), check arrays whole for
+        NaN and inf, and return `x`, a dataset wrapped in the per-batch finiteness check
+        (`finite_checked`)."""
+        import tensorflow as tf
+
+        if first_batch:
+            self.check_training_data(x, y)
+        if isinstance(x, tf.data.Dataset):
+            return finite_checked(x, self.name, what)
+        for value, part in ((x, what), (y, "targets")):
+            whole = None if value is None else _whole_array(value)
+            if whole is not None:
+                check_finite(whole, self.name, part)
+        return x
 
     def compile(self, *args: Any, **kwargs: Any) -> None:
         """Keras `compile`; float16 loss scaling stays correct under several replicas."""
@@ -154,13 +257,43 @@ class ZooModel(keras.Model):
         if self.built and getattr(self, "optimizer", None) is not None:
             self.optimizer.build(self.trainable_variables)
 
-    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
-        self.check_training_data(x, y)
-        return super().fit(x, y, *args, **kwargs)
+    def fit(
+        self, x: Any = None, y: Any = None, *args: Any, check_first_batch: bool = True,
+        **kwargs: Any,
+    ):
+        """Keras `fit`, after checking the data (`check_training_data`); NaN or inf in
+        any batch stops it with a clear error. `check_first_batch=False` skips reading
+        the first batch for the checks, for data checked already (the run layer does it
+        so that a resumed run reads its data exactly as an uninterrupted one)."""
+        x = self._checked(x, y, first_batch=check_first_batch)
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, (tuple, list)) and validation:
+            self._checked(*validation[:2], what="validation data")
+        elif validation is not None:
+            kwargs["validation_data"] = self._checked(validation, None, "validation data")
+        with nonfinite_raised(self.name, "fit()"):
+            return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
-        self.check_training_data(x, y)
-        return super().evaluate(x, y, *args, **kwargs)
+        if kwargs.get("_use_cached_eval_dataset"):  # fit's validation, checked by fit
+            return super().evaluate(x, y, *args, **kwargs)
+        x = self._checked(x, y)
+        with nonfinite_raised(self.name, "evaluate()"):
+            return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x: Any, *args: Any, **kwargs: Any):
+        """Keras `predict` on images (or `(images, labels)`), checked like `fit`'s inputs."""
+        import tensorflow as tf
+
+        if isinstance(x, tf.data.Dataset):
+            self.check_images(_first_batch(x, None)[0])
+            x = finite_checked(x, self.name, "inputs")
+        else:
+            images, _ = split_batch(x)
+            if _whole_array(images) is not None:
+                self.check_images(images)
+        with nonfinite_raised(self.name, "predict()"):
+            return super().predict(x, *args, **kwargs)
 
     def save_own_variables(self, store: Any) -> None:
         super().save_own_variables(store)

@@ -9,7 +9,10 @@
     keras-genzoo tune vae_conv --dataset digits --max-trials 10 --epochs 5 --directory tuning
 
 Argument parsing only: training, evaluation and the run directory's files are the run
-layer's (`keras_genzoo.runs`). User errors exit with status 2 and a one-line message.
+layer's (`keras_genzoo.runs`). User errors exit with status 2 and a one-line message;
+training that diverges, and failures of the file system, exit with status 1. The
+command starts quietly (no TensorFlow start-up lines or library warnings) unless
+`--verbose` is given.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sys
 from typing import Any, Sequence
 
 from keras_genzoo.distribute import STRATEGIES
+from keras_genzoo.divergence import TrainingDiverged
 from keras_genzoo.images import image_grid
 from keras_genzoo.loading import load
 from keras_genzoo.presets import flat_metrics, list_presets, preset_summary, save_preset
@@ -33,15 +37,19 @@ from keras_genzoo.runs import (
     load_run_config,
     normalize_run_config,
     parse_overrides,
+    read_run_config,
     recorded_metrics,
     reraised_as,
     train_run,
     write_png,
 )
+from keras_genzoo.quiet import silence_library_warnings
 from keras_genzoo.runs.artifacts import grid_scale
 from keras_genzoo.tuning import TUNERS, tune
 
 PROG = "keras-genzoo"
+_VERBOSE = "--verbose"
+_VERBOSE_HELP = "show TensorFlow's start-up messages and library warnings"
 
 
 class UsageError(Exception):
@@ -49,10 +57,15 @@ class UsageError(Exception):
 
 
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The run config of a `train` command: defaults < --config file < flags."""
+    """The run config of a `train` command: defaults < --config file < flags.
+
+    `--resume` without a model or --config continues the run directory's own config.
+    """
     config: dict[str, Any] = {}
     if args.config:
         config = load_run_config(args.config)
+    elif args.resume and args.model is None and os.path.isdir(args.out):
+        config = read_run_config(args.out)
     flags = {
         "model": args.model,
         "epochs": args.epochs,
@@ -94,7 +107,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.preset_out and os.path.isdir(args.preset_out) and os.listdir(args.preset_out):
         raise UsageError(f"--preset-out {args.preset_out!r} exists and is not empty; pick a new folder.")
-    metrics = train_run(config, args.out)
+    metrics = train_run(config, args.out, resume=args.resume, overwrite=args.overwrite)
     print(f"\nRun directory {args.out}:")
     for what, path in metrics["artifacts"].items():
         print(f"  {what:<16} {os.path.join(args.out, path)}")
@@ -249,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="list registered models")
     listing.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'ae_*'")
+    listing.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     listing.set_defaults(handler=_cmd_list)
 
     train = commands.add_parser(
@@ -275,10 +289,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset-out", metavar="DIR",
         help="also publish the trained model as a preset directory (config, weights, metadata)",
     )
+    existing = train.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume", action="store_true",
+        help="continue the run in --out from its last completed epoch",
+    )
+    existing.add_argument(
+        "--overwrite", action="store_true", help="replace the run in --out"
+    )
+    train.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     train.set_defaults(handler=_cmd_train)
 
     presets = commands.add_parser("presets", help="list shipped presets with their headline metric")
     presets.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'vae*'")
+    presets.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     presets.set_defaults(handler=_cmd_presets)
 
     evaluate = commands.add_parser(
@@ -286,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("source", help="run directory, preset name (vae_conv.mnist_t10k), preset folder or URL")
     evaluate.add_argument("--data-dir", help="folder holding the dataset's files, if not the recorded one")
+    evaluate.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     sample = commands.add_parser("sample", help="write a grid of generated images")
@@ -300,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="KEY=VALUE",
         help="builder override when sampling a fresh model by name (repeatable)",
     )
+    sample.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     sample.set_defaults(handler=_cmd_sample)
 
     search = commands.add_parser(
@@ -348,11 +374,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 0
     args.command_line = shlex.join([PROG, *argv])
+    if not args.verbose:
+        silence_library_warnings()
     try:
         return args.handler(args)
     except (UsageError, RunError, UnknownModelError) as err:
         print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except (TrainingDiverged, OSError) as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,9 +8,31 @@ from typing import Any
 
 import keras
 
+from keras_genzoo.checksums import read_manifest, verify_recorded
 from keras_genzoo.registry import create_model, get_entry
 
 RUN_MODEL_FILE = "model.keras"
+MANIFEST_SEARCH_DEPTH = 2  # a run's model.keras and its checkpoints/*.keras
+
+
+def verify_model_file(path: str, folder: str | None = None) -> None:
+    """Check a model file against the SHA-256 its run recorded (`ChecksumError` if not).
+
+    `folder` (a run directory or preset) must record the file. Without it, the file's
+    folder and the one above are searched for a manifest that records it; a file no
+    manifest records (saved with `model.save`) loads unverified.
+    """
+    if folder is not None:
+        verify_recorded(folder, path)
+        return
+    candidate = os.path.dirname(os.path.abspath(path))
+    for _ in range(MANIFEST_SEARCH_DEPTH):
+        manifest = read_manifest(candidate)
+        relative = os.path.relpath(os.path.abspath(path), candidate).replace(os.sep, "/")
+        if manifest is not None and relative in manifest:
+            verify_recorded(candidate, path)
+            return
+        candidate = os.path.dirname(candidate)
 
 
 def _resolve_model_file(path: str) -> str:
@@ -55,7 +77,9 @@ def load(
       shipped preset; also a preset directory or an https:// URL of a preset archive
       (downloaded once into the cache, `file_hash` its SHA-256). Overrides that change
       weight shapes fail, unless `skip_mismatch=True` loads every compatible layer;
-    - a `.keras` file or run directory: the saved model with weights and optimizer state.
+    - a `.keras` file or run directory: the saved model with weights and optimizer state,
+      after checking it against the SHA-256 its run directory recorded
+      (`keras_genzoo.checksums.ChecksumError` on a mismatch).
     """
     from keras_genzoo import presets
 
@@ -75,6 +99,7 @@ def load(
         import keras_genzoo  # noqa: F401  (registers every zoo class for deserialisation)
 
         model_file = _resolve_model_file(name_or_path)
+        verify_model_file(model_file, name_or_path if os.path.isdir(name_or_path) else None)
         if not zipfile.is_zipfile(model_file):
             raise ValueError(
                 f"{model_file!r} is not a valid `.keras` archive (it is not a zip file); it "

@@ -310,7 +310,8 @@ def bad_config(tmp_path):
         (["train", "ae_conv", "--set", "latent_dim=-1", "--out", "{out}"],
          "latent_dim must be a positive integer, got -1"),
         (["train", "ae_conv", "--set", "image_shape=[28,28,1]", "--out", "{out}"],
-         "expects inputs of shape \\(batch, 28, 28, 1\\), got \\(64, 8, 8, 1\\)"),
+         "image_shape=\\(28, 28, 1\\) was asked for, but scikit-learn's bundled digits holds "
+         "\\(8, 8, 1\\) images"),
         (["train", "--config", "{out}/missing.json", "--out", "{out}"], "does not exist"),
         (["train", "--config", "{bad_config}", "--out", "{out}"], "'epoch' \\(did you mean 'epochs'\\?\\)"),
         (["train", "ae_conv", "--epochs", "0", "--out", "{out}"], "expected a positive integer"),

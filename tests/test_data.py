@@ -339,7 +339,11 @@ def test_missing_data_errors_say_where_they_looked(tmp_path):
             dict(name="mnist", data_dir=str(missing)),
             f"data_dir '{missing}' does not exist. To provide it, put the MNIST-style IDX files",
         ),
-        (dict(name=str(tmp_path)), f"No images found in {tmp_path}. Looked for MNIST-style IDX"),
+        (
+            dict(name=str(tmp_path)),
+            f"The folder {tmp_path} is empty. Put image files (.png, .jpg, .jpeg, .bmp, .gif) "
+            "in it, or in one subfolder per class. Other layouts looked for: MNIST-style IDX",
+        ),
     ]
     for kwargs, message in cases:
         with pytest.raises(DataNotFoundError, match=re.escape(message)):

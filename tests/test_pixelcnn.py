@@ -4,7 +4,8 @@ Causality is checked numerically: every sub-pixel of an input is changed in turn
 the change of every output distribution is measured (a dependence matrix over the
 raster order). Normalisation sums the model's probabilities over every image of a tiny
 size. Evidence on real data uses scikit-learn's digits (17 grey levels, so a
-17-way categorical likelihood models them exactly) and the MNIST split.
+17-way categorical likelihood models them exactly); the MNIST likelihood comparison
+lives in benchmarks/pixelcnn_mnist_nll.py.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def test_sampling_uses_the_teacher_forced_distributions():
     uncached, uncached_used = model.sample_with_distributions(6, labels, seed=7, cached=False)
     np.testing.assert_array_equal(images, uncached)
     np.testing.assert_allclose(uncached_used, used, atol=1e-5)
-    np.testing.assert_array_equal(model.generate(6, labels, seed=7, batch_size=4), model.generate(6, labels, seed=7, batch_size=4))
+    np.testing.assert_array_equal(model.generate(6, labels, seed=7), images)
     assert np.any(model.generate(6, labels, seed=8) != images)
 
 
@@ -235,7 +236,9 @@ def test_generate_contract():
         model.generate(0)
     conditional = _tiny("pixelcnn_conditional", image_shape=(4, 4, 1), num_classes=3)
     assert conditional.generate(4, seed=0).shape == (4, 4, 4, 1)  # labels cycle 0, 1, 2, 0
-    np.testing.assert_array_equal(conditional.generate(4, seed=0), conditional.generate(4, [0, 1, 2, 0], seed=0))
+    np.testing.assert_array_equal(
+        conditional.generate(4, seed=0), conditional.generate(4, [0, 1, 2, 0], seed=0)
+    )
     with pytest.raises(ValueError, match=r"\[0, 2\]"):
         conditional.generate(2, labels=[0, 3])
     with pytest.raises(ValueError, match="one label per image"):
@@ -262,7 +265,11 @@ def digits_conditional(digits):
 @pytest.mark.slow
 def test_conditional_digits_are_classified_as_requested(digits_conditional, digits):
     """>= 90 % of 500 samples (50 per class) are classified as the requested digit by the
-    shipped digits classifier; held-out NLL falls far below the uniform model's."""
+    shipped digits classifier; held-out NLL falls far below the uniform model's.
+
+    Slow: about 9 minutes on a loaded 2-core CPU. examples/pixelcnn_digits.py, with the
+    same settings and another shuffle, measured 94.0 % and a held-out NLL of 75.7 nats.
+    """
     model, history = digits_conditional
     x_test, y_test, _ = load_arrays("digits", "test")
     uniform = 64 * np.log(17)  # 181.3 nats
@@ -302,7 +309,8 @@ def test_colour_32x32_fit_and_generate_smoke(digits):
     "name, overrides",
     [
         ("pixelcnn", {"filters": 8, "num_layers": 2}),
-        ("pixelcnn_conditional", {"filters": 8, "num_layers": 2, "likelihood": "categorical", "num_levels": 17}),
+        ("pixelcnn_conditional",
+         {"filters": 8, "num_layers": 2, "likelihood": "categorical", "num_levels": 17}),
     ],
 )
 def test_round_trip_restores_weights_and_optimizer(name, overrides, digits, tmp_path):
@@ -315,9 +323,10 @@ def test_round_trip_restores_weights_and_optimizer(name, overrides, digits, tmp_
     data = tf.data.Dataset.from_tensor_slices((x, y) if model.is_conditional else x).batch(32)
 
     def outputs(m: PixelCNN) -> np.ndarray:
-        return np.concatenate(
-            [m.log_likelihood(x[:8], labels), m.generate(3, seed=0).ravel()]
-        )
+        log_px = m.log_likelihood(x[:8], labels)
+        if m.is_conditional:  # one sampler trace per model is enough
+            return log_px
+        return np.concatenate([log_px, m.generate(3, seed=0).ravel()])
 
     run_model_checks(model, data, tmp_path, outputs=outputs, atol=1e-4)
 
@@ -348,7 +357,7 @@ def test_mirrored_strategy_step_matches_single_device(digits):
 
 def test_mixed_precision_training_uses_loss_scaling(digits):
     x, _, info = digits
-    x = binarize(x[:128], seed=0)
+    x = binarize(x[:64], seed=0)
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         model = keras_genzoo.create_model(
@@ -396,23 +405,3 @@ def test_bad_input_gets_clear_errors(digits):
     ):
         with pytest.raises(ValueError, match=match):
             keras_genzoo.create_model("pixelcnn", **overrides)
-
-
-# ---------------------------------------------------------------- MNIST (slow)
-
-
-@pytest.mark.slow
-def test_mnist_heldout_nll_after_short_training(mnist_dir):
-    """Two epochs of a small model on binarised MNIST: held-out NLL below 100 nats (the
-    best pixel-independent model scores about 205, vae_conv's test config about 100)."""
-    x_train, _, _ = load_arrays("mnist", "train", data_dir=mnist_dir)
-    x_test, _, _ = load_arrays("mnist", "test", data_dir=mnist_dir)
-    keras.utils.set_random_seed(0)
-    model = keras_genzoo.create_model("pixelcnn", filters=32, num_layers=5)
-    for epoch in range(2):
-        data = tf.data.Dataset.from_tensor_slices(binarize(x_train, seed=100 + epoch))
-        model.fit(data.shuffle(8000, seed=epoch).batch(64), verbose=0)
-    nll = -model.log_likelihood(binarize(x_test[:500], seed=1)).mean()
-    assert nll < 100.0, f"held-out NLL {nll:.1f} nats"
-    samples = model.generate(4, seed=0)
-    assert samples.shape == (4, 28, 28, 1)

@@ -1,6 +1,8 @@
 """Loading real image datasets into arrays and `tf.data` pipelines.
 
-A dataset is a name (`list_datasets()`) or the path of a local `.npz` archive or folder.
+A dataset is a name (`list_datasets()`) or the path of a local `.npz` archive or folder:
+a folder of image files (PNG, JPEG, BMP, GIF; class subfolders give labels), of
+MNIST-style IDX files, or a prepared TFDS dataset.
 Named TFDS datasets ("mnist", "fashion_mnist", "cifar10") are looked for in `data_dir`
 in this order: MNIST-style IDX files (MNIST and Fashion-MNIST), an npz archive
 `<name>.npz`, a prepared TFDS dataset `<data_dir>/<name>/<version>/`; without a
@@ -8,8 +10,8 @@ in this order: MNIST-style IDX files (MNIST and Fashion-MNIST), an npz archive
 TFDS if `download=True` and the download hosts answer. `DatasetInfo.source` records
 what was read.
 
-Sources that hold only one pool of images (digits, an npz with `x`/`y`, a folder with
-only MNIST's test files) are split deterministically: a seeded permutation puts
+Sources that hold only one pool of images (digits, an npz with `x`/`y`, a folder of
+image files, a folder with only MNIST's test files) are split deterministically: a seeded permutation puts
 `holdout_fraction` of the images in "test" and the rest in "train".
 """
 
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from keras_genzoo.data.errors import DataFormatError, DataNotFoundError
+from keras_genzoo.data.folders import check_image_options
 from keras_genzoo.data.pipeline import (
     DEFAULT_NOISE_LEVEL,
     NOISE_KINDS,
@@ -50,7 +53,8 @@ __all__ = [
 class DatasetInfo:
     """What a model needs to know about a dataset split, and where it came from.
 
-    `num_classes` is 0 for unlabelled data.
+    `num_classes` is 0 for unlabelled data. A folder of image files names its classes
+    (its subfolders, label i is `class_names[i]`) and the files it skipped.
     """
 
     name: str
@@ -60,6 +64,8 @@ class DatasetInfo:
     num_classes: int
     num_examples: int
     source: str
+    class_names: tuple[str, ...] = ()
+    skipped_files: tuple[str, ...] = ()
 
 
 def list_datasets() -> list[str]:
@@ -111,7 +117,7 @@ def _select(raw: RawData, split: str, holdout_fraction: float, split_seed: int) 
 
 def _load_split(
     name, split: str, data_dir, scale: str, holdout_fraction: float, split_seed: int,
-    download: bool,
+    download: bool, image_shape, resize_mode: str, skip_bad_images: bool,
 ) -> tuple[RawSplit, DatasetInfo]:
     _check_choice("split", split, SPLITS)
     _check_choice("scale", scale, list(SCALES))
@@ -119,16 +125,26 @@ def _load_split(
         raise ValueError(
             f"holdout_fraction must lie strictly between 0 and 1, got {holdout_fraction!r}."
         )
-    raw = resolve(name, data_dir, download)
+    options = check_image_options(image_shape, resize_mode, skip_bad_images)
+    raw = resolve(name, data_dir, download, options)
     chosen, source = _select(raw, split, holdout_fraction, split_seed)
+    shape = tuple(int(d) for d in chosen.images.shape[1:])
+    if options.image_shape is not None and shape != options.image_shape:
+        raise ValueError(
+            f"image_shape={options.image_shape} was asked for, but {raw.source} holds "
+            f"{shape} images; only folders of image files are resized or converted. Drop "
+            f"image_shape, or build the model with image_shape={shape}."
+        )
     info = DatasetInfo(
         name=os.fspath(name),
         split=split,
-        image_shape=tuple(int(d) for d in chosen.images.shape[1:]),  # type: ignore[arg-type]
+        image_shape=shape,  # type: ignore[arg-type]
         value_range=SCALES[scale],
         num_classes=raw.num_classes,
         num_examples=len(chosen.images),
         source=source,
+        class_names=raw.class_names,
+        skipped_files=raw.skipped_files,
     )
     return chosen, info
 
@@ -142,6 +158,9 @@ def load_arrays(
     holdout_fraction: float = 0.2,
     split_seed: int = 0,
     download: bool = True,
+    image_shape: tuple[int, int, int] | None = None,
+    resize_mode: str = "resize",
+    skip_bad_images: bool = False,
     **unexpected: Any,
 ) -> tuple[np.ndarray, np.ndarray | None, DatasetInfo]:
     """Images (float32, NHWC, in the `scale` range), int64 labels and info for one split.
@@ -149,8 +168,10 @@ def load_arrays(
     `split` is "train", "test" or "all". `split_seed` and `holdout_fraction` choose the
     held-out images of single-pool sources exactly as in `load_dataset`, so arrays and
     pipelines with the same `split_seed` hold the same split. Labels are None for
-    unlabelled data (an npz without `y`). With `download=False` a named TFDS dataset
-    must already be on disk.
+    unlabelled data (an npz without `y`, an image folder without class subfolders).
+    With `download=False` a named TFDS dataset must already be on disk. `image_shape`,
+    `resize_mode` and `skip_bad_images` apply to folders of image files, as in
+    `load_dataset`.
     """
     if "seed" in unexpected:
         raise TypeError(
@@ -163,7 +184,10 @@ def load_arrays(
         raise TypeError(
             f"load_arrays() got unexpected keyword argument(s) {sorted(unexpected)}."
         )
-    chosen, info = _load_split(name, split, data_dir, scale, holdout_fraction, split_seed, download)
+    chosen, info = _load_split(
+        name, split, data_dir, scale, holdout_fraction, split_seed, download,
+        image_shape, resize_mode, skip_bad_images,
+    )
     images = scale_images(chosen.images, chosen.max_value, info.value_range)
     return images, chosen.labels, info
 
@@ -186,6 +210,9 @@ def load_dataset(
     noise_level: float | None = None,
     cache: bool | str = True,
     download: bool = True,
+    image_shape: tuple[int, int, int] | None = None,
+    resize_mode: str = "resize",
+    skip_bad_images: bool = False,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """A batched, cached, prefetched `tf.data.Dataset` for `model.fit`, and its `DatasetInfo`.
 
@@ -200,6 +227,15 @@ def load_dataset(
     the held-out images of single-pool sources, independently of `seed`, so train and
     test never overlap whatever `seed` is. `cache` keeps scaled images in memory (True),
     in files with the given path prefix (a string), or not at all (False).
+
+    A folder of image files is decoded once, in memory, at `image_shape` (height, width,
+    channels): 1 channel converts every image to grey, 3 to colour. `resize_mode`
+    "resize" scales each image to that size, "crop_resize" centre-crops the largest box
+    of its aspect ratio and then scales, "crop" cuts the central box unscaled (smaller
+    images are an error). Without `image_shape` all images must share one size and be
+    all grey or all colour (alpha is dropped). Class subfolders give the labels. An
+    unreadable or unusable file is an error naming it, or, with `skip_bad_images=True`,
+    left out with a warning (and listed in `DatasetInfo.skipped_files`).
     """
     integer = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
     if not integer or batch_size < 1:
@@ -224,11 +260,16 @@ def load_dataset(
             )
     elif noise_level is not None:
         raise ValueError("noise_level was given without noise; pass noise='gaussian' or 'masking'.")
-    chosen, info = _load_split(name, split, data_dir, scale, holdout_fraction, split_seed, download)
+    chosen, info = _load_split(
+        name, split, data_dir, scale, holdout_fraction, split_seed, download,
+        image_shape, resize_mode, skip_bad_images,
+    )
     if labels and chosen.labels is None:
         raise ValueError(
             f"labels=True, but the images from {info.source} come without labels; drop "
-            "labels=True or store labels with the images (y, y_train, y_test in an npz)."
+            "labels=True or store labels with the images (y, y_train, y_test in an npz; "
+            "for a folder of image files, one subfolder per class and no images directly "
+            "in the folder)."
         )
     ds = build_pipeline(
         chosen.images,

@@ -1,4 +1,5 @@
-"""Where images come from: scikit-learn's digits, IDX folders, npz archives and TFDS.
+"""Where images come from: scikit-learn's digits, IDX folders, npz archives, TFDS and
+folders of image files.
 
 Every source returns a `RawData`: the splits it holds ('train' and 'test' when the
 source has both official splits, or a single pool called 'all'), with images as they
@@ -25,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from keras_genzoo.data.errors import DataFormatError, DataNotFoundError
+from keras_genzoo.data.folders import IMAGE_EXTENSIONS, ImageOptions, load_image_folder
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,16 @@ class RawSplit:
 
 @dataclass(frozen=True)
 class RawData:
-    """The splits one source holds, where they came from, its number of classes (0: none)."""
+    """The splits one source holds, where they came from, its number of classes (0: none).
+
+    Folders of image files also name their classes and the files they skipped.
+    """
 
     splits: dict[str, RawSplit]
     source: str
     num_classes: int
+    class_names: tuple[str, ...] = ()
+    skipped_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -482,19 +489,34 @@ def _find_named(name: str, data_dir: str | None, download: bool) -> RawData:
     return download_tfds(spec.tfds_name, data_dir, root, looked)
 
 
-def _load_path(path: str) -> RawData:
+def load_images(folder: str, options: ImageOptions) -> RawData:
+    """A folder of image files (see `keras_genzoo.data.folders`) as one labelled or unlabelled pool."""
+    found = load_image_folder(folder, options)
+    count = len(found.images)
+    classes = f", {len(found.class_names)} class folders" if found.class_names else ""
+    skipped = f", {len(found.skipped)} unusable files skipped" if found.skipped else ""
+    return RawData(
+        {"all": RawSplit(found.images, found.labels, 255.0)},
+        f"image folder {folder} ({count} images{classes}{skipped})",
+        len(found.class_names),
+        class_names=found.class_names,
+        skipped_files=tuple(name for name, _ in found.skipped),
+    )
+
+
+def _load_path(path: str, images: ImageOptions) -> RawData:
     if os.path.isfile(path):
         if path.endswith(".npz"):
             return load_npz(path)
         raise DataFormatError(
             f"{path} is neither an .npz archive nor a folder; pass an .npz file or a folder "
-            "holding IDX files, an .npz archive or a prepared TFDS dataset."
+            "holding image files, IDX files, an .npz archive or a prepared TFDS dataset."
         )
     if not os.path.isdir(path):
         raise DataNotFoundError(
             f"No file or folder at {path!r}. Pass an existing .npz file or a folder holding "
-            f"MNIST-style IDX files, one .npz archive or a prepared TFDS dataset, or one of "
-            f"the dataset names {sorted(NAMED_DATASETS)}."
+            f"image files, MNIST-style IDX files, one .npz archive or a prepared TFDS dataset, "
+            f"or one of the dataset names {sorted(NAMED_DATASETS)}."
         )
     raw = load_idx_folder(path)
     if raw is not None:
@@ -510,17 +532,26 @@ def _load_path(path: str) -> RawData:
     version_dirs = _prepared_version_dirs(path)
     if version_dirs:
         return load_tfds_dir(version_dirs[0])
-    raise DataNotFoundError(
-        f"No images found in {path}. Looked for MNIST-style IDX files ({IDX_NAMES}), an .npz "
-        f"archive ({NPZ_LAYOUT}) and a prepared TFDS dataset (dataset_info.json in the folder "
-        "or in a version subfolder)."
-    )
+    try:
+        return load_images(path, images)
+    except DataNotFoundError as err:
+        raise DataNotFoundError(
+            f"{err} Other layouts looked for: MNIST-style IDX files ({IDX_NAMES}), an .npz "
+            f"archive ({NPZ_LAYOUT}) and a prepared TFDS dataset (dataset_info.json in the "
+            "folder or in a version subfolder)."
+        ) from None
 
 
 def resolve(
-    name: str | os.PathLike, data_dir: str | os.PathLike | None = None, download: bool = True
+    name: str | os.PathLike,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    images: ImageOptions = ImageOptions(),
 ) -> RawData:
-    """Load the source behind a dataset name or a local path (an npz file or a folder)."""
+    """Load the source behind a dataset name or a local path (an npz file or a folder).
+
+    `images` says how a folder of image files is brought to one shape.
+    """
     name = os.fspath(name)
     if name in NAMED_DATASETS:
         if name == "digits":
@@ -539,10 +570,11 @@ def resolve(
                 f"{name!r} is a path; data_dir is only for named datasets "
                 f"({sorted(NAMED_DATASETS)}). Drop one of the two."
             )
-        return _load_path(path)
+        return _load_path(path, images)
     close = difflib.get_close_matches(name, list(NAMED_DATASETS), n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
     raise ValueError(
         f"Unknown dataset {name!r}.{hint} Known datasets: {sorted(NAMED_DATASETS)}; or pass "
-        "the path of an .npz archive or of a folder holding MNIST-style IDX files."
+        "the path of an .npz archive or of a folder holding image files "
+        f"({', '.join(IMAGE_EXTENSIONS)}) or MNIST-style IDX files."
     )

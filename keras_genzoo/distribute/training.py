@@ -22,7 +22,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_genzoo.base import ZooModel, split_batch
+from keras_genzoo.atomic import replacing, write_bytes
+from keras_genzoo.base import ZooModel, finite_checked, nonfinite_raised, split_batch
+from keras_genzoo.checksums import sha256_file, verify_file
+from keras_genzoo.divergence import (
+    TrainingDiverged,
+    check_finite_weights,
+    divergence_message,
+    nonfinite_metrics,
+    nonfinite_weights,
+)
 from keras_genzoo.distribute.strategies import is_chief, task_name
 
 BACKUP_STATE_FILE = "backup.json"
@@ -57,8 +66,9 @@ class TrainingBackup:
     A backup is a Keras weights file (model and optimizer variables) plus `backup.json`
     with the number of completed epochs, the metrics history and the random-seed states,
     so a resumed run draws the same noise as an uninterrupted one. Each epoch's weights
-    go to a new file and `backup.json` is replaced atomically, so a process killed while
-    saving leaves the previous backup intact. Under a multi-worker strategy every worker
+    go to a new file and `backup.json` (which records the weights' SHA-256, checked on
+    restore) is replaced atomically, so a process killed while saving leaves the
+    previous backup intact; weights holding NaN or inf are never backed up. Under a multi-worker strategy every worker
     saves (reading distributed variables is a collective operation), but only the chief
     writes into `backup_dir`; the others write to a scratch folder beside it that they
     delete again. Every worker restores from `backup_dir`: on several machines it must
@@ -81,14 +91,22 @@ class TrainingBackup:
     def exists(self) -> bool:
         return os.path.isfile(self.state_path)
 
+    def read_state(self) -> dict[str, Any] | None:
+        """The contents of `backup.json` (epoch, weights file, history...), or None."""
+        if not self.exists():
+            return None
+        with open(self.state_path) as f:
+            return json.load(f)
+
     def restore(self, model: keras.Model) -> tuple[int, dict[str, list[float]]]:
         """Load the last backup into `model`; (completed epochs, history), or (0, {})."""
-        if not self.exists():
+        state = self.read_state()
+        if state is None:
             return 0, {}
-        with open(self.state_path) as f:
-            state = json.load(f)
         weights = os.path.join(self.backup_dir, state["weights"])
         try:
+            if "weights_sha256" in state:
+                verify_file(weights, state["weights_sha256"])
             model.load_weights(weights)
         except Exception as err:
             raise RuntimeError(
@@ -109,19 +127,20 @@ class TrainingBackup:
 
     def save(self, model: keras.Model, epoch: int, history: dict[str, list[float]]) -> None:
         """Back up the state after `epoch` completed epochs."""
+        check_finite_weights(model, "back up")
         os.makedirs(self.write_dir, exist_ok=True)
         weights_name = f"epoch-{epoch}.weights.h5"
-        model.save_weights(os.path.join(self.write_dir, weights_name), overwrite=True)
+        weights_path = os.path.join(self.write_dir, weights_name)
+        with replacing(weights_path) as temporary:
+            model.save_weights(temporary, overwrite=True)
         state = {
             "epoch": epoch,
             "weights": weights_name,
+            "weights_sha256": sha256_file(weights_path),
             "history": history,
             "seed_states": [np.asarray(v).tolist() for v in _seed_states(model)],
         }
-        state_path = os.path.join(self.write_dir, BACKUP_STATE_FILE)
-        with open(state_path + ".tmp", "w") as f:
-            json.dump(state, f)
-        os.replace(state_path + ".tmp", state_path)
+        write_bytes(json.dumps(state).encode(), os.path.join(self.write_dir, BACKUP_STATE_FILE))
         for name in os.listdir(self.write_dir):
             if name.endswith(".weights.h5") and name != weights_name:
                 os.remove(os.path.join(self.write_dir, name))
@@ -207,7 +226,7 @@ def _make_epoch_function(model: keras.Model, strategy: tf.distribute.Strategy, s
 def _run_epoch(model: keras.Model, run_epoch, distributed_dataset) -> dict[str, Any]:
     """Metrics of one pass over the data, aggregated over every replica."""
     model.reset_metrics()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), nonfinite_raised(model.name, "the training driver"):
         # tf.data's note that dataset options are only known at run time in graphs.
         warnings.filterwarnings("ignore", message="To make it possible to preserve")
         run_epoch(distributed_dataset)
@@ -233,6 +252,7 @@ def _prepare_run(
     dataset = _prepare_dataset(data, batch_size, strategy)
     if isinstance(model, ZooModel):
         model.check_training_data(dataset)
+        dataset = finite_checked(dataset, model.name, "inputs")
     _build(model, dataset, strategy)
     return strategy, dataset
 
@@ -297,6 +317,13 @@ def train(
     for epoch in range(completed, int(epochs)):
         start = time.perf_counter()
         results = _run_epoch(model, run_epoch, distributed_dataset)
+        bad = nonfinite_metrics(results)
+        if nonfinite_weights(model):
+            bad.append("weights became NaN or infinite")
+        if bad:
+            raise TrainingDiverged(
+                divergence_message(model, ", ".join(bad), epoch + 1, None), epoch + 1
+            )
         for name, value in results.items():
             log.history.setdefault(name, []).append(float(value))
         if backup:

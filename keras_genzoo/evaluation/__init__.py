@@ -1,7 +1,9 @@
 """Evaluation of generated data: FID, KID, conditional accuracy, mode coverage.
 
 FID and KID use the features of a small classifier trained for each dataset ("digits",
-"mnist"), shipped with the package and checksum-verified when loaded.
+"mnist"), shipped with the package and checksum-verified when loaded; for other images,
+one trained on a labelled folder (`train_feature_classifier`) or any Keras classifier
+(`FeatureClassifier.from_model`). Scores are comparable only under the same classifier.
 """
 
 from keras_genzoo.evaluation.classifiers import (

@@ -3,7 +3,10 @@
 Inception features mean little for 8x8 digits or MNIST, so each dataset gets its own
 classifier, trained by `train_feature_classifier` and shipped in `weights/` with its
 architecture, test accuracy and SHA-256 in `weights/classifiers.json`. Loading checks the
-checksum before reading the weights.
+checksum before reading the weights. For other data, train one on a labelled folder of
+image files (`train_feature_classifier(folder, name=..., weights_dir=...)`) or wrap any
+Keras classifier with `FeatureClassifier.from_model`. FID and KID values are comparable
+only when computed with the same classifier.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from keras_genzoo.base import check_finite, empty_data_error
 from keras_genzoo.checksums import load_verified, sha256_file
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
@@ -28,6 +32,13 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     "digits": {"filters": [32, 64, 64], "strides": [1, 2, 2], "feature_dim": 128},
     "mnist": {"filters": [32, 64, 64], "strides": [2, 2, 2], "feature_dim": 128},
 }
+
+
+def default_architecture(image_shape: Sequence[int]) -> dict[str, Any]:
+    """The architecture `train_feature_classifier` uses for data without a preset one:
+    the digits' for images under 16 pixels, otherwise three stride-2 convolutions."""
+    small = min(int(image_shape[0]), int(image_shape[1])) < 16
+    return {"filters": [32, 64, 64], "strides": [1, 2, 2] if small else [2, 2, 2], "feature_dim": 128}
 
 
 def build_feature_classifier(
@@ -71,19 +82,53 @@ def available_classifiers() -> list[str]:
 
 @dataclass
 class FeatureClassifier:
-    """A trained classifier used to embed (`features`) and label (`predict`) images."""
+    """A trained classifier used to embed (`features`) and label (`predict`) images.
+
+    `model` maps images in `metadata["input_range"]` (default [0, 1]) to class logits or
+    probabilities; the output of its layer `feature_layer` is the embedding.
+    """
 
     dataset: str
     model: keras.Model
     metadata: dict[str, Any]
+    feature_layer: str = FEATURE_LAYER
 
     def __post_init__(self) -> None:
         self._feature_model = keras.Model(
-            self.model.inputs, self.model.get_layer(FEATURE_LAYER).output
+            self.model.inputs, self.model.get_layer(self.feature_layer).output
         )
 
+    @classmethod
+    def from_model(
+        cls,
+        model: keras.Model,
+        *,
+        feature_layer: str | None = None,
+        input_range: Sequence[float] = (0.0, 1.0),
+        name: str = "custom",
+    ) -> "FeatureClassifier":
+        """Any trained Keras classifier (images -> one score per class) as a feature classifier.
+
+        Features are the output of `feature_layer` (default: the input of the last layer,
+        i.e. the penultimate activations); `input_range` is the pixel range the model
+        was trained on (e.g. (0, 255) or (-1, 1)); `name` labels it in error messages.
+        """
+        if feature_layer is None:
+            feature_layer = model.layers[-2].name
+        try:
+            model.get_layer(feature_layer)
+        except ValueError as err:
+            layers_named = ", ".join(layer.name for layer in model.layers)
+            raise ValueError(
+                f"The model {model.name!r} has no layer {feature_layer!r}; its layers are "
+                f"{layers_named}. Pass feature_layer= the layer whose output embeds images."
+            ) from err
+        low, high = (float(v) for v in input_range)
+        return cls(name, model, {"input_range": [low, high]}, feature_layer)
+
     @property
-    def image_shape(self) -> tuple[int, int, int]:
+    def image_shape(self) -> tuple[int | None, ...]:
+        """The input shape (height, width, channels); None where the model takes any size."""
         return tuple(self.model.inputs[0].shape[1:])  # type: ignore[return-value]
 
     @property
@@ -99,16 +144,25 @@ class FeatureClassifier:
         arr = np.asarray(images, np.float32)
         if arr.ndim == 3 and self.image_shape[2] == 1:
             arr = arr[..., None]
-        if arr.ndim != 4 or tuple(arr.shape[1:]) != self.image_shape:
+        fits = arr.ndim == 4 and all(
+            want is None or want == got for want, got in zip(self.image_shape, arr.shape[1:])
+        )
+        if not fits:
             raise ValueError(
                 f"The {self.dataset} feature classifier takes images of shape (n, "
                 f"{', '.join(map(str, self.image_shape))}), got {arr.shape}. Evaluate with "
                 "the classifier of the dataset the model was trained on."
             )
+        owner = f"The {self.dataset} feature classifier"
+        if not len(arr):
+            raise empty_data_error(owner, "images")
+        check_finite(arr, owner, "images")
         low, high = (float(v) for v in value_range)
         if high <= low:
             raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}.")
-        return np.clip((arr - low) / (high - low), 0.0, 1.0)
+        unit = np.clip((arr - low) / (high - low), 0.0, 1.0)
+        in_low, in_high = (float(v) for v in self.metadata.get("input_range", (0.0, 1.0)))
+        return unit * (in_high - in_low) + in_low
 
     def features(self, images: Any, value_range: Sequence[float] = (0.0, 1.0), batch_size: int = 500) -> np.ndarray:
         """Penultimate-layer activations (n, feature_dim) of images in `value_range`."""
@@ -152,7 +206,9 @@ def load_feature_classifier(dataset: str, weights_dir: str | None = None) -> Fea
 def train_feature_classifier(
     dataset: str,
     *,
+    name: str | None = None,
     data_dir: str | None = None,
+    image_shape: Sequence[int] | None = None,
     epochs: int = 30,
     batch_size: int = 64,
     seed: int = 0,
@@ -161,17 +217,31 @@ def train_feature_classifier(
 ) -> dict[str, Any]:
     """Train the feature classifier of `dataset` on its train split and measure it on test.
 
-    With `weights_dir`, writes `<dataset>_classifier.weights.h5` there and records the
-    architecture, test accuracy and SHA-256 in `classifiers.json`. Returns the record.
+    `dataset` is anything `load_arrays` reads with labels, e.g. "digits" or a folder of
+    image files with one subfolder per class (brought to `image_shape`). `name` (default:
+    `dataset`, required for paths) is the key it is saved and loaded under. With
+    `weights_dir`, writes `<name>_classifier.weights.h5` there and records the
+    architecture, test accuracy and SHA-256 in `classifiers.json`, so that
+    `load_feature_classifier(name, weights_dir)` loads it. Returns the record.
     """
     from keras_genzoo.data import load_arrays
 
-    if dataset not in ARCHITECTURES:
-        raise ValueError(f"No classifier architecture for {dataset!r}; choose from {sorted(ARCHITECTURES)}.")
+    name = dataset if name is None else name
+    if not name.isidentifier():
+        raise ValueError(
+            f"Name the classifier with name= (letters, digits, underscores), got {name!r}; "
+            "it becomes part of the weights file's name."
+        )
     keras.utils.set_random_seed(seed)
-    x_train, y_train, info = load_arrays(dataset, "train", data_dir=data_dir)
-    x_test, y_test, _ = load_arrays(dataset, "test", data_dir=data_dir)
-    architecture = ARCHITECTURES[dataset]
+    x_train, y_train, info = load_arrays(dataset, "train", data_dir=data_dir, image_shape=image_shape)
+    x_test, y_test, _ = load_arrays(dataset, "test", data_dir=data_dir, image_shape=image_shape)
+    if y_train is None or info.num_classes < 2:
+        raise ValueError(
+            f"A feature classifier learns classes, but {info.source} has "
+            f"{info.num_classes or 'no'} class labels; use a folder with one subfolder per "
+            "class (at least 2 classes)."
+        )
+    architecture = ARCHITECTURES.get(name, default_architecture(info.image_shape))
     model = build_feature_classifier(info.image_shape, info.num_classes, **architecture)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
@@ -181,7 +251,8 @@ def train_feature_classifier(
     model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=verbose)
     predictions = np.argmax(model.predict(x_test, verbose=0), axis=1)
     record: dict[str, Any] = {
-        "dataset": dataset,
+        "dataset": name,
+        "class_names": list(info.class_names),
         "image_shape": list(info.image_shape),
         "num_classes": int(info.num_classes),
         "input_range": [0.0, 1.0],
@@ -190,7 +261,7 @@ def train_feature_classifier(
         "test_examples": int(len(x_test)),
         "test_accuracy": round(float(np.mean(predictions == y_test)), 4),
         "training": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "optimizer": "Adam(1e-3)"},
-        "weights_file": _weights_file(dataset),
+        "weights_file": _weights_file(name),
     }
     if weights_dir is not None:
         os.makedirs(weights_dir, exist_ok=True)
@@ -201,7 +272,7 @@ def train_feature_classifier(
         shipped.save_weights(path)
         record["sha256"] = sha256_file(path)
         metadata = read_metadata(weights_dir)
-        metadata[dataset] = record
+        metadata[name] = record
         with open(os.path.join(weights_dir, METADATA_FILE), "w") as f:
             json.dump(metadata, f, indent=2, sort_keys=True)
             f.write("\n")

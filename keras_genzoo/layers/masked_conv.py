@@ -113,7 +113,8 @@ class MaskedConv2D(keras.layers.Conv2D):
         )
 
     def convolution_op(self, inputs, kernel):
-        return super().convolution_op(inputs, kernel * ops.convert_to_tensor(self.kernel_mask, kernel.dtype))
+        mask = ops.convert_to_tensor(self.kernel_mask, kernel.dtype)
+        return super().convolution_op(inputs, kernel * mask)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -24,7 +24,7 @@ from keras import layers, ops
 
 from keras_genzoo.blocks import check_image_shape
 from keras_genzoo.layers.masked_conv import MaskedConv2D
-from keras_genzoo.pixelcnn.model import LIKELIHOODS, PixelCNN
+from keras_genzoo.pixelcnn.model import LIKELIHOODS, PixelCNN, _check_positive_int
 from keras_genzoo.registry import register_model
 
 
@@ -52,14 +52,8 @@ def _with_bias(x, bias, name: str):
     return x if bias is None else layers.Add(name=name)([x, bias])
 
 
-def _check_positive(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
-    return value
-
-
 def _check_odd(value: Any, what: str) -> int:
-    value = _check_positive(value, what)
+    value = _check_positive_int(value, what)
     if value % 2 == 0:
         raise ValueError(f"{what} must be odd (a causal kernel has a centre tap), got {value}.")
     return value
@@ -87,11 +81,11 @@ def build_gated_pixelcnn(
     per-class bias.
     """
     height, width, channels = check_image_shape(image_shape)
-    filters = _check_positive(filters, "filters")
-    num_layers = _check_positive(num_layers, "num_layers")
+    filters = _check_positive_int(filters, "filters")
+    num_layers = _check_positive_int(num_layers, "num_layers")
     kernel_size = _check_odd(kernel_size, "kernel_size")
     first_kernel_size = _check_odd(first_kernel_size, "first_kernel_size")
-    head_filters = filters if head_filters is None else _check_positive(head_filters, "head_filters")
+    head_filters = filters if head_filters is None else _check_positive_int(head_filters, "head_filters")
     for value, what in ((filters, "filters"), (head_filters, "head_filters")):
         if value % channels:
             raise ValueError(
@@ -231,7 +225,7 @@ def pixelcnn_conditional(
     Trains on (images, labels); `generate(n, labels=...)` draws the requested classes.
     Likelihoods as in `pixelcnn`.
     """
-    num_classes = _check_positive(num_classes, "num_classes")
+    num_classes = _check_positive_int(num_classes, "num_classes")
     return _assemble(
         check_image_shape(image_shape), likelihood=likelihood, num_levels=num_levels,
         num_classes=num_classes, filters=filters, num_layers=num_layers,

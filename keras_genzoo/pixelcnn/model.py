@@ -90,7 +90,8 @@ class PixelCNN(ZooModel):
                 raise TypeError(f"{what} must be a functional keras.Model, got {type(net).__name__}.")
         extra = 1 if self.is_conditional else 0
         self.num_links = len(self.vertical.outputs)
-        if len(self.vertical.inputs) != 1 + extra or len(self.horizontal.inputs) != 1 + self.num_links + extra:
+        expected_h = 1 + self.num_links + extra
+        if len(self.vertical.inputs) != 1 + extra or len(self.horizontal.inputs) != expected_h:
             raise ValueError(
                 "vertical must take images (and one-hot labels if conditional) and horizontal "
                 "rows, one link per vertical output (and labels); got "

@@ -1,6 +1,9 @@
 """What a run writes: preview grids, TensorBoard image summaries, reports and files.
 
-Every file of a run directory is written by `save_model`, `write_json` or `write_png`.
+Every file of a run directory is written by `save_model`, `write_json` or `write_png`,
+each to a temporary name that replaces the file only once it is complete
+(`keras_genzoo.atomic`). `save_model` refuses NaN weights and records each model file's
+SHA-256 in the run's `checksums.json`, which `keras_genzoo.load` checks.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from typing import Any, Callable
 import keras
 import numpy as np
 
+from keras_genzoo.atomic import replacing, write_bytes
+from keras_genzoo.checksums import record_checksum
+from keras_genzoo.divergence import check_finite_weights
 from keras_genzoo.images import image_grid
 from keras_genzoo.runs.data import RunData
 
@@ -49,23 +55,42 @@ def jsonable(value: Any) -> Any:
 
 def write_json(data: Any, path: str) -> str:
     """Write `data` (made JSON-ready) to `path`, indented; returns the path."""
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(jsonable(data), f, indent=2)
-    return path
+    return write_bytes(json.dumps(jsonable(data), indent=2).encode("utf-8"), path)
 
 
 def write_png(grid: np.ndarray, path: str) -> str:
     """Write a uint8 (H, W, C) grid as a PNG file; returns the path."""
     from PIL import Image
 
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+    with replacing(path) as temporary:
+        Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(temporary, "PNG")
     return path
 
 
-def save_model(model: keras.Model, path: str) -> str:
-    """Save `model` as a `.keras` archive at `path`; returns the path."""
-    model.save(path)
+def save_model(model: keras.Model, path: str, run_dir: str | None = None) -> str:
+    """Save `model` as a `.keras` archive at `path`; returns the path.
+
+    Weights holding NaN or inf are refused (`TrainingDiverged`). With `run_dir`, the
+    file's SHA-256 is recorded in that folder's `checksums.json`.
+    """
+    check_finite_weights(model)
+    with replacing(path) as temporary:
+        model.save(temporary)
+    if run_dir is not None:
+        record_checksum(run_dir, path)
     return path
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Saves the model to `path` with `save_model` after every epoch (atomic, verified)."""
+
+    def __init__(self, path: str, run_dir: str) -> None:
+        super().__init__()
+        self.path = path
+        self.run_dir = run_dir
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        save_model(self.model, self.path, self.run_dir)
 
 
 # ---------------------------------------------------------------------------- grids

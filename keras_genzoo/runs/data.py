@@ -38,7 +38,13 @@ class RunData:
 
 
 def _data_options(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config["dataset"].items() if k != "name"}
+    """The config's `load_dataset` options; the model's `image_shape` override, when given,
+    is the shape a folder of image files is brought to (other sources must match it)."""
+    options = {k: v for k, v in config["dataset"].items() if k != "name"}
+    image_shape = config["overrides"].get("image_shape")
+    if image_shape is not None:
+        options.setdefault("image_shape", image_shape)
+    return options
 
 
 def probe_dataset(config: dict[str, Any]) -> DatasetInfo:

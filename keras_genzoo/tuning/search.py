@@ -301,13 +301,19 @@ def tune(
     trial trains for `epochs` (Hyperband: at most `epochs`); the objective is scored on
     the held-out split after every epoch and the best epoch's weights are kept.
 
-    `distribution_strategy` (a `tf.distribute.Strategy` or a strategy name) trains each
+    Hyperband ignores `max_trials`: its brackets (`epochs`, `hyperband_factor`) decide
+    how many trials run. `distribution_strategy` (a `tf.distribute.Strategy` or a strategy name) trains each
     trial on several devices; `distributed=N` runs the search as a keras-tuner chief
     and N worker processes on this machine (loopback), sharing `directory`. A search
     found in `directory/project_name` resumes: finished trials are not run again.
     Mistakes raise `TuningError` before any trial runs.
     """
     check_tuner_name(tuner)
+    if distributed and distribution_strategy is not None:
+        raise TuningError(
+            "distributed=N runs one trial per worker process; it does not take a "
+            "distribution_strategy as well."
+        )
     if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
         raise TuningError(f"max_trials must be a positive integer, got {max_trials!r}.")
     base = _base_config(name, dataset, config, epochs, seed, batch_size)
@@ -357,9 +363,11 @@ def tune(
         )
     if not worker:
         runs.write_json(search, os.path.join(search_tuner.project_dir, SEARCH_FILE))
-    if resuming and verbose:
+    if resuming:
         done = sum(t.status in ("COMPLETED", "FAILED") for t in search_tuner.oracle.trials.values())
-        print(f"Resuming the search in {project_dir}: {done} finished trial(s) kept.")
+        left = "" if tuner == "hyperband" or done < max_trials else (
+            "; nothing left to run (raise max_trials to search further)")
+        print(f"Resuming the search in {project_dir}: {done} finished trial(s) kept{left}.")
     try:
         search_tuner.search(verbose=verbose)
     except RuntimeError as err:

@@ -1,0 +1,77 @@
+"""Cost of the zoo's input checks: one training epoch with and without them.
+
+`ZooModel.fit` checks the first batch (shape, dtype, range, NaN/inf), checks arrays
+whole for NaN and inf, and checks every batch of a `tf.data` pipeline for NaN and inf
+as training reads it. This script times one epoch of `model.fit` against the same
+epoch through plain `keras.Model.fit` (no checks) on the same compiled model, for a
+pipeline and for arrays, in alternating rounds, and reports best-of-N times and their
+ratio. Both variants are warmed up first (tracing is not timed).
+
+    python benchmarks/input_checks.py                       # digits
+    python benchmarks/input_checks.py --mnist-dir DIR       # 8,000 MNIST images
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import keras_genzoo  # noqa: E402
+from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
+
+
+def epoch_seconds(fit, data) -> float:
+    start = time.perf_counter()
+    fit(data, epochs=1, verbose=0)
+    return time.perf_counter() - start
+
+
+def compare(model_name: str, dataset: str, data_dir: str | None, rounds: int, batch: int):
+    train_ds, info = load_dataset(dataset, "train", data_dir=data_dir, batch_size=batch, seed=0)
+    images, _, _ = load_arrays(dataset, "train", data_dir=data_dir)
+    model = keras_genzoo.create_model(model_name, image_shape=info.image_shape)
+    variants = {
+        "checked": lambda data, **kw: model.fit(data, batch_size=batch, **kw),
+        "unchecked": lambda data, **kw: keras.Model.fit(model, data, batch_size=batch, **kw),
+    }
+    results = {}
+    for source, data in (("tf.data", train_ds), ("arrays", images)):
+        for fit in variants.values():
+            epoch_seconds(fit, data)  # warm-up: tracing
+        times = {name: [] for name in variants}
+        for _ in range(rounds):
+            for name, fit in variants.items():
+                times[name].append(epoch_seconds(fit, data))
+        best = {name: min(values) for name, values in times.items()}
+        results[source] = best
+        print(
+            f"| {model_name} | {dataset} ({len(images)} images) | {source} | "
+            f"{best['unchecked']:.3f} | {best['checked']:.3f} | "
+            f"{best['checked'] / best['unchecked']:.3f} |",
+            flush=True,
+        )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist-dir", help="folder of MNIST IDX files (adds MNIST)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=128)
+    args = parser.parse_args()
+    print("| model | data | input | epoch without checks (s) | with checks (s) | ratio |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    cases = [("digits", None)] + ([("mnist", args.mnist_dir)] if args.mnist_dir else [])
+    for dataset, data_dir in cases:
+        for model_name in ("ae_conv", "vae_conv"):
+            compare(model_name, dataset, data_dir, args.rounds, args.batch_size)
+
+
+if __name__ == "__main__":
+    main()
