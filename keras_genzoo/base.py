@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from typing import Any, Iterator, Sequence
 
@@ -167,6 +168,12 @@ class ZooModel(keras.Model):
     #: Attributes holding sub-models that `get_config` serialises and `from_config`
     #: rebuilds; each is also a constructor argument of the same name.
     submodels: tuple[str, ...] = ()
+    #: Training steps per call of the compiled function, the `compile` default on a
+    #: machine without a GPU: one call per step costs Python, callbacks and the
+    #: iterator's hand-over every step, which dominates small models on a CPU
+    #: (measured by benchmarks/overhead.py). With a GPU, Keras' default of 1 stays,
+    #: since no GPU measurement says otherwise.
+    cpu_steps_per_execution: int = 32
 
     def __init__(
         self,
@@ -242,20 +249,59 @@ class ZooModel(keras.Model):
         return x
 
     def compile(self, *args: Any, **kwargs: Any) -> None:
-        """Keras `compile`; float16 loss scaling stays correct under several replicas."""
+        """Keras `compile`, with measured fast defaults and replica-safe loss scaling.
+
+        `steps_per_execution` defaults to `default_steps_per_execution()` and
+        `jit_compile` to Keras' "auto" (off on a CPU, where XLA measured slower, and on
+        with one GPU); float16 loss scaling stays correct under several replicas. The
+        optimizer is built here, so its variables exist before an XLA-compiled step.
+        """
         from keras_genzoo.distribute.precision import with_replica_safe_loss_scaling
 
+        if len(args) < 7:  # not passed positionally
+            kwargs.setdefault("steps_per_execution", self.default_steps_per_execution())
         super().compile(*args, **kwargs)
         self.optimizer = with_replica_safe_loss_scaling(self.optimizer)
+        # plain attributes, not tracked state: compiled functions per steps per execution
+        self.__dict__["_compiled_functions"] = {}
+        self.__dict__["_configured_steps_per_execution"] = self.steps_per_execution
+        if self.built and self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+
+    def default_steps_per_execution(self) -> int:
+        """`cpu_steps_per_execution` without a GPU, else Keras' default of 1."""
+        import tensorflow as tf
+
+        return 1 if tf.config.list_logical_devices("GPU") else self.cpu_steps_per_execution
+
+    def _steps_per_execution_for(self, *step_counts: int | None) -> None:
+        """Run whole executions only: with a step count (`steps_per_epoch`, `steps`),
+        Keras runs every execution to its full length and overshoots the count, so use
+        the largest number of steps per execution, up to the compiled one, that divides
+        every given count. The compiled functions of each value are kept for reuse.
+        """
+        configured = self.__dict__.setdefault(
+            "_configured_steps_per_execution", self.steps_per_execution
+        )
+        wanted = configured
+        counts = [int(c) for c in step_counts if c is not None]
+        if counts:
+            common = math.gcd(*counts)
+            wanted = max(d for d in range(1, configured + 1) if common % d == 0)
+        if wanted == self.steps_per_execution:
+            return
+        cache = self.__dict__.setdefault("_compiled_functions", {})
+        cache[self.steps_per_execution] = (self.train_function, self.test_function)
+        self.steps_per_execution = wanted
+        self.train_function, self.test_function = cache.get(wanted, (None, None))
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """Recompile from a saved compile config when a `.keras` file is loaded.
 
         Keras skips this for models that override `compile`, as ZooModel does.
         """
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built and getattr(self, "optimizer", None) is not None:
-            self.optimizer.build(self.trainable_variables)
+        self.compile(**keras.saving.deserialize_keras_object(config))  # builds the optimizer
 
     def fit(
         self, x: Any = None, y: Any = None, *args: Any, check_first_batch: bool = True,
@@ -271,6 +317,9 @@ class ZooModel(keras.Model):
             self._checked(*validation[:2], what="validation data")
         elif validation is not None:
             kwargs["validation_data"] = self._checked(validation, None, "validation data")
+        self._steps_per_execution_for(
+            kwargs.get("steps_per_epoch"), kwargs.get("validation_steps")
+        )
         with nonfinite_raised(self.name, "fit()"):
             return super().fit(x, y, *args, **kwargs)
 
@@ -278,11 +327,15 @@ class ZooModel(keras.Model):
         if kwargs.get("_use_cached_eval_dataset"):  # fit's validation, checked by fit
             return super().evaluate(x, y, *args, **kwargs)
         x = self._checked(x, y)
+        self._steps_per_execution_for(kwargs.get("steps"))
         with nonfinite_raised(self.name, "evaluate()"):
             return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x: Any, *args: Any, **kwargs: Any):
-        """Keras `predict` on images (or `(images, labels)`), checked like `fit`'s inputs."""
+        """Keras `predict` on images (or `(images, labels)`), checked like `fit`'s inputs.
+
+        One batch per execution: Keras unrolls `steps_per_execution` predict steps into
+        one graph, which costs tracing time and gains nothing here."""
         import tensorflow as tf
 
         if isinstance(x, tf.data.Dataset):
@@ -292,8 +345,12 @@ class ZooModel(keras.Model):
             images, _ = split_batch(x)
             if _whole_array(images) is not None:
                 self.check_images(images)
-        with nonfinite_raised(self.name, "predict()"):
-            return super().predict(x, *args, **kwargs)
+        self._steps_per_execution_for(1)
+        try:
+            with nonfinite_raised(self.name, "predict()"):
+                return super().predict(x, *args, **kwargs)
+        finally:
+            self._steps_per_execution_for()
 
     def save_own_variables(self, store: Any) -> None:
         super().save_own_variables(store)

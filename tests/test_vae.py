@@ -398,7 +398,9 @@ def test_log_likelihood_is_batched_and_seeded(digits):
     np.testing.assert_array_equal(a, again)
     b = model.log_likelihood(x[:6], num_samples=1000, seed=1, batch_size=4096)
     assert a.shape == (6,) and np.all(np.isfinite(a))
-    np.testing.assert_allclose(a, b, atol=0.5)  # same estimator, different sample blocks
+    # each example's draws come from its own stream: the blocks do not change the estimate
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+    assert model._log_weights_fn.experimental_get_tracing_count() <= 2
 
 
 def test_mixed_precision_training_uses_loss_scaling(digits):

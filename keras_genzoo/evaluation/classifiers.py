@@ -97,6 +97,9 @@ class FeatureClassifier:
         self._feature_model = keras.Model(
             self.model.inputs, self.model.get_layer(self.feature_layer).output
         )
+        self._feature_and_class_model = keras.Model(
+            self.model.inputs, [self.model.get_layer(FEATURE_LAYER).output, self.model.outputs[0]]
+        )
 
     @classmethod
     def from_model(
@@ -168,6 +171,16 @@ class FeatureClassifier:
         """Penultimate-layer activations (n, feature_dim) of images in `value_range`."""
         x = self._prepare(images, value_range)
         return np.asarray(self._feature_model.predict(x, batch_size=batch_size, verbose=0), np.float64)
+
+    def features_and_predictions(
+        self, images: Any, value_range: Sequence[float] = (0.0, 1.0), batch_size: int = 500
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`features(images)` and `predict(images)` from one pass of the network."""
+        x = self._prepare(images, value_range)
+        features, scores = self._feature_and_class_model.predict(
+            x, batch_size=batch_size, verbose=0
+        )
+        return np.asarray(features, np.float64), np.argmax(scores, axis=1)
 
     def predict(self, images: Any, value_range: Sequence[float] = (0.0, 1.0), batch_size: int = 500) -> np.ndarray:
         """Predicted class ids (n,) of images in `value_range`."""

@@ -99,8 +99,7 @@ def evaluate_generator(
         labels = np.arange(num_samples) % model.num_classes
     samples = model.generate(num_samples, labels=labels, seed=seed)
     real_features = clf.features(real_images, real_range)
-    fake_features = clf.features(samples, value_range)
-    predicted = clf.predict(samples, value_range)
+    fake_features, predicted = clf.features_and_predictions(samples, value_range)
     coverage = class_coverage(predicted, clf.num_classes)
     scores = {
         "fid": fid_from_features(real_features, fake_features),

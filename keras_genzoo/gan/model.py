@@ -288,12 +288,15 @@ class GAN(ZooModel):
         d_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
         g_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
         *,
-        jit_compile: bool = False,
+        jit_compile: bool | str = "auto",
         run_eagerly: bool = False,
-        steps_per_execution: int = 1,
+        steps_per_execution: int | None = None,
         auto_scale_loss: bool = True,
     ) -> None:
         """Set the discriminator's and the generator's optimizers (Adam(2e-4, 0.5) if None).
+
+        `steps_per_execution` defaults to `default_steps_per_execution()` and
+        `jit_compile` to Keras' "auto", as for every zoo model.
 
         Both are built here, under the model's distribution strategy, and wrapped in a
         `LossScaleOptimizer` when the model runs under the `mixed_float16` policy.
@@ -305,6 +308,8 @@ class GAN(ZooModel):
                 "d_optimizer and g_optimizer must be two separate optimizer instances; "
                 "one optimizer cannot keep state for both networks."
             )
+        if steps_per_execution is None:
+            steps_per_execution = self.default_steps_per_execution()
         super().compile(
             optimizer=None,
             run_eagerly=run_eagerly,

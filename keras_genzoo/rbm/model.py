@@ -16,6 +16,9 @@ from keras_genzoo.rbm import likelihood
 # Gaussian units: per-pixel standard deviations are floored at this fraction of the value
 # range, so pixels that never vary in the training data (image borders) stay bounded.
 MIN_STD_FRACTION = 0.05
+# Training steps estimate the pseudo-likelihood on this many rows of each batch (the
+# epoch's mean still averages over many rows); evaluation uses every row.
+PSEUDO_LIKELIHOOD_ROWS = 10
 
 
 def _positive_int(value: Any, what: str) -> int:
@@ -41,6 +44,10 @@ class RBMModel(ZooModel):
 
     Calling the model on images returns the hidden probabilities (features).
     """
+
+    # A CD-1 step is a few milliseconds, so per-execution costs weigh most here: run a
+    # whole epoch of MNIST at batch size 100 per execution (benchmarks/rbm_cd1.py).
+    cpu_steps_per_execution = 100
 
     def __init__(
         self,
@@ -229,14 +236,23 @@ class RBMModel(ZooModel):
         positive_probabilities: tf.Tensor,
         reconstruction: tf.Tensor,
         seed: tf.Tensor,
+        rows: int | None = None,
     ) -> list[tf.Tensor]:
-        """Update the trackers; returns the per-example values."""
+        """Update the trackers; returns the per-example values.
+
+        The pseudo-likelihood uses the first `rows` rows only (all when None); batches
+        are shuffled, so they are a random sample of the data.
+        """
         error = ops.mean(
             ops.square(ops.cast(v_data, "float32") - ops.cast(reconstruction, "float32")), axis=-1
         )
         self.reconstruction_tracker.update_state(error)
         if self.pseudo_likelihood_tracker is None:
             return [error]
+        if rows is not None:
+            v_data, positive_logits, positive_probabilities = (
+                t[:rows] for t in (v_data, positive_logits, positive_probabilities)
+            )
         indices = tf.random.stateless_uniform(
             (ops.shape(v_data)[0],), seed, maxval=self.visible_units, dtype=tf.int32,
             alg="philox",
@@ -253,12 +269,11 @@ class RBMModel(ZooModel):
 
         Its gradient with respect to the weights is the CD update with the sign flipped:
         `dL/dW = -(<v p(h|v)>_data - <v p(h|v)>_negatives)`, and likewise for the biases.
+        `train_step` applies exactly this gradient, computed from the step's own products.
         """
         v_data = self.rbm.check_visible(v_data)
-        return self._loss(v_data, self.rbm.hidden_logits(v_data), tf.stop_gradient(negatives))
-
-    def _loss(self, v_data: tf.Tensor, positive_logits: tf.Tensor, negatives: tf.Tensor):
-        negatives = ops.cast(negatives, v_data.dtype)
+        negatives = ops.cast(tf.stop_gradient(negatives), v_data.dtype)
+        positive_logits = self.rbm.hidden_logits(v_data)
         loss = ops.mean(self.rbm.free_energy_from_logits(v_data, positive_logits)) - ops.mean(
             self.rbm.free_energy(negatives)
         )
@@ -266,29 +281,70 @@ class RBMModel(ZooModel):
             loss = loss + self._sparsity_penalty(positive_logits)
         return loss
 
+    def _cd_gradients(
+        self,
+        v_data: tf.Tensor,
+        positive_probabilities: tf.Tensor,
+        negatives: tf.Tensor,
+        negative_probabilities: tf.Tensor,
+    ) -> list[tf.Tensor]:
+        """Gradients of `free_energy_loss` (without sparsity) for (kernel, visible bias,
+        hidden bias), in closed form: negative minus positive statistics.
+
+        Autodiff would recompute both free energies and their sigmoids; the closed form
+        reuses the probabilities the Gibbs sweep already computed, and the two
+        weight-gradient products run as one product of twice the depth.
+        """
+        def mean_over_rows(x):  # negatives may be persistent chains, not the batch
+            return ops.cast(x, "float32") / ops.cast(ops.shape(x)[0], "float32")
+
+        positive, negative = mean_over_rows(positive_probabilities), mean_over_rows(
+            negative_probabilities
+        )
+        visible = ops.concatenate([negatives, v_data], axis=0)
+        hidden = ops.cast(ops.concatenate([negative, -positive], axis=0), visible.dtype)
+        kernel = ops.cast(tf.matmul(visible, hidden, transpose_a=True), "float32")
+        visible_bias = ops.sum(mean_over_rows(negatives), 0) - ops.sum(mean_over_rows(v_data), 0)
+        hidden_bias = ops.sum(negative, 0) - ops.sum(positive, 0)
+        return [kernel, visible_bias, hidden_bias]
+
     def train_step(self, data: Any) -> dict[str, tf.Tensor]:
         images, _ = split_batch(data)
         v_data = self.to_visible(images)
         seeds = self._step_seeds(4)
-        with tf.GradientTape() as tape:
+        weights = [self.rbm.kernel, self.rbm.visible_bias, self.rbm.hidden_bias]
+        with tf.GradientTape(watch_accessed_variables=self.sparsity_target is not None) as tape:
             positive_logits = self.rbm.hidden_logits(v_data)
-            with tape.stop_recording():
-                positive_probabilities = ops.sigmoid(positive_logits)
-                negatives, reconstruction = self._negative_samples(
-                    v_data, positive_probabilities, seeds
-                )
-            loss = self._loss(v_data, positive_logits, tf.stop_gradient(negatives))
-            replicas = self.distribute_strategy.num_replicas_in_sync
-            scaled_loss = self.optimizer.scale_loss(loss / replicas)
+            penalty = None if self.sparsity_target is None else self._sparsity_penalty(
+                positive_logits
+            )
+        positive_probabilities = ops.sigmoid(positive_logits)
+        negatives, reconstruction = self._negative_samples(v_data, positive_probabilities, seeds)
+        negatives = ops.cast(tf.stop_gradient(negatives), v_data.dtype)
+        gradients = self._cd_gradients(
+            v_data, positive_probabilities, negatives, self.rbm.hidden_probabilities(negatives)
+        )
+        if penalty is not None:
+            penalty_gradients = tape.gradient(penalty, weights)
+            gradients = [
+                g if extra is None else g + ops.cast(extra, g.dtype)
+                for g, extra in zip(gradients, penalty_gradients)
+            ]
+        # Replicas' gradients are summed; under float16 loss scaling the optimizer
+        # divides by its current scale, so apply the same scale to the closed form.
+        scale = self.optimizer.scale_loss(
+            ops.convert_to_tensor(1.0 / self.distribute_strategy.num_replicas_in_sync)
+        )
+        gradients = [g * ops.cast(scale, g.dtype) for g in gradients]
         # Metrics first, so they describe the same weights as the positive phase.
         measured = self._update_metrics(
-            v_data, positive_logits, positive_probabilities, reconstruction, seeds[3]
+            v_data, positive_logits, positive_probabilities, reconstruction, seeds[3],
+            rows=PSEUDO_LIKELIHOOD_ROWS,
         )
-        gradients = tape.gradient(scaled_loss, self.trainable_weights)
         # Finish reading the weights for the metrics before the optimizer updates them in
         # place; a read still pending would make TensorFlow copy the kernel first.
         with tf.control_dependencies(measured):
-            self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+            self.optimizer.apply_gradients(zip(gradients, weights))
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data: Any) -> dict[str, tf.Tensor]:

@@ -130,6 +130,7 @@ class VAE(ZooModel):
         self.latent_dim = self._check_networks(encoder, decoder)
 
         self.seed_generator = ReplicaSeedGenerator(seed)
+        self._log_weights_fn = None  # compiled on first log_likelihood call
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
@@ -567,34 +568,49 @@ class VAE(ZooModel):
         batch_size = _check_positive_int(batch_size, "batch_size")
         examples_per_pass = max(1, batch_size // k)
         samples_per_pass = min(k, max(1, batch_size // examples_per_pass))
-        generator = keras.random.SeedGenerator(seed)
+        seed_pair = tf.constant(np.random.default_rng(seed).integers(0, 2**31 - 1, 2), tf.int32)
+        if self._log_weights_fn is None:
+            # one graph for every block and call (shapes and block bounds are tensors)
+            self._log_weights_fn = tf.function(self._importance_log_weights, reduce_retracing=True)
         results = []
         for rows in _chunks(len(images), examples_per_pass):
-            batch = images[rows]
+            batch = ops.convert_to_tensor(images[rows])
             one_hot = self._one_hot_np(labels, rows)
+            one_hot = None if one_hot is None else ops.convert_to_tensor(one_hot, "float32")
             mean, log_var = self._encode(batch, one_hot)
-            log_weights = []
-            for block in _chunks(k, samples_per_pass):
-                s = block.stop - block.start
-                log_weights.append(
-                    self._importance_log_weights(batch, one_hot, mean, log_var, s, generator)
-                )
+            example_ids = tf.range(rows.start, rows.stop)
+            log_weights = [
+                self._log_weights_fn(
+                    batch, one_hot, mean, log_var, example_ids, seed_pair,
+                    tf.constant(block.start), tf.constant(block.stop), tf.constant(k),
+                ).numpy()
+                for block in _chunks(k, samples_per_pass)
+            ]
             log_weights = np.concatenate(log_weights, axis=1).astype(np.float64)  # (m, k)
             results.append(logsumexp(log_weights, axis=1) - math.log(k))
         return np.concatenate(results) if results else np.zeros(0)
 
-    def _importance_log_weights(self, batch, one_hot, mean, log_var, s, generator) -> np.ndarray:
-        """log p(x|z) + log p(z) - log q(z|x) for s posterior samples per example: (m, s)."""
-        m = ops.shape(mean)[0]
-        noise = keras.random.normal((m, s, self.latent_dim), seed=generator)
-        z = mean[:, None] + ops.exp(0.5 * log_var)[:, None] * noise  # (m, s, d)
+    def _importance_log_weights(
+        self, batch, one_hot, mean, log_var, example_ids, seed, start, stop, k
+    ) -> tf.Tensor:
+        """log p(x|z) + log p(z) - log q(z|x) for posterior samples start..stop-1 of k per
+        example: (m, stop - start). Example i's k draws come from its own stream (the seed
+        folded with i), so the estimate does not depend on how the work is split."""
+
+        def draws(i):
+            stream = tf.random.experimental.stateless_fold_in(seed, i)
+            return tf.random.stateless_normal(tf.stack([k, self.latent_dim]), stream)[start:stop]
+
+        noise = tf.map_fn(draws, example_ids, fn_output_signature=tf.float32)  # (m, s, d)
+        m, s = ops.shape(mean)[0], stop - start
+        z = mean[:, None] + ops.exp(0.5 * log_var)[:, None] * noise
         flat_z = ops.reshape(z, (-1, self.latent_dim))
-        flat_x = ops.repeat(ops.convert_to_tensor(batch), s, axis=0)
-        flat_hot = None if one_hot is None else ops.repeat(one_hot, s, axis=0)
+        flat_x = tf.repeat(batch, s, axis=0)
+        flat_hot = None if one_hot is None else tf.repeat(one_hot, s, axis=0)
         log_px_z = ops.reshape(self._log_prob(flat_x, self._decode(flat_z, flat_hot)), (m, s))
         log_pz = likelihoods.standard_normal_log_prob(z)
         log_qz_x = likelihoods.diagonal_normal_log_prob(z, mean[:, None], log_var[:, None])
-        return ops.convert_to_numpy(log_px_z + log_pz - log_qz_x)
+        return log_px_z + log_pz - log_qz_x
 
     # ------------------------------------------------------------- serialisation
 
