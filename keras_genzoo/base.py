@@ -270,10 +270,14 @@ class ZooModel(keras.Model):
                 self.optimizer.build(self.trainable_variables)
 
     def default_steps_per_execution(self) -> int:
-        """`cpu_steps_per_execution` without a GPU, else Keras' default of 1."""
+        """`cpu_steps_per_execution` without a GPU or a tf.distribute strategy, else
+        Keras' default of 1 (Keras' multi-step loop fails under MirroredStrategy)."""
         import tensorflow as tf
 
-        return 1 if tf.config.list_logical_devices("GPU") else self.cpu_steps_per_execution
+        distributed = self._distribute_strategy is not None or tf.distribute.has_strategy()
+        if distributed or tf.config.list_logical_devices("GPU"):
+            return 1
+        return self.cpu_steps_per_execution
 
     def _steps_per_execution_for(self, *step_counts: int | None) -> None:
         """Run whole executions only: with a step count (`steps_per_epoch`, `steps`),

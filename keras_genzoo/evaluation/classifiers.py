@@ -98,7 +98,8 @@ class FeatureClassifier:
             self.model.inputs, self.model.get_layer(self.feature_layer).output
         )
         self._feature_and_class_model = keras.Model(
-            self.model.inputs, [self.model.get_layer(FEATURE_LAYER).output, self.model.outputs[0]]
+            self.model.inputs,
+            [self.model.get_layer(self.feature_layer).output, self.model.outputs[0]],
         )
 
     @classmethod
