@@ -14,7 +14,8 @@ from keras_genzoo.registry import (
 from keras_genzoo.loading import load
 from keras_genzoo import data, distribute, layers
 from keras_genzoo import autoencoders, vae, gan, rbm, pixelcnn, evaluation
-from keras_genzoo import runs, tuning
+from keras_genzoo import runs, presets, tuning
+from keras_genzoo.presets import list_presets, save_preset
 from keras_genzoo.tuning import tune
 
 __version__ = "0.1.0"
@@ -29,11 +30,14 @@ __all__ = [
     "gan",
     "layers",
     "list_models",
+    "list_presets",
     "load",
     "pixelcnn",
     "rbm",
+    "presets",
     "register_model",
     "runs",
+    "save_preset",
     "tune",
     "tuning",
     "vae",

@@ -1,9 +1,11 @@
-"""The `keras-genzoo` command line: list, train, sample and tune zoo models.
+"""The `keras-genzoo` command line: list, train, sample, evaluate and tune zoo models and presets.
 
     keras-genzoo list [PATTERN]
+    keras-genzoo presets [PATTERN]
     keras-genzoo train MODEL --dataset digits --epochs 40 --out runs/ae_conv_digits
-    keras-genzoo train --config zoo_configs/ae_conv_digits.json --out runs/ae_conv_digits
-    keras-genzoo sample RUN_DIR_OR_NAME --n 64 --out grid.png
+    keras-genzoo train --config zoo_configs/ae_conv_digits.json --out runs/ae --preset-out my_ae
+    keras-genzoo sample RUN_DIR_OR_NAME_OR_PRESET --n 64 --out grid.png
+    keras-genzoo evaluate RUN_DIR_OR_PRESET
     keras-genzoo tune vae_conv --dataset digits --max-trials 10 --epochs 5 --directory tuning
 
 Argument parsing only: training, evaluation and the run directory's files are the run
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
 import sys
 from typing import Any, Sequence
 
@@ -25,14 +28,17 @@ from keras_genzoo.distribute import STRATEGIES
 from keras_genzoo.divergence import TrainingDiverged
 from keras_genzoo.images import image_grid
 from keras_genzoo.loading import load
+from keras_genzoo.presets import flat_metrics, list_presets, preset_summary, save_preset
 from keras_genzoo.registry import UnknownModelError, get_entry, list_models
 from keras_genzoo.runs import (
     RUN_DEFAULTS,
     RunError,
+    evaluate_run,
     load_run_config,
     normalize_run_config,
     parse_overrides,
     read_run_config,
+    recorded_metrics,
     reraised_as,
     train_run,
     write_png,
@@ -98,9 +104,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    metrics = train_run(
-        config_from_args(args), args.out, resume=args.resume, overwrite=args.overwrite
-    )
+    config = config_from_args(args)
+    if args.preset_out and os.path.isdir(args.preset_out) and os.listdir(args.preset_out):
+        raise UsageError(f"--preset-out {args.preset_out!r} exists and is not empty; pick a new folder.")
+    metrics = train_run(config, args.out, resume=args.resume, overwrite=args.overwrite)
     print(f"\nRun directory {args.out}:")
     for what, path in metrics["artifacts"].items():
         print(f"  {what:<16} {os.path.join(args.out, path)}")
@@ -112,6 +119,54 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"  reconstruction   mse={rec['mse']:.4g} vs mean image {rec['mean_image_mse']:.4g} "
             f"(ratio {rec['ratio_to_mean_image']:.3f})"
         )
+    for name, value in metrics.get("scores", {}).items():
+        print(f"  {name:<16} {value:.4g}")
+    if args.preset_out:
+        with reraised_as(UsageError, ValueError, OSError):
+            metadata = save_preset(
+                load(args.out), args.preset_out, run=metrics, command=args.command_line,
+                zoo_config=args.config, description=config.get("description", ""),
+            )
+        print(f"  preset           {args.preset_out} ({metadata['weights']['bytes']} bytes, "
+              f"sha256 {metadata['weights']['sha256'][:12]}...)")
+    return 0
+
+
+def _format_bytes(size: int | None) -> str:
+    if size is None:
+        return "?"
+    return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    names = list_presets(args.pattern)
+    if not names:
+        print(f"No shipped preset matches {args.pattern!r}. Try `{PROG} presets`.", file=sys.stderr)
+        return 1
+    rows = [("NAME", "METRIC", "VALUE", "SIZE", "DATA")]
+    for name in names:
+        info = preset_summary(name)
+        value = "-" if info["value"] is None else f"{info['value']:.4g}"
+        rows.append((name, info["metric"] or "-", value, _format_bytes(info["bytes"]), info["data"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    with reraised_as(UsageError, FileNotFoundError, ValueError):
+        recorded = flat_metrics(recorded_metrics(args.source))
+        recomputed = flat_metrics(evaluate_run(args.source, data_dir=args.data_dir))
+    width = max(len("METRIC"), *(len(k) for k in recomputed))
+    print(f"{'METRIC':<{width}}  {'RECORDED':>12}  {'RECOMPUTED':>12}  REL. DIFF")
+    for name, value in recomputed.items():
+        old = recorded.get(name)
+        if old is None:
+            print(f"{name:<{width}}  {'-':>12}  {value:>12.6g}  -")
+            continue
+        diff = abs(value - old) / max(abs(old), 1e-12)
+        print(f"{name:<{width}}  {old:>12.6g}  {value:>12.6g}  {diff:.2e}")
     return 0
 
 
@@ -201,7 +256,7 @@ def _positive_float(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of `keras-genzoo`."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Train and sample generative models from the keras_genzoo zoo."
+        prog=PROG, description="Train, sample and evaluate generative models and presets from the keras_genzoo zoo."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -230,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="KEY=VALUE",
         help="builder argument override, JSON value (repeatable): --set latent_dim=16",
     )
+    train.add_argument(
+        "--preset-out", metavar="DIR",
+        help="also publish the trained model as a preset directory (config, weights, metadata)",
+    )
     existing = train.add_mutually_exclusive_group()
     existing.add_argument(
         "--resume", action="store_true",
@@ -241,8 +300,23 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     train.set_defaults(handler=_cmd_train)
 
+    presets = commands.add_parser("presets", help="list shipped presets with their headline metric")
+    presets.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'vae*'")
+    presets.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    presets.set_defaults(handler=_cmd_presets)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="recompute the held-out metrics of a run directory or a preset",
+    )
+    evaluate.add_argument("source", help="run directory, preset name (vae_conv.mnist_t10k), preset folder or URL")
+    evaluate.add_argument("--data-dir", help="folder holding the dataset's files, if not the recorded one")
+    evaluate.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
     sample = commands.add_parser("sample", help="write a grid of generated images")
-    sample.add_argument("run_or_name", help="run directory, .keras file or registered name")
+    sample.add_argument(
+        "run_or_name", help="run directory, .keras file, registered name or preset (name.tag)"
+    )
     sample.add_argument("--n", type=_positive, default=64, help="number of images (default: 64)")
     sample.add_argument("--out", default="samples.png", help="PNG file to write")
     sample.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
@@ -294,10 +368,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `keras-genzoo` with `argv` (default: the process arguments); returns the exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 0
+    args.command_line = shlex.join([PROG, *argv])
     if not args.verbose:
         silence_library_warnings()
     try:

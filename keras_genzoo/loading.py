@@ -1,4 +1,4 @@
-"""`load`: one entry point for registry names, `.keras` files and run directories."""
+"""`load`: one entry point for registry names, presets, `.keras` files and run directories."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ def _resolve_model_file(path: str) -> str:
         candidate = os.path.join(path, RUN_MODEL_FILE)
         if not os.path.isfile(candidate):
             raise FileNotFoundError(
-                f"{path!r} is a directory but holds no {RUN_MODEL_FILE!r}. "
-                "Pass a run directory written by `keras-genzoo train` or a `.keras` file."
+                f"{path!r} is a directory but holds neither {RUN_MODEL_FILE!r} (a run "
+                "directory written by `keras-genzoo train`) nor 'metadata.json' (a preset "
+                "directory). Pass one of those or a `.keras` file."
             )
         return candidate
     if not path.endswith(".keras"):
@@ -61,19 +62,37 @@ def _looks_like_path(name_or_path: str) -> bool:
     )
 
 
-def load(name_or_path: str, pretrained: str | None = None, **overrides: Any) -> keras.Model:
-    """Load a zoo model by registry name, `.keras` file or run directory.
+def load(
+    name_or_path: str,
+    pretrained: str | None = None,
+    *,
+    skip_mismatch: bool = False,
+    file_hash: str | None = None,
+    **overrides: Any,
+) -> keras.Model:
+    """Load a zoo model by registry name, preset, `.keras` file or run directory.
 
-    A registry name builds a fresh model (with `overrides` passed to its builder);
-    `pretrained` selects shipped weights for that name. A path loads the saved model
-    with its weights and optimizer state, after checking it against the SHA-256 its run
-    directory recorded (`keras_genzoo.checksums.ChecksumError` on a mismatch).
+    - `load("vae_conv")`: a fresh model (with `overrides` passed to its builder);
+    - `load("vae_conv", pretrained="mnist_t10k")` or `load("vae_conv.mnist_t10k")`: a
+      shipped preset; also a preset directory or an https:// URL of a preset archive
+      (downloaded once into the cache, `file_hash` its SHA-256). Overrides that change
+      weight shapes fail, unless `skip_mismatch=True` loads every compatible layer;
+    - a `.keras` file or run directory: the saved model with weights and optimizer state,
+      after checking it against the SHA-256 its run directory recorded
+      (`keras_genzoo.checksums.ChecksumError` on a mismatch).
     """
+    from keras_genzoo import presets
+
+    preset_options = dict(file_hash=file_hash, skip_mismatch=skip_mismatch, **overrides)
+    if presets.is_url(name_or_path) or presets.is_preset_dir(name_or_path):
+        if pretrained is not None:
+            raise ValueError(f"{name_or_path!r} is a preset already; drop pretrained={pretrained!r}.")
+        return presets.load_preset(name_or_path, **preset_options)
     if _looks_like_path(name_or_path):
         if pretrained is not None or overrides:
             raise ValueError(
-                "`pretrained` and builder overrides apply to registry names, not to "
-                f"saved models; {name_or_path!r} is a path. Load it without them."
+                "`pretrained` and builder overrides apply to registry names and presets, not "
+                f"to saved models; {name_or_path!r} is a path. Load it without them."
             )
         if not os.path.exists(name_or_path):
             raise FileNotFoundError(f"No saved model at {name_or_path!r}.")
@@ -87,11 +106,10 @@ def load(name_or_path: str, pretrained: str | None = None, **overrides: Any) -> 
                 "may be truncated or corrupt. Save the model again with model.save(...)."
             )
         return keras.saving.load_model(model_file)
+    split = presets.split_preset_name(name_or_path)
+    if split is not None and pretrained is None:
+        return presets.load_preset(*split, **preset_options)
     get_entry(name_or_path)  # unknown names fail here with suggestions
     if pretrained is not None:
-        raise ValueError(
-            f"No pretrained weights named {pretrained!r} are shipped for {name_or_path!r}; "
-            "this release ships none. Train the model with `model.fit` or "
-            "`keras-genzoo train`, then load the run directory."
-        )
+        return presets.load_preset(name_or_path, pretrained, **preset_options)
     return create_model(name_or_path, **overrides)

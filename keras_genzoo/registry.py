@@ -23,6 +23,19 @@ class ModelEntry:
     summary: str
 
 
+@dataclass(frozen=True)
+class BuilderCall:
+    """How a model was built: its registered name, builder arguments and optimizer spec.
+
+    `create_model` leaves one on every model as `model.zoo_builder`, so the model can be
+    published as a preset without repeating its arguments.
+    """
+
+    name: str
+    arguments: dict[str, Any]
+    optimizer: dict[str, Any] | None = None
+
+
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
@@ -71,8 +84,15 @@ def register_model(
     return decorator
 
 
-def list_models(pattern: str | None = None) -> list[str]:
-    """Registered model names, sorted, optionally filtered by a shell-style pattern."""
+def list_models(pattern: str | None = None, *, pretrained: bool = False) -> list[str]:
+    """Registered model names, sorted, optionally filtered by a shell-style pattern.
+
+    With `pretrained=True`: the shipped presets instead, as `name.tag` strings.
+    """
+    if pretrained:
+        from keras_genzoo.presets import list_presets
+
+        return list_presets(pattern)
     names = sorted(_REGISTRY)
     if pattern is None:
         return names
@@ -114,4 +134,7 @@ def create_model(name: str, **overrides: Any) -> keras.Model:
                 f"Model {name!r} does not accept {', '.join(hints)}. "
                 f"Accepted overrides: {', '.join(params) or 'none'}."
             )
-    return entry.builder(**overrides)
+    model = entry.builder(**overrides)
+    if isinstance(model, keras.Model):
+        model.zoo_builder = BuilderCall(name, dict(overrides))
+    return model

@@ -121,7 +121,7 @@ def test_load_explains_bad_paths(saved_run, tmp_path):
     run_dir, _, _ = saved_run
     with pytest.raises(FileNotFoundError, match="No saved model at"):
         keras_genzoo.load(str(tmp_path / "missing" / "model.keras"))
-    with pytest.raises(FileNotFoundError, match="holds no 'model.keras'"):
+    with pytest.raises(FileNotFoundError, match="holds neither 'model.keras'"):
         keras_genzoo.load(str(tmp_path))
     text = tmp_path / "notes.txt"
     text.write_text("not a model")
@@ -133,5 +133,5 @@ def test_load_explains_bad_paths(saved_run, tmp_path):
         keras_genzoo.load(str(broken))
     with pytest.raises(ValueError, match="apply to registry names"):
         keras_genzoo.load(run_dir, latent_dim=3)
-    with pytest.raises(ValueError, match="No pretrained weights named 'imagenet'"):
+    with pytest.raises(ValueError, match="No preset 'imagenet' for 'ae_conv'"):
         keras_genzoo.load("ae_conv", pretrained="imagenet")

@@ -97,7 +97,7 @@ def test_train_run_errors_write_nothing(tmp_path):
     out = tmp_path / "run"
     for config, message in [
         ({"model": "ae_conv", "overrides": {"image_shape": [28, 28, 1]}},
-         r"expects inputs of shape \(batch, 28, 28, 1\)"),
+         r"image_shape=\(28, 28, 1\) was asked for"),
         ({"model": "ae_conv", "dataset": "no_such_set"}, "Unknown dataset 'no_such_set'"),
         ({"model": "ae_conv", "overrides": {"latent_dim": -1}}, "latent_dim must be a positive"),
     ]:
@@ -107,7 +107,7 @@ def test_train_run_errors_write_nothing(tmp_path):
 
 
 def test_evaluate_run_needs_a_run_directory(tmp_path):
-    with pytest.raises(runs.RunError, match="holds no 'config.json'"):
+    with pytest.raises(runs.RunError, match="holds neither 'config.json' .* nor 'metadata.json'"):
         runs.evaluate_run(str(tmp_path))
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(runs.RunError, match="Could not read"):

@@ -7,7 +7,8 @@
   measures the held-out split (`held_out_metrics`) and writes the run directory
   (`write_run`): `model.keras`, `metrics.json`, `config.json`, `logs/` (TensorBoard,
   with `ImageSummaries`), `checkpoints/last.keras`, `reconstructions.png` / `samples.png`.
-- `evaluate_run(run_dir)`: recomputes the held-out metrics of a run directory.
+- `evaluate_run(run_dir_or_preset)`: recomputes the held-out metrics recorded for a run
+  directory or a preset (`recorded_metrics` reads them).
 """
 
 from keras_genzoo.runs.artifacts import (
@@ -27,20 +28,36 @@ from keras_genzoo.runs.artifacts import (
 )
 from keras_genzoo.runs.config import (
     CONFIG_KEYS,
+    METRIC_OPTIONS,
     RUN_DEFAULTS,
     dataset_options,
     load_run_config,
+    make_optimizer,
     normalize_run_config,
     parse_overrides,
 )
-from keras_genzoo.runs.data import RunData, collect, load_run_data, probe_dataset
+from keras_genzoo.runs.data import (
+    RunData,
+    collect,
+    held_out_fingerprint,
+    load_run_data,
+    probe_dataset,
+)
 from keras_genzoo.runs.errors import RunError, reraised_as
-from keras_genzoo.runs.evaluation import evaluate_run, held_out_metrics, read_run_config
+from keras_genzoo.runs.evaluation import (
+    evaluate_run,
+    score_metrics,
+    held_out_metrics,
+    is_run_dir,
+    read_run_config,
+    recorded_metrics,
+)
 from keras_genzoo.runs.training import (
     build_model,
     builder_arguments,
     fit_model,
     run_callbacks,
+    use_optimizer,
     train_run,
     write_run,
 )
@@ -53,6 +70,7 @@ __all__ = [
     "ImageSummaries",
     "LOGS_DIR",
     "METRICS_FILE",
+    "METRIC_OPTIONS",
     "RUN_DEFAULTS",
     "RunData",
     "RunError",
@@ -62,21 +80,27 @@ __all__ = [
     "dataset_options",
     "evaluate_run",
     "fit_model",
+    "held_out_fingerprint",
     "held_out_metrics",
+    "is_run_dir",
     "jsonable",
     "load_run_config",
     "load_run_data",
+    "make_optimizer",
     "normalize_run_config",
     "parse_overrides",
     "preview_grids",
     "probe_dataset",
     "read_run_config",
     "reconstruction_report",
+    "recorded_metrics",
     "reraised_as",
     "run_callbacks",
     "run_preview_grids",
     "save_model",
+    "score_metrics",
     "train_run",
+    "use_optimizer",
     "write_json",
     "write_png",
     "write_run",

@@ -19,7 +19,7 @@ from keras_genzoo.atomic import replacing, write_bytes
 from keras_genzoo.checksums import record_checksum
 from keras_genzoo.divergence import check_finite_weights
 from keras_genzoo.images import image_grid
-from keras_genzoo.runs.data import RunData, split_element
+from keras_genzoo.runs.data import RunData
 
 # The files and folders of a run directory (besides the model, `loading.RUN_MODEL_FILE`).
 METRICS_FILE = "metrics.json"
@@ -195,13 +195,7 @@ def reconstruction_report(model: keras.Model, data: RunData, seed: int) -> dict[
     Denoising models (with `corrupt`) also report the error of their own noisy inputs and
     of the denoised images.
     """
-    total, count = 0.0, 0
-    for element in data.train:
-        x, y, _ = split_element(element)
-        target = x if y is None else y
-        total = total + target.astype(np.float64).sum(axis=0)
-        count += len(target)
-    mean_image = total / count
+    mean_image = data.train_images.astype(np.float64).mean(axis=0)
     reconstructions = reconstruct(model, data.test_inputs, data.test_labels)
     mse = float(np.mean((reconstructions - data.test_targets) ** 2))
     baseline = float(np.mean((mean_image - data.test_targets) ** 2))

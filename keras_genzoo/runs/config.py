@@ -2,7 +2,17 @@
 
 A run config is a dict with `model` (a registered name), builder `overrides`, `dataset`
 (a name or `{"name": ..., <load_dataset options>}`), `epochs`, `batch_size`,
-`learning_rate`, `seed`, `strategy` and an optional `description`.
+`learning_rate`, `seed`, `strategy` and an optional `description`, plus:
+
+- `optimizer`: the optimizer to train with, as Keras serialises one
+  (`{"class_name": "Adam", "config": {"beta_1": 0.5}}`, or just `"Adam"`); the run's
+  `learning_rate` is put into its config. Without it the builder's own optimizer is used.
+- `metrics`: held-out metrics to measure beyond the model's compiled ones, each with
+  its options (see `METRIC_OPTIONS`): `iw_nll` (importance-weighted negative
+  log-likelihood in nats), `nll` (exact negative log-likelihood in nats and bits per
+  dimension, for autoregressive models), `generator` (FID, KID, class coverage and conditional
+  accuracy of samples, with the shipped feature classifier of the dataset),
+  `pseudo_likelihood` and `ais` (AIS log Z, then the average log-likelihood).
 """
 
 from __future__ import annotations
@@ -26,8 +36,18 @@ RUN_DEFAULTS: dict[str, Any] = {
     "learning_rate": None,
     "seed": 0,
     "strategy": "auto",
+    "optimizer": None,
+    "metrics": {},
 }
 CONFIG_KEYS = (*RUN_DEFAULTS, "description")
+# Held-out metrics a config may ask for, with their options and defaults.
+METRIC_OPTIONS: dict[str, dict[str, Any]] = {
+    "iw_nll": {"num_samples": 100, "num_images": None},
+    "nll": {},
+    "generator": {"num_samples": 1000, "classifier": None},
+    "pseudo_likelihood": {},
+    "ais": {"num_chains": 100, "num_betas": 10000},
+}
 # load_dataset arguments the trainer sets itself; a config cannot override them.
 TRAINER_DATA_ARGS = ("name", "split", "batch_size", "scale", "labels", "shuffle")
 
@@ -110,7 +130,59 @@ def normalize_run_config(config: dict[str, Any]) -> dict[str, Any]:
         raise RunError(f"seed must be an integer, got {merged['seed']!r}.")
     if merged["strategy"] not in STRATEGIES:
         check_known_keys([str(merged["strategy"])], STRATEGIES, "strategy")
+    merged["optimizer"] = _check_optimizer(merged["optimizer"])
+    merged["metrics"] = _check_metrics(merged["metrics"])
     return merged
+
+
+def _check_optimizer(spec: Any) -> dict[str, Any] | None:
+    """A Keras optimizer spec as `{"class_name": ..., "config": {...}}`, or None."""
+    if spec is None:
+        return None
+    spec = {"class_name": spec} if isinstance(spec, str) else spec
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise RunError(
+            "optimizer must be a Keras optimizer name or {\"class_name\": ..., \"config\": "
+            f"{{...}}}}, got {spec!r}."
+        )
+    check_known_keys(list(spec), ["class_name", "config"], "optimizer key")
+    spec = {"class_name": spec["class_name"], "config": dict(spec.get("config") or {})}
+    make_optimizer(spec)  # unknown classes or arguments fail here, before training
+    return spec
+
+
+def make_optimizer(spec: dict[str, Any], learning_rate: float | None = None, name: str | None = None):
+    """A fresh Keras optimizer from a normalised spec, with `learning_rate` if given."""
+    import keras
+
+    config = dict(spec["config"])
+    if learning_rate is not None:
+        config["learning_rate"] = learning_rate
+    if name is not None:
+        config["name"] = name
+    try:
+        return keras.optimizers.get({"class_name": spec["class_name"], "config": config})
+    except (ValueError, TypeError) as err:
+        raise RunError(
+            f"optimizer {spec['class_name']!r} cannot be built: {err} Name a Keras optimizer "
+            "(Adam, SGD, RMSprop, ...) with arguments it accepts."
+        ) from err
+
+
+def _check_metrics(metrics: Any) -> dict[str, dict[str, Any]]:
+    if isinstance(metrics, (list, tuple)):
+        metrics = {name: {} for name in metrics}
+    if not isinstance(metrics, dict):
+        raise RunError(f"metrics must be an object of metric names and options, got {metrics!r}.")
+    check_known_keys(list(metrics), list(METRIC_OPTIONS), "metric")
+    checked = {}
+    for name, options in metrics.items():
+        options = {} if options is None else options
+        if not isinstance(options, dict):
+            raise RunError(f"The options of metric {name!r} must be an object, got {options!r}.")
+        check_known_keys(list(options), list(METRIC_OPTIONS[name]), f"option of metric {name!r}:")
+        checked[name] = {**METRIC_OPTIONS[name], **options}
+    return checked
 
 
 def load_run_config(path: str) -> dict[str, Any]:

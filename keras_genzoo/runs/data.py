@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import inspect
 from typing import Any
 
 import keras
 import numpy as np
 
-from keras_genzoo.data import DataNotFoundError, DatasetInfo, load_dataset
+from keras_genzoo.data import DataNotFoundError, DatasetInfo, load_arrays, load_dataset
 from keras_genzoo.runs.errors import RunError, reraised_as
 
 SCALE_OF_RANGE = {(0.0, 1.0): "unit", (-1.0, 1.0): "symmetric"}
@@ -21,6 +23,8 @@ class RunData:
 
     `test_targets` are the clean images (the inputs themselves unless the dataset yields
     (noisy, clean) pairs); `test_labels` is None for unconditional models.
+    `train_images` are the clean training images (before any binarisation or noise),
+    for statistics that must not depend on how many epochs drew from the pipeline.
     """
 
     train: Any
@@ -30,6 +34,7 @@ class RunData:
     test_inputs: np.ndarray
     test_targets: np.ndarray
     test_labels: np.ndarray | None
+    train_images: np.ndarray
 
 
 def _data_options(config: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +93,15 @@ def collect(dataset: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     )
 
 
+def held_out_fingerprint(data: RunData) -> str:
+    """SHA-256 of the held-out images (float32, as the model sees them) and labels: which
+    images a run was measured on, checked again when its metrics are recomputed."""
+    digest = hashlib.sha256(np.ascontiguousarray(data.test_targets, np.float32).tobytes())
+    if data.test_labels is not None:
+        digest.update(np.ascontiguousarray(data.test_labels, np.int64).tobytes())
+    return digest.hexdigest()
+
+
 def model_scale(model: keras.Model, name: str = "The model") -> str:
     """The data layer's `scale` for a model's pixel range; other ranges raise `RunError`."""
     value_range = tuple(float(v) for v in getattr(model, "value_range", (0.0, 1.0)))
@@ -111,9 +125,14 @@ def load_run_data(config: dict[str, Any], model: keras.Model) -> RunData:
         **{"seed": config["seed"], **_data_options(config)},
     )
     name = config["dataset"]["name"]
+    array_options = inspect.signature(load_arrays).parameters
     with reraised_as(RunError, *DATA_ERRORS):
         train_ds, train_info = load_dataset(name, "train", **load_options)
         test_ds, test_info = load_dataset(name, "test", shuffle=False, **load_options)
         if hasattr(model, "check_training_data"):
             model.check_training_data(train_ds)
-    return RunData(train_ds, test_ds, train_info, test_info, *collect(test_ds))
+        train_images, _, _ = load_arrays(
+            name, "train", scale=load_options["scale"],
+            **{k: v for k, v in _data_options(config).items() if k in array_options},
+        )
+    return RunData(train_ds, test_ds, train_info, test_info, *collect(test_ds), train_images)

@@ -24,7 +24,7 @@ from keras_genzoo.checksums import MANIFEST_FILE, record_checksum, verify_record
 from keras_genzoo.data import DatasetInfo
 from keras_genzoo.divergence import StopOnDivergence, TrainingDiverged
 from keras_genzoo.loading import RUN_MODEL_FILE
-from keras_genzoo.registry import builder_parameters, create_model, get_entry
+from keras_genzoo.registry import BuilderCall, builder_parameters, create_model, get_entry
 from keras_genzoo.runs.artifacts import (
     BACKUP_DIR,
     CHECKPOINTS_DIR,
@@ -39,8 +39,8 @@ from keras_genzoo.runs.artifacts import (
     write_json,
     write_png,
 )
-from keras_genzoo.runs.config import normalize_run_config
-from keras_genzoo.runs.data import RunData, load_run_data, probe_dataset
+from keras_genzoo.runs.config import make_optimizer, normalize_run_config
+from keras_genzoo.runs.data import RunData, held_out_fingerprint, load_run_data, probe_dataset
 from keras_genzoo.runs.errors import RunError, reraised_as
 from keras_genzoo.runs.evaluation import held_out_metrics, read_run_config
 
@@ -83,7 +83,28 @@ def build_model(
     with reraised_as(RunError, ValueError, TypeError):
         with strategy.scope():
             model = create_model(config["model"], **arguments)
+            if config["optimizer"] is not None:
+                use_optimizer(model, config["optimizer"], config["learning_rate"])
+    model.zoo_builder = BuilderCall(config["model"], arguments, config["optimizer"])
     return model, arguments
+
+
+def use_optimizer(
+    model: keras.Model, spec: dict[str, Any], learning_rate: float | None = None
+) -> None:
+    """Recompile `model` with optimizers made from `spec`, keeping its other compile settings.
+
+    GANs get two fresh instances, one for the discriminator and one for the generator.
+    """
+    if hasattr(model, "_gan_compile_config"):
+        settings = dict(model._gan_compile_config)
+        for role in ("d_optimizer", "g_optimizer"):
+            settings[role] = make_optimizer(spec, learning_rate, name=role)
+        model.compile(**settings)
+        return
+    settings = dict(model._compile_config.config)
+    settings["optimizer"] = make_optimizer(spec, learning_rate)
+    model.compile(**settings)
 
 
 class RunBackup(keras.callbacks.Callback):
@@ -227,6 +248,7 @@ def _run_metrics(
         "dataset": {
             "train": dataclasses.asdict(data.train_info),
             "test": dataclasses.asdict(data.test_info),
+            "held_out_sha256": held_out_fingerprint(data),
         },
         **results,
     })

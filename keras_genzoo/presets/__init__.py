@@ -1,0 +1,83 @@
+"""Pretrained presets: named weights with the recipe and the held-out metrics that made them.
+
+A preset is a directory `pretrained/<model>/<tag>/` with `config.json` (registered name,
+builder arguments, optimizer), `model.weights.h5` and `metadata.json` (dataset and
+split, zoo config and command, held-out metrics, SHA-256 and size of the weights,
+licenses, parameter count, versions, date). Tags are named after the data.
+
+- `load_preset("vae_conv.mnist_t10k")`, `load_preset("vae_conv", "mnist_t10k")`, a preset
+  directory or an https:// URL of a preset archive (cached under `cache_dir()`); also
+  reachable as `keras_genzoo.load(...)`.
+- `list_presets()`, `preset_summary(name)`, `save_preset(model, directory, ...)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from keras_genzoo.presets.catalog import (
+    PRESETS_DIR,
+    is_preset_dir,
+    list_presets,
+    preset_summary,
+    resolve_preset,
+    split_preset_name,
+)
+from keras_genzoo.presets.remote import CACHE_ENV, cache_dir, fetch_preset, is_url, safe_extract
+from keras_genzoo.presets.store import (
+    CONFIG_FILE,
+    METADATA_FILE,
+    WEIGHTS_FILE,
+    PresetError,
+    flat_metrics,
+    headline_value,
+    load_preset_dir,
+    read_preset,
+    save_preset,
+)
+
+
+def load_preset(
+    source: str,
+    tag: str | None = None,
+    *,
+    file_hash: str | None = None,
+    skip_mismatch: bool = False,
+    **overrides: Any,
+) -> keras.Model:
+    """The model of a preset with its verified weights (see `resolve_preset` for `source`)."""
+    directory = resolve_preset(source, tag, file_hash=file_hash)
+    return load_preset_dir(directory, overrides=overrides, skip_mismatch=skip_mismatch)
+
+
+def preset_metadata(source: str, tag: str | None = None, *, file_hash: str | None = None) -> dict:
+    """The `metadata.json` of a preset."""
+    return read_preset(resolve_preset(source, tag, file_hash=file_hash))[1]
+
+
+__all__ = [
+    "CACHE_ENV",
+    "CONFIG_FILE",
+    "METADATA_FILE",
+    "PRESETS_DIR",
+    "PresetError",
+    "WEIGHTS_FILE",
+    "cache_dir",
+    "fetch_preset",
+    "flat_metrics",
+    "headline_value",
+    "is_preset_dir",
+    "is_url",
+    "list_presets",
+    "load_preset",
+    "load_preset_dir",
+    "preset_metadata",
+    "preset_summary",
+    "read_preset",
+    "resolve_preset",
+    "safe_extract",
+    "save_preset",
+    "split_preset_name",
+]

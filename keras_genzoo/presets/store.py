@@ -1,0 +1,336 @@
+"""One preset directory: `config.json`, `model.weights.h5` and `metadata.json`.
+
+`save_preset` writes one (into a temporary folder, renamed into place when complete);
+`load_preset_dir` reads one back: the files are checked, the weights' SHA-256 is
+verified against `metadata.json` before anything is read from them, the model is
+rebuilt by its registered builder (no code or serialised objects come from the preset)
+and the weights are loaded only when every shape matches.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+from typing import Any
+
+import h5py
+import keras
+import numpy as np
+
+from keras_genzoo.checksums import sha256_file, verify_file
+from keras_genzoo.registry import BuilderCall, UnknownModelError, create_model, get_entry
+from keras_genzoo.runs.artifacts import jsonable, write_json
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+METADATA_FILE = "metadata.json"
+PRESET_FORMAT = 1
+WEIGHTS_LICENSE = "Apache-2.0"
+DATA_LICENSES = {
+    "digits": "UCI optdigits as shipped with scikit-learn (BSD-3-Clause); CC BY 4.0 at the UCI repository",
+    "mnist": "MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, CC BY-SA 3.0",
+}
+
+
+class PresetError(ValueError):
+    """A preset that cannot be found, read or loaded as asked; says what to do instead."""
+
+
+def _optimizers(model: keras.Model) -> list:
+    """The optimizers a model holds (presets carry weights, not optimizer state)."""
+    found = []
+    for attribute in ("optimizer", "d_optimizer", "g_optimizer"):
+        optimizer = getattr(model, attribute, None)
+        if isinstance(optimizer, keras.optimizers.Optimizer) and optimizer not in found:
+            found.append(optimizer)
+    return found
+
+
+def save_weights(model: keras.Model, path: str) -> None:
+    """Save the model's weights (seed states included, optimizer state left out)."""
+    if not model.built:  # zoo models create their variables up front; Keras wants `built`
+        model.build((None, *model.image_shape))
+    keras.saving.save_weights(model, path, objects_to_skip=_optimizers(model) or None)
+
+
+def weight_shapes(path: str) -> dict[str, tuple[int, ...]]:
+    """`{variable path: shape}` of every array in a `.weights.h5` file."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(
+            lambda name, obj: shapes.__setitem__(name, tuple(obj.shape))
+            if isinstance(obj, h5py.Dataset) else None
+        )
+    return shapes
+
+
+def _versions() -> dict[str, str]:
+    import tensorflow as tf
+
+    import keras_genzoo
+
+    return {
+        "keras_genzoo": keras_genzoo.__version__, "keras": keras.__version__,
+        "tensorflow": tf.__version__, "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _check_finite(model: keras.Model) -> None:
+    bad = [w.path for w in model.weights if not np.all(np.isfinite(np.asarray(w)))]
+    if bad:
+        raise PresetError(
+            f"The model has non-finite weights ({', '.join(bad[:5])}); a diverged model is "
+            "not saved as a preset. Train it again (lower the learning rate)."
+        )
+
+
+def save_preset(
+    model: keras.Model,
+    directory: str,
+    *,
+    model_name: str | None = None,
+    builder_arguments: dict[str, Any] | None = None,
+    optimizer: dict[str, Any] | None = None,
+    run: dict[str, Any] | None = None,
+    description: str = "",
+    command: str | None = None,
+    zoo_config: str | None = None,
+    headline: str | None = None,
+    weights_license: str = WEIGHTS_LICENSE,
+    data_license: str | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Write `model` as a preset directory (config, weights, metadata); returns the metadata.
+
+    The builder name and arguments come from `run` (what `keras_genzoo.runs.train_run`
+    returns: also the dataset, split, recipe and held-out metrics) or from `model_name`
+    and `builder_arguments`; models built by `create_model` or loaded from a preset
+    remember both. `headline` names the metric `list_presets` shows. An existing
+    non-empty `directory` is refused unless `overwrite`.
+    """
+    remembered = getattr(model, "zoo_builder", None)
+    if run is not None:
+        model_name = model_name or run["model"]
+        builder_arguments = run["builder_arguments"] if builder_arguments is None else builder_arguments
+        optimizer = run["config"].get("optimizer") if optimizer is None else optimizer
+    elif remembered is not None:
+        model_name = model_name or remembered.name
+        builder_arguments = remembered.arguments if builder_arguments is None else builder_arguments
+        optimizer = remembered.optimizer if optimizer is None else optimizer
+    if model_name is None or builder_arguments is None:
+        raise PresetError(
+            "save_preset needs the model's registered name and builder arguments: pass "
+            "run= (the metrics train_run returned) or model_name= and builder_arguments=."
+        )
+    try:
+        family = get_entry(model_name).family
+    except UnknownModelError as err:
+        raise PresetError(str(err)) from None
+    _check_finite(model)
+    directory = os.path.abspath(directory)
+    if os.path.isdir(directory) and os.listdir(directory) and not overwrite:
+        raise PresetError(
+            f"{directory!r} exists and is not empty; choose another directory or pass "
+            "overwrite=True (--overwrite) to replace it."
+        )
+    parent = os.path.dirname(directory)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".partial-", dir=parent)
+    try:
+        weights_path = os.path.join(staging, WEIGHTS_FILE)
+        save_weights(model, weights_path)
+        config = {
+            "model": model_name, "builder_arguments": builder_arguments, "optimizer": optimizer,
+        }
+        metadata = {
+            "format": PRESET_FORMAT,
+            "model": model_name,
+            "family": family,
+            "description": description,
+            "weights": {
+                "file": WEIGHTS_FILE,
+                "sha256": sha256_file(weights_path),
+                "bytes": os.path.getsize(weights_path),
+            },
+            "parameters": int(sum(np.prod(w.shape) for w in model.weights)),
+            "license": {"weights": weights_license, "data": data_license},
+            "versions": _versions(),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        if run is not None:
+            dataset_name = run["config"]["dataset"]["name"]
+            metadata["license"]["data"] = data_license or DATA_LICENSES.get(dataset_name)
+            metadata["dataset"] = {
+                "name": dataset_name,
+                "options": {k: v for k, v in run["config"]["dataset"].items() if k != "name"},
+                **run["dataset"],
+            }
+            metadata["training"] = {
+                "zoo_config": zoo_config, "command": command, "config": run["config"],
+                "epochs": run["config"]["epochs"], "train_seconds": run.get("train_seconds"),
+                "final": {k: v[-1] for k, v in run.get("history", {}).items() if v},
+            }
+            metadata["metrics"] = {
+                k: run[k] for k in ("evaluation", "reconstruction", "scores") if k in run
+            }
+        metadata["headline"] = headline or default_headline(metadata)
+        headline_value(metadata)  # the named metric must exist
+        write_json(config, os.path.join(staging, CONFIG_FILE))
+        write_json(metadata, os.path.join(staging, METADATA_FILE))
+        if os.path.isdir(directory):
+            shutil.rmtree(directory)
+        os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return jsonable(metadata)
+
+
+# The metric `list_presets` shows, by preference, when save_preset is given none.
+HEADLINE_PREFERENCE = (
+    "scores.iw_nll", "scores.nll", "scores.fid", "scores.ais_log_likelihood", "scores.pseudo_likelihood",
+    "reconstruction.mse", "evaluation.loss",
+)
+
+
+def default_headline(metadata: dict[str, Any]) -> str | None:
+    """The first of `HEADLINE_PREFERENCE` the metadata records."""
+    metrics = flat_metrics(metadata.get("metrics", {}))
+    return next((name for name in HEADLINE_PREFERENCE if name in metrics), None)
+
+
+def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Nested held-out metrics as `{"evaluation.loss": ..., "scores.iw_nll": ...}`."""
+    flat: dict[str, float] = {}
+
+    def visit(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                visit(f"{prefix}.{key}" if prefix else key, item)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[prefix] = float(value)
+
+    visit("", metrics)
+    return flat
+
+
+def headline_value(metadata: dict[str, Any]) -> float | None:
+    """The value of the preset's headline metric (None when it names none)."""
+    name = metadata.get("headline")
+    if name is None:
+        return None
+    metrics = flat_metrics(metadata.get("metrics", {}))
+    if name not in metrics:
+        raise PresetError(
+            f"The headline metric {name!r} is not among the recorded metrics: "
+            f"{', '.join(sorted(metrics)) or 'none'}."
+        )
+    return metrics[name]
+
+
+def _read_json(path: str, what: str) -> dict[str, Any]:
+    if not os.path.isfile(path):
+        raise PresetError(
+            f"The preset directory {os.path.dirname(path)!r} has no {os.path.basename(path)!r} "
+            f"({what}); a preset holds {CONFIG_FILE}, {WEIGHTS_FILE} and {METADATA_FILE}. "
+            "Download or copy it again."
+        )
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise PresetError(f"{path!r} does not parse as JSON ({err}); the preset is corrupt.") from None
+    if not isinstance(data, dict):
+        raise PresetError(f"{path!r} must hold a JSON object, got {type(data).__name__}.")
+    return data
+
+
+def read_preset(directory: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config, metadata) of a preset directory, checked for the keys loading needs."""
+    metadata = _read_json(os.path.join(directory, METADATA_FILE), "the preset's metadata")
+    config = _read_json(os.path.join(directory, CONFIG_FILE), "the model config")
+    for key, where, data in (
+        ("model", CONFIG_FILE, config), ("builder_arguments", CONFIG_FILE, config),
+        ("weights", METADATA_FILE, metadata),
+    ):
+        if key not in data:
+            raise PresetError(f"{os.path.join(directory, where)!r} lacks the key {key!r}.")
+    weights = metadata["weights"]
+    if not isinstance(weights, dict) or not {"file", "sha256"} <= set(weights):
+        raise PresetError(
+            f"{os.path.join(directory, METADATA_FILE)!r}: 'weights' must give 'file' and 'sha256'."
+        )
+    if os.path.basename(weights["file"]) != weights["file"]:
+        raise PresetError(f"The weights file must lie in the preset directory, got {weights['file']!r}.")
+    return config, metadata
+
+
+def _mismatches(expected: dict, found: dict) -> list[str]:
+    lines = []
+    for path in sorted(set(expected) | set(found)):
+        want, have = expected.get(path), found.get(path)
+        if want != have:
+            layer = path.rsplit("/vars/", 1)[0]
+            lines.append(
+                f"{layer} (variable {path.rsplit('/', 1)[-1]}): preset "
+                f"{'absent' if have is None else have}, model {'absent' if want is None else want}"
+            )
+    return lines
+
+
+def load_preset_dir(
+    directory: str, *, overrides: dict[str, Any] | None = None, skip_mismatch: bool = False
+) -> keras.Model:
+    """Build the preset's model (with builder `overrides`) and load its verified weights.
+
+    Weight shapes that differ from the model's (an override such as another latent size)
+    raise `PresetError` naming the layers and shapes; with `skip_mismatch=True` every
+    compatible layer is loaded and the others are reported in a warning.
+    """
+    from keras_genzoo.runs.training import use_optimizer
+
+    config, metadata = read_preset(directory)
+    weights_path = os.path.join(directory, metadata["weights"]["file"])
+    if not os.path.isfile(weights_path):
+        raise PresetError(
+            f"The preset directory {directory!r} has no weights file {metadata['weights']['file']!r}."
+        )
+    verify_file(weights_path, metadata["weights"]["sha256"])  # ChecksumError names both hashes
+    arguments = {**config["builder_arguments"], **(overrides or {})}
+    if "image_shape" in arguments and arguments["image_shape"] is not None:
+        arguments["image_shape"] = tuple(arguments["image_shape"])
+    model = create_model(config["model"], **arguments)
+    if config.get("optimizer"):
+        use_optimizer(model, config["optimizer"], arguments.get("learning_rate"))
+    model.zoo_builder = BuilderCall(config["model"], arguments, config.get("optimizer"))
+    with tempfile.TemporaryDirectory() as scratch:
+        expected_path = os.path.join(scratch, WEIGHTS_FILE)
+        save_weights(model, expected_path)
+        mismatched = _mismatches(weight_shapes(expected_path), weight_shapes(weights_path))
+    if mismatched and not skip_mismatch:
+        raise PresetError(
+            f"The weights of preset {directory!r} do not fit the model built with "
+            f"{overrides or 'its own arguments'}: " + "; ".join(mismatched)
+            + ". Drop the overrides that change weight shapes, or pass skip_mismatch=True "
+            "to load every compatible layer."
+        )
+    optimizers = _optimizers(model) or None
+    if mismatched:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras' own per-layer warnings; ours follows
+            keras.saving.load_weights(
+                model, weights_path, skip_mismatch=True, objects_to_skip=optimizers
+            )
+        warnings.warn(
+            "Loaded every compatible layer of the preset; left at their fresh values: "
+            + "; ".join(mismatched), stacklevel=3,
+        )
+    else:
+        keras.saving.load_weights(model, weights_path, objects_to_skip=optimizers)
+    return model
