@@ -107,9 +107,16 @@ def test_bad_overrides_name_the_accepted_ones():
 
 
 def test_load_a_keras_file_and_a_run_directory(saved_run):
+    from keras_genzoo.checksums import ChecksumError, record_checksum
+
     run_dir, model, images = saved_run
     expected = model.reconstruct(images)
-    from_file = keras_genzoo.load(os.path.join(run_dir, "model.keras"))
+    model_file = os.path.join(run_dir, "model.keras")
+    from_file = keras_genzoo.load(model_file)
+    # A folder loads only with the SHA-256 keras-genzoo records for it.
+    with pytest.raises(ChecksumError, match="cannot be verified"):
+        keras_genzoo.load(run_dir)
+    record_checksum(run_dir, model_file)
     from_dir = keras_genzoo.load(run_dir)
     for loaded in (from_file, from_dir):
         assert isinstance(loaded, Autoencoder)
