@@ -64,7 +64,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     config: dict[str, Any] = {}
     if args.config:
         config = load_run_config(args.config)
-    elif args.resume and args.model is None and os.path.isdir(args.out):
+    elif getattr(args, "resume", False) and args.model is None and os.path.isdir(args.out):
         config = read_run_config(args.out)
     flags = {
         "model": args.model,

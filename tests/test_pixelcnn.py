@@ -339,7 +339,12 @@ def test_mirrored_strategy_step_matches_single_device(digits):
     options = dict(image_shape=info.image_shape, likelihood="categorical", num_levels=17,
                    filters=8, num_layers=2)
     start = keras_genzoo.create_model("pixelcnn_conditional", **options).get_weights()
-    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    # Reducing on one device keeps TF's collective ops out of this test: a second
+    # collective-based MirroredStrategy in the same process reuses their instance keys
+    # (tensorflow#62790).
+    mirrored = tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
     results = []
     for strategy in (tf.distribute.get_strategy(), mirrored):
         with strategy.scope():

@@ -25,6 +25,7 @@ import tensorflow as tf
 import keras_genzoo
 from keras_genzoo import cli, distribute, runs
 from keras_genzoo.atomic import TEMPORARY_PREFIX, replacing, write_bytes
+from keras_genzoo.base import ZooModel
 from keras_genzoo.checksums import MANIFEST_FILE, ChecksumError, sha256_file
 from keras_genzoo.data import load_arrays
 from keras_genzoo.divergence import TrainingDiverged
@@ -361,11 +362,13 @@ class PoisonAtStep(keras.callbacks.Callback):
             weight.assign(np.full(weight.shape, np.nan, "float32"))
 
 
-def test_divergence_stops_training_and_keeps_the_last_finite_checkpoint(tmp_path):
+def test_divergence_stops_training_and_keeps_the_last_finite_checkpoint(tmp_path, monkeypatch):
     """A weight that becomes NaN in epoch 2 stops training at the next step with the
     epoch, step and learning rate named; the run's model is the finite checkpoint of
     epoch 1 (it loads and verifies), metrics.json records where training diverged,
-    and the NaN model itself can never be saved."""
+    and the NaN model itself can never be saved. One step per execution, so the
+    callbacks see every step (with several, divergence is caught at the execution's end)."""
+    monkeypatch.setattr(ZooModel, "cpu_steps_per_execution", 1)
     out = str(tmp_path / "run")
     config = {**TINY_RUN, "epochs": 3}
     with pytest.raises(TrainingDiverged, match=r"diverged at epoch 2, step 3: loss=nan.*learning rate") as raised:
