@@ -139,6 +139,7 @@ def test_memory_is_flat_over_epochs_and_repeated_calls(name):
         assert _rss() <= 1.05 * before, f"{name}: RSS grew from {before:,} to {_rss():,}"
 
 
+@pytest.mark.slow
 def test_overhead_benchmark_runs_on_a_small_problem():
     script = os.path.join(REPO_ROOT, "benchmarks", "overhead.py")
     result = subprocess.run(
