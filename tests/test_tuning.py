@@ -340,6 +340,7 @@ def test_bad_searches_fail_before_any_trial(tmp_path, kwargs, message):
     assert not os.path.exists(tmp_path / "vae_dense_digits")
 
 
+@pytest.mark.slow
 def test_cli_tune_prints_the_table_and_rejects_bad_names(tmp_path, capsys):
     args = ["tune", "ae_dense", "--max-trials", "1", "--epochs", "1", "--directory",
             str(tmp_path), "--set", "units_width=8", "--set", "units_depth=1"]
