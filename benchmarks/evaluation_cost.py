@@ -23,11 +23,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_FP16")
 
 import numpy as np  # noqa: E402
+from overhead import forward_flops, measured_peaks  # noqa: E402
 
 import keras_genzoo  # noqa: E402
 from keras_genzoo.evaluation import load_feature_classifier  # noqa: E402
 from keras_genzoo.evaluation.metrics import fid_from_features, kid_from_features  # noqa: E402
-from overhead import forward_flops, measured_peaks  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

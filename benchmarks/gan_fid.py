@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_genzoo  # noqa: E402
-from keras_genzoo.blocks import build_conv_decoder  # noqa: E402
+from keras_genzoo.core.blocks import build_conv_decoder  # noqa: E402
 from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
 from keras_genzoo.evaluation import (  # noqa: E402
     class_coverage,
@@ -36,7 +36,12 @@ from keras_genzoo.evaluation import (  # noqa: E402
     load_feature_classifier,
     mode_coverage,
 )
-from keras_genzoo.gan import GAN, build_dcgan_discriminator, build_mlp_discriminator, build_mlp_generator  # noqa: E402
+from keras_genzoo.models.gan import (  # noqa: E402
+    GAN,
+    build_dcgan_discriminator,
+    build_mlp_discriminator,
+    build_mlp_generator,
+)
 
 SYMMETRIC = (-1.0, 1.0)
 NUM_SAMPLES = 1000

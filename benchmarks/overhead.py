@@ -38,10 +38,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
+from rbm_cd1 import EpochTimer  # noqa: E402
 
 import keras_genzoo  # noqa: E402
 from keras_genzoo.data import load_dataset  # noqa: E402
-from rbm_cd1 import EpochTimer  # noqa: E402
 
 FAMILY_MODELS = [
     "ae_dense", "dae_dense", "ae_conv", "vae_dense", "cvae_dense", "vae_conv", "dcgan", "cgan",
@@ -192,7 +192,7 @@ class TwinRBM(keras.Model):
 
     def __init__(self, zoo, **kwargs):
         super().__init__(**kwargs)
-        self.rbm = keras_genzoo.layers.RBM(zoo.hidden_units, seed=0)
+        self.rbm = keras_genzoo.core.layers.RBM(zoo.hidden_units, seed=0)
         self.rbm.build((None, zoo.visible_units))
         self.visible_units = zoo.visible_units
         self.error_tracker = keras.metrics.Mean(name="reconstruction_error")

@@ -23,11 +23,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from vae_mnist_nll import _cpu_seconds  # noqa: E402
+from vae_mnist_nll import run as run_vae
 
 import keras_genzoo  # noqa: E402
 from keras_genzoo.data import load_arrays  # noqa: E402
-from keras_genzoo.vae import binarize  # noqa: E402
-from vae_mnist_nll import _cpu_seconds, run as run_vae  # noqa: E402
+from keras_genzoo.models.vae import binarize  # noqa: E402
 
 
 def run_pixelcnn(

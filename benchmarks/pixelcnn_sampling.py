@@ -30,7 +30,7 @@ import tensorflow as tf  # noqa: E402
 
 import keras_genzoo  # noqa: E402
 from keras_genzoo.data import load_arrays  # noqa: E402
-from keras_genzoo.vae import binarize  # noqa: E402
+from keras_genzoo.models.vae import binarize  # noqa: E402
 
 
 def naive_sample(model, n: int, seed: int) -> np.ndarray:

@@ -48,7 +48,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import keras_genzoo  # noqa: E402
 from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
-from keras_genzoo.rbm import pseudo_likelihood  # noqa: E402
+from keras_genzoo.models.rbm import pseudo_likelihood  # noqa: E402
 
 LEARNING_RATE = 0.1
 MATMULS_PER_BATCH = 5  # v W, h W^T, v' W, and the two weight-gradient products
@@ -310,8 +310,8 @@ def main(args: argparse.Namespace) -> None:
 
 def digits_table(seeds: int) -> None:
     """Held-out pseudo-likelihood and AIS log-likelihood on the binarised digits."""
-    from keras_genzoo.layers import RBM
-    from keras_genzoo.rbm import ais_log_partition, average_log_likelihood
+    from keras_genzoo.core.layers import RBM
+    from keras_genzoo.models.rbm import ais_log_partition, average_log_likelihood
 
     hidden, learning_rate, epochs, batch_size = 100, 0.06, 10, 10
     train, _, info = load_arrays("digits", "train")

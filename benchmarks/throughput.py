@@ -80,7 +80,7 @@ def main() -> None:
     args = parse_args()
     import tensorflow as tf
 
-    from keras_genzoo.distribute import get_strategy, split_cpu
+    from keras_genzoo.training.distribute import get_strategy, split_cpu
 
     if args.split_cpu:
         split_cpu(args.split_cpu)

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 import keras_genzoo  # noqa: E402
 from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
-from keras_genzoo.images import save_image_grid  # noqa: E402
+from keras_genzoo.io.images import save_image_grid  # noqa: E402
 
 NOISE_LEVEL = 0.3
 

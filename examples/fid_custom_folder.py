@@ -34,7 +34,7 @@ from keras_genzoo.evaluation import (  # noqa: E402
     load_feature_classifier,
     train_feature_classifier,
 )
-from keras_genzoo.runs import train_run  # noqa: E402
+from keras_genzoo.training import train_run  # noqa: E402
 
 CLASSIFIER = "my_folder"
 

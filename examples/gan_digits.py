@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import keras_genzoo  # noqa: E402
 from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
 from keras_genzoo.evaluation import conditional_accuracy, fid, load_feature_classifier  # noqa: E402
-from keras_genzoo.images import save_image_grid  # noqa: E402
+from keras_genzoo.io.images import save_image_grid  # noqa: E402
 
 
 def main() -> None:

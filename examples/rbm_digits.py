@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 import keras_genzoo  # noqa: E402
 from keras_genzoo.data import load_arrays  # noqa: E402
-from keras_genzoo.images import save_image_grid  # noqa: E402
+from keras_genzoo.io.images import save_image_grid  # noqa: E402
 
 
 def nudge(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,11 +8,26 @@ from typing import Any
 
 import keras
 
-from keras_genzoo.checksums import read_manifest, verify_recorded
-from keras_genzoo.registry import create_model, get_entry
+from keras_genzoo import (
+    models,  # noqa: F401  (registers every zoo class for deserialisation)
+    presets,
+)
+from keras_genzoo.core import registry
+from keras_genzoo.core.registry import create_model, get_entry
+from keras_genzoo.io.checksums import read_manifest, verify_recorded
 
 RUN_MODEL_FILE = "model.keras"
 MANIFEST_SEARCH_DEPTH = 2  # a run's model.keras and its checkpoints/*.keras
+
+
+def list_models(pattern: str | None = None, *, pretrained: bool = False) -> list[str]:
+    """Registered model names, sorted, optionally filtered by a shell-style pattern.
+
+    With `pretrained=True`: the shipped presets instead, as `name.tag` strings.
+    """
+    if pretrained:
+        return presets.list_presets(pattern)
+    return registry.list_models(pattern)
 
 
 def verify_model_file(path: str, folder: str | None = None) -> None:
@@ -79,10 +94,8 @@ def load(
       weight shapes fail, unless `skip_mismatch=True` loads every compatible layer;
     - a `.keras` file or run directory: the saved model with weights and optimizer state,
       after checking it against the SHA-256 its run directory recorded
-      (`keras_genzoo.checksums.ChecksumError` on a mismatch).
+      (`keras_genzoo.io.checksums.ChecksumError` on a mismatch).
     """
-    from keras_genzoo import presets
-
     preset_options = dict(file_hash=file_hash, skip_mismatch=skip_mismatch, **overrides)
     if presets.is_url(name_or_path) or presets.is_preset_dir(name_or_path):
         if pretrained is not None:
@@ -96,8 +109,6 @@ def load(
             )
         if not os.path.exists(name_or_path):
             raise FileNotFoundError(f"No saved model at {name_or_path!r}.")
-        import keras_genzoo  # noqa: F401  (registers every zoo class for deserialisation)
-
         model_file = _resolve_model_file(name_or_path)
         verify_model_file(model_file, name_or_path if os.path.isdir(name_or_path) else None)
         if not zipfile.is_zipfile(model_file):

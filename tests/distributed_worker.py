@@ -1,7 +1,7 @@
 """One training process for the multi-worker and kill-and-restart tests.
 
 Trains registered zoo models, one after the other, on the digits training images with
-`keras_genzoo.distribute.train`, and saves each one's final weights and metrics history
+`keras_genzoo.training.distribute.train`, and saves each one's final weights and metrics history
 to `<out>/<task>-<model>.npz` and `.json` (task: `worker-0`, `worker-1`, ...). With
 `--strategy multiworker` the cluster comes from the `TF_CONFIG` environment variable.
 """
@@ -32,7 +32,12 @@ def main() -> None:
     args = parser.parse_args()
 
     # The multi-worker strategy must exist before TensorFlow runs anything else.
-    from keras_genzoo.distribute import evaluate, get_strategy, task_name, train
+    from keras_genzoo.training.distribute import (
+        evaluate,
+        get_strategy,
+        task_name,
+        train,
+    )
 
     strategy = get_strategy(args.strategy)
 

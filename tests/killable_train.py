@@ -15,10 +15,10 @@ import sys
 def main() -> int:
     kill_at = int(sys.argv[1])
     sys.argv[0] = "keras-genzoo"  # start as the console script does (quietly)
-    from keras_genzoo import cli  # first: it loads TensorFlow
-    from keras_genzoo.runs import training
-
     import keras
+
+    from keras_genzoo import cli  # first: it loads TensorFlow
+    from keras_genzoo.training import train as train_module
 
     class KillAtStep(keras.callbacks.Callback):
         def __init__(self):
@@ -30,8 +30,8 @@ def main() -> int:
             if self.steps == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    run_callbacks = training.run_callbacks
-    training.run_callbacks = lambda *args, **kwargs: [*run_callbacks(*args, **kwargs), KillAtStep()]
+    run_callbacks = train_module.run_callbacks
+    train_module.run_callbacks = lambda *args, **kwargs: [*run_callbacks(*args, **kwargs), KillAtStep()]
     return cli.main(sys.argv[2:])
 
 

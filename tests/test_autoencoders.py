@@ -10,11 +10,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from model_checks import run_model_checks
 
 import keras_genzoo
-from keras_genzoo.autoencoders import Autoencoder, DenoisingAutoencoder, default_loss
 from keras_genzoo.data import load_arrays, load_dataset
-from model_checks import run_model_checks
+from keras_genzoo.models.autoencoders import (
+    Autoencoder,
+    DenoisingAutoencoder,
+    default_loss,
+)
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "autoencoder_digits.py")
 BUILDERS = ("ae_dense", "ae_conv", "dae_dense", "dae_conv")

@@ -16,11 +16,12 @@ import tensorflow as tf
 from PIL import Image
 
 import keras_genzoo
-from keras_genzoo import cli, registry
-from keras_genzoo.runs import training
-from keras_genzoo.autoencoders import Autoencoder, DenoisingAutoencoder
-from keras_genzoo.base import ZooModel
+from keras_genzoo import cli
+from keras_genzoo.core import registry
+from keras_genzoo.core.model import ZooModel
 from keras_genzoo.data import load_arrays
+from keras_genzoo.models.autoencoders import Autoencoder, DenoisingAutoencoder
+from keras_genzoo.training import train as train_module
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 8x8 digits are drawn 8x larger with 2 px between tiles: a panel of 4 x 8 tiles is
@@ -149,7 +150,7 @@ def test_tensorboard_logs_hold_metrics_and_image_summaries(ae_run):
 def test_train_from_a_zoo_config_with_flags_overriding_it(tmp_path, capsys, monkeypatch):
     """The file sets the model and its noise; flags and --set win; the strategy's scope is used."""
     created_under = []
-    real_create = training.create_model
+    real_create = train_module.create_model
 
     def spy(name, **overrides):
         created_under.append(type(tf.distribute.get_strategy()).__name__)
@@ -334,7 +335,7 @@ def test_bad_arguments_exit_2_with_a_message(args, message, tmp_path, bad_config
 
 def test_console_script_reports_errors_without_traceback(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "keras-genzoo")
-    command = [script] if os.path.isfile(script) else [sys.executable, "-m", "keras_genzoo.cli"]
+    command = [script] if os.path.isfile(script) else [sys.executable, "-m", "keras_genzoo.cli.main"]
     result = subprocess.run(
         [*command, "train", "dae_conf", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300,

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 import keras_genzoo
 from keras_genzoo.data import load_arrays
-from keras_genzoo.distribute import (
+from keras_genzoo.training.distribute import (
     LossScaleOptimizer,
     TrainingBackup,
     evaluate,
@@ -152,7 +152,7 @@ def test_get_strategy_rejects_bad_names_and_cluster_specs(monkeypatch):
 def _compile_sgd(model, strategy, learning_rate: float = 0.05) -> None:
     """Plain SGD, whose step is proportional to the gradient (Adam's is not, see below)."""
     with strategy.scope():
-        if isinstance(model, keras_genzoo.gan.GAN):
+        if isinstance(model, keras_genzoo.models.gan.GAN):
             model.compile(
                 d_optimizer=keras.optimizers.SGD(learning_rate),
                 g_optimizer=keras.optimizers.SGD(learning_rate),
@@ -275,7 +275,7 @@ def test_mixed_precision_trains_under_replicas(name, policy, digits, mirrored):
     assert any(layer.compute_dtype == compute for layer in layers), "policy not applied"
     floats = [v for v in model.weights if "float" in str(v.dtype)]
     assert floats and all(v.dtype == "float32" for v in floats), "variables must stay float32"
-    if isinstance(model, keras_genzoo.gan.GAN):
+    if isinstance(model, keras_genzoo.models.gan.GAN):
         optimizers = [model.d_optimizer, model.g_optimizer]
         for network in (model.generator, model.discriminator):
             changed = [
@@ -391,7 +391,7 @@ def test_train_rejects_bad_setups_with_clear_errors(digits, mirrored, tmp_path):
     with pytest.raises(ValueError, match="does not split evenly over 2 replicas"):
         train(replicated, x, batch_size=BATCH + 1)
     with mirrored.scope():
-        uncompiled = keras_genzoo.autoencoders.Autoencoder(
+        uncompiled = keras_genzoo.models.autoencoders.Autoencoder(
             replicated.encoder, replicated.bottleneck, replicated.decoder, image_shape=(8, 8, 1)
         )
     with pytest.raises(ValueError, match="Compile"):

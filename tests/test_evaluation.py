@@ -11,7 +11,6 @@ import shutil
 import numpy as np
 import pytest
 
-from keras_genzoo.checksums import ChecksumError, load_verified, sha256_file, verify_file
 from keras_genzoo.data import load_arrays
 from keras_genzoo.evaluation import (
     available_classifiers,
@@ -31,6 +30,12 @@ from keras_genzoo.evaluation import (
     polynomial_kernel,
 )
 from keras_genzoo.evaluation.classifiers import METADATA_FILE, WEIGHTS_DIR
+from keras_genzoo.io.checksums import (
+    ChecksumError,
+    load_verified,
+    sha256_file,
+    verify_file,
+)
 
 
 def _rotation(angle: float) -> np.ndarray:

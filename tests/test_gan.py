@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from model_checks import run_model_checks
 
 import keras_genzoo
 from keras_genzoo.data import load_arrays, load_dataset
@@ -24,15 +25,14 @@ from keras_genzoo.evaluation import (
     load_feature_classifier,
     mode_coverage,
 )
-from keras_genzoo.gan import (
+from keras_genzoo.models.gan import (
     GAN,
     LOSSES,
     build_mlp_discriminator,
     build_mlp_generator,
     latent_interpolation,
 )
-from keras_genzoo.gan.losses import get_loss
-from model_checks import run_model_checks
+from keras_genzoo.models.gan.losses import get_loss
 
 SYMMETRIC = (-1.0, 1.0)
 RING_STD = 0.05
@@ -279,7 +279,10 @@ def _user_critic(conditional: bool) -> keras.Model:
 def test_evaluate_changes_no_state(config):
     """Batch norm, dropout, the noise stream and the EMA weights are all left alone by
     `evaluate`, which gives the same scores twice."""
-    from keras_genzoo.gan import build_conditional_generator, build_dcgan_generator
+    from keras_genzoo.models.gan import (
+        build_conditional_generator,
+        build_dcgan_generator,
+    )
 
     conditional = "num_classes" in config
     build = build_conditional_generator if conditional else build_dcgan_generator
@@ -343,7 +346,7 @@ def test_ema_samples_use_batch_norm_statistics_of_the_averaged_weights():
     """With averaged weights far from the live ones, generating with the average must
     normalise as the averaged generator does on a large batch, and leave the model's
     own statistics alone."""
-    from keras_genzoo.gan import build_dcgan_generator
+    from keras_genzoo.models.gan import build_dcgan_generator
 
     model = GAN(build_dcgan_generator((8, 8, 1), 8, (16, 8)), _user_critic(False),
                 ema_decay=0.99, value_range=SYMMETRIC, seed=2)

@@ -4,8 +4,8 @@ folder, saved and reloaded by name, and any Keras classifier wrapped as one."""
 import keras
 import numpy as np
 import pytest
-
 from image_folders import colour_digits, write_images
+
 from keras_genzoo.data import load_arrays
 from keras_genzoo.evaluation import (
     FeatureClassifier,

@@ -3,9 +3,9 @@ generates or reconstructs images of that shape in its value range."""
 
 import numpy as np
 import pytest
+from image_folders import colour_digits, write_images
 
 import keras_genzoo
-from image_folders import colour_digits, write_images
 from keras_genzoo.data import load_dataset
 
 # Tiny widths: these prove shapes and the data path, not sample quality.

@@ -7,10 +7,15 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
+from image_folders import colour_digits, grey_digits, write_images
 from PIL import Image
 
-from image_folders import colour_digits, grey_digits, write_images
-from keras_genzoo.data import DataFormatError, DataNotFoundError, load_arrays, load_dataset
+from keras_genzoo.data import (
+    DataFormatError,
+    DataNotFoundError,
+    load_arrays,
+    load_dataset,
+)
 
 
 def _bytes(images):

@@ -8,9 +8,9 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from image_folders import colour_digits, write_images
 from PIL import Image
 
-from image_folders import colour_digits, write_images
 from keras_genzoo import cli
 
 

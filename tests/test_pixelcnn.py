@@ -14,16 +14,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from model_checks import run_model_checks
 from scipy.special import logsumexp
 
 import keras_genzoo
+from keras_genzoo.core.layers import MaskedConv2D, causal_mask
 from keras_genzoo.data import load_arrays
 from keras_genzoo.evaluation import conditional_accuracy
-from keras_genzoo.layers import MaskedConv2D, causal_mask
-from keras_genzoo.pixelcnn import PixelCNN
-from keras_genzoo.vae import binarize
-
-from model_checks import run_model_checks
+from keras_genzoo.models.pixelcnn import PixelCNN
+from keras_genzoo.models.vae import binarize
 
 ZERO = 1e-6  # largest change that counts as "no dependence" (float rounding)
 SOME = 3e-6  # smallest change that counts as a dependence (measured 9e-6 and up)

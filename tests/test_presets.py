@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 
 import keras_genzoo
-from keras_genzoo import cli, presets, runs
-from keras_genzoo.checksums import ChecksumError, sha256_file
+from keras_genzoo import cli, presets
+from keras_genzoo import training as runs
 from keras_genzoo.data import load_arrays, load_dataset
+from keras_genzoo.io.checksums import ChecksumError, sha256_file
 from keras_genzoo.presets import catalog, store
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
+from model_checks import run_model_checks
 from scipy.ndimage import shift
 from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
@@ -20,18 +21,17 @@ from sklearn.neural_network import BernoulliRBM
 from threadpoolctl import threadpool_limits
 
 import keras_genzoo
+from keras_genzoo.core.layers import RBM
 from keras_genzoo.data import load_arrays
-from keras_genzoo.images import save_image_grid
-from keras_genzoo.layers import RBM
-from keras_genzoo.rbm import (
+from keras_genzoo.io.images import save_image_grid
+from keras_genzoo.models.rbm import (
     RBMModel,
     ais_log_partition,
     average_log_likelihood,
     exact_log_partition,
     pseudo_likelihood,
 )
-from keras_genzoo.rbm.likelihood import flipped_free_energy_gap
-from model_checks import run_model_checks
+from keras_genzoo.models.rbm.likelihood import flipped_free_energy_gap
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -604,6 +604,7 @@ def test_benchmark_script_runs_on_a_small_problem(mnist_dir):
     assert "speed-up" in result.stdout
 
 
+@pytest.mark.slow  # a timing ratio: it needs a quiet machine (run it through quiet-run)
 def test_default_fit_epoch_is_within_2x_of_the_matmul_floor(mnist_dir):
     """`fit` on a NumPy array with the builder's defaults (784-500, batch 100) against the
     five matrix products of the same batches alone: CPU time of an epoch after the first,

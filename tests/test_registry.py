@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import keras_genzoo
-from keras_genzoo import registry
-from keras_genzoo.autoencoders import Autoencoder
+from keras_genzoo.core import registry
+from keras_genzoo.models.autoencoders import Autoencoder
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_bad_overrides_name_the_accepted_ones():
 
 
 def test_load_a_keras_file_and_a_run_directory(saved_run):
-    from keras_genzoo.checksums import ChecksumError, record_checksum
+    from keras_genzoo.io.checksums import ChecksumError, record_checksum
 
     run_dir, model, images = saved_run
     expected = model.reconstruct(images)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import keras_genzoo
-from keras_genzoo import runs
+from keras_genzoo import training as runs
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO_CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, "zoo_configs", "*.json")))

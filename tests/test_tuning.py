@@ -12,7 +12,8 @@ import pytest
 import tensorflow as tf
 
 import keras_genzoo
-from keras_genzoo import cli, runs, tuning
+from keras_genzoo import cli, tuning
+from keras_genzoo import training as runs
 from keras_genzoo.tuning import TuningError, ZooHyperModel
 
 DIGITS = (8, 8, 1)

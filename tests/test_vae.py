@@ -1,7 +1,7 @@
 """VAE family: the ELBO maths, likelihood estimates and user tools, on real digits.
 
 The MNIST evidence uses the fixed 8,000 / 2,000 split, stochastically binarised
-(`keras_genzoo.vae.binarize`), so the Bernoulli likelihood is a proper probability
+(`keras_genzoo.models.vae.binarize`), so the Bernoulli likelihood is a proper probability
 mass function and log-likelihoods are in nats per binary image.
 """
 
@@ -16,16 +16,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from model_checks import run_model_checks
 from scipy import stats
 from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 
 import keras_genzoo
 from keras_genzoo.data import load_arrays
-from keras_genzoo.vae import VAE, binarize, kl_to_standard_normal
-from keras_genzoo.vae import likelihoods
-
-from model_checks import run_model_checks
+from keras_genzoo.models.vae import VAE, binarize, kl_to_standard_normal, likelihoods
 
 HELDOUT = 500  # held-out MNIST digits used by the likelihood and anomaly tests
 
@@ -427,7 +425,7 @@ _MIRRORED_CHECK = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras, keras_genzoo
     from keras_genzoo.data import load_arrays
-    from keras_genzoo.vae import ReplicaSeedGenerator
+    from keras_genzoo.models.vae import ReplicaSeedGenerator
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():

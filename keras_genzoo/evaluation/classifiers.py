@@ -21,8 +21,9 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_genzoo.base import check_finite, empty_data_error
-from keras_genzoo.checksums import load_verified, sha256_file
+from keras_genzoo.core.model import check_finite, empty_data_error
+from keras_genzoo.data import load_arrays
+from keras_genzoo.io.checksums import load_verified, sha256_file
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 METADATA_FILE = "classifiers.json"
@@ -238,7 +239,6 @@ def train_feature_classifier(
     architecture, test accuracy and SHA-256 in `classifiers.json`, so that
     `load_feature_classifier(name, weights_dir)` loads it. Returns the record.
     """
-    from keras_genzoo.data import load_arrays
 
     name = dataset if name is None else name
     if not name.isidentifier():

@@ -7,7 +7,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from keras_genzoo.evaluation.classifiers import FeatureClassifier, load_feature_classifier
+from keras_genzoo.evaluation.classifiers import (
+    FeatureClassifier,
+    load_feature_classifier,
+)
 from keras_genzoo.evaluation.metrics import (
     KIDResult,
     class_coverage,

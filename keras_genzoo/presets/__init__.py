@@ -25,7 +25,13 @@ from keras_genzoo.presets.catalog import (
     resolve_preset,
     split_preset_name,
 )
-from keras_genzoo.presets.remote import CACHE_ENV, cache_dir, fetch_preset, is_url, safe_extract
+from keras_genzoo.presets.remote import (
+    CACHE_ENV,
+    cache_dir,
+    fetch_preset,
+    is_url,
+    safe_extract,
+)
 from keras_genzoo.presets.store import (
     CONFIG_FILE,
     METADATA_FILE,

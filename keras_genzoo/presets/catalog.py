@@ -1,18 +1,36 @@
-"""The presets shipped with the package (`keras_genzoo/pretrained/<model>/<tag>/`) and
+"""The presets shipped with the package (`pretrained/<model>/<tag>/`) and
 how a preset is named: `"model.tag"`, `(model, tag)`, a preset directory or a URL."""
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib.util
 import os
 from typing import Any
 
+from keras_genzoo.core.registry import get_entry
 from keras_genzoo.presets.remote import fetch_preset, is_url
-from keras_genzoo.presets.store import METADATA_FILE, PresetError, headline_value, read_preset
-from keras_genzoo.registry import get_entry
+from keras_genzoo.presets.store import (
+    METADATA_FILE,
+    PresetError,
+    headline_value,
+    read_preset,
+)
 
-PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained")
+
+def _presets_dir() -> str:
+    """Where the shipped presets are: the package data `keras_genzoo/pretrained/` of an
+    installed wheel (or an editable install's mapping of it), else the source tree's
+    top-level `pretrained/` folder."""
+    spec = importlib.util.find_spec("keras_genzoo.pretrained")
+    if spec is not None and spec.submodule_search_locations:
+        return list(spec.submodule_search_locations)[0]
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(package_parent, "pretrained")
+
+
+PRESETS_DIR = _presets_dir()
 
 
 def _shipped() -> dict[str, str]:

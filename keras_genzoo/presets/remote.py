@@ -22,7 +22,12 @@ import zipfile
 
 import keras
 
-from keras_genzoo.presets.store import METADATA_FILE, PresetError, read_preset
+from keras_genzoo.presets.store import (
+    METADATA_FILE,
+    PresetError,
+    load_preset_dir,
+    read_preset,
+)
 
 CACHE_ENV = "KERAS_GENZOO_CACHE"
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -118,7 +123,6 @@ def fetch_preset(url: str, *, file_hash: str | None = None, cache: str | None = 
     `file_hash` (the archive's SHA-256) is checked on every call; `cache` defaults to
     `cache_dir()`. The preset's weights are verified by the loader on every load.
     """
-    from keras_genzoo.presets.store import load_preset_dir
 
     name = _archive_name(url)
     root = os.path.abspath(cache or cache_dir())

@@ -22,9 +22,15 @@ import h5py
 import keras
 import numpy as np
 
-from keras_genzoo.checksums import sha256_file, verify_file
-from keras_genzoo.registry import BuilderCall, UnknownModelError, create_model, get_entry
-from keras_genzoo.runs.artifacts import jsonable, write_json
+from keras_genzoo.core.registry import (
+    BuilderCall,
+    UnknownModelError,
+    create_model,
+    get_entry,
+)
+from keras_genzoo.core.version import VERSION
+from keras_genzoo.io.checksums import sha256_file, verify_file
+from keras_genzoo.io.jsonfiles import jsonable, write_json
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -72,10 +78,8 @@ def weight_shapes(path: str) -> dict[str, tuple[int, ...]]:
 def _versions() -> dict[str, str]:
     import tensorflow as tf
 
-    import keras_genzoo
-
     return {
-        "keras_genzoo": keras_genzoo.__version__, "keras": keras.__version__,
+        "keras_genzoo": VERSION, "keras": keras.__version__,
         "tensorflow": tf.__version__, "numpy": np.__version__,
         "python": platform.python_version(),
     }
@@ -108,7 +112,7 @@ def save_preset(
 ) -> dict[str, Any]:
     """Write `model` as a preset directory (config, weights, metadata); returns the metadata.
 
-    The builder name and arguments come from `run` (what `keras_genzoo.runs.train_run`
+    The builder name and arguments come from `run` (what `keras_genzoo.training.train_run`
     returns: also the dataset, split, recipe and held-out metrics) or from `model_name`
     and `builder_arguments`; models built by `create_model` or loaded from a preset
     remember both. `headline` names the metric `list_presets` shows. An existing
@@ -293,8 +297,6 @@ def load_preset_dir(
     raise `PresetError` naming the layers and shapes; with `skip_mismatch=True` every
     compatible layer is loaded and the others are reported in a warning.
     """
-    from keras_genzoo.runs.training import use_optimizer
-
     config, metadata = read_preset(directory)
     weights_path = os.path.join(directory, metadata["weights"]["file"])
     if not os.path.isfile(weights_path):
@@ -307,7 +309,7 @@ def load_preset_dir(
         arguments["image_shape"] = tuple(arguments["image_shape"])
     model = create_model(config["model"], **arguments)
     if config.get("optimizer"):
-        use_optimizer(model, config["optimizer"], arguments.get("learning_rate"))
+        model.recompile_with_optimizer(config["optimizer"], arguments.get("learning_rate"))
     model.zoo_builder = BuilderCall(config["model"], arguments, config.get("optimizer"))
     with tempfile.TemporaryDirectory() as scratch:
         expected_path = os.path.join(scratch, WEIGHTS_FILE)

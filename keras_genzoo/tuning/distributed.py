@@ -1,6 +1,6 @@
 """Distributed tuning on one machine: a keras-tuner chief and N workers over loopback.
 
-`run_distributed(search, workers=N)` starts `python -m keras_genzoo.tuning.distributed
+`run_distributed(search, workers=N)` starts `python -m keras_genzoo.tuning.worker
 SEARCH_JSON` once as the chief (`KERASTUNER_TUNER_ID=chief`, which serves the oracle
 and runs no trial) and N times as workers (`tuner0` ... `tuner<N-1>`), all with
 `KERASTUNER_ORACLE_IP=127.0.0.1` and a free `KERASTUNER_ORACLE_PORT`, sharing the
@@ -72,7 +72,7 @@ def run_distributed(search: dict[str, Any], *, workers: int, timeout: float | No
         logs[tuner_id] = os.path.join(log_dir, f"{tuner_id}.log")
         with open(logs[tuner_id], "w", encoding="utf-8") as log:
             processes[tuner_id] = subprocess.Popen(
-                [sys.executable, "-m", "keras_genzoo.tuning.distributed", spec_path],
+                [sys.executable, "-m", "keras_genzoo.tuning.worker", spec_path],
                 env=env, stdout=log, stderr=subprocess.STDOUT,
             )
 
@@ -115,25 +115,3 @@ def run_distributed(search: dict[str, Any], *, workers: int, timeout: float | No
             except subprocess.TimeoutExpired:
                 pass
         os.remove(spec_path)
-
-
-def run_process(spec_path: str) -> None:
-    """The chief's or a worker's part of a search (its role from KERASTUNER_TUNER_ID)."""
-    from keras_genzoo.tuning.search import tune
-
-    with open(spec_path, encoding="utf-8") as f:
-        search = json.load(f)
-    is_chief = os.environ.get("KERASTUNER_TUNER_ID", "").startswith(CHIEF_ID)
-    tune(
-        config=search["config"], tuner=search["tuner"], max_trials=search["max_trials"],
-        objective=search["objective"], directory=search["directory"],
-        project_name=search["project_name"], overrides=search["overrides"],
-        objective_options=search["objective_options"],
-        hyperband_factor=search["hyperband_factor"],
-        max_consecutive_failed_trials=search["max_consecutive_failed_trials"],
-        overwrite=bool(search["overwrite"]) and is_chief, verbose=search["verbose"],
-    )
-
-
-if __name__ == "__main__":
-    run_process(sys.argv[1])

@@ -14,9 +14,9 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from keras_genzoo import runs
+from keras_genzoo import training as runs
+from keras_genzoo.core.registry import builder_parameters
 from keras_genzoo.data import DatasetInfo
-from keras_genzoo.registry import builder_parameters
 from keras_genzoo.tuning.objectives import HeldOut, HeldOutObjective, resolve_objective
 from keras_genzoo.tuning.space import SearchSpace, TuningError
 

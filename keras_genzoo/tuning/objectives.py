@@ -16,7 +16,8 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from keras_genzoo.registry import builder_parameters, get_entry
+from keras_genzoo.core.registry import builder_parameters, get_entry
+from keras_genzoo.evaluation import conditional_accuracy, fid
 from keras_genzoo.tuning.space import TuningError
 
 
@@ -97,7 +98,6 @@ def _gan_samples(model: keras.Model, held: HeldOut, options: dict):
 
 
 def gan_fid(model: keras.Model, held: HeldOut, options: dict) -> float:
-    from keras_genzoo.evaluation import fid
 
     samples, _ = _gan_samples(model, held, options)
     value_range = tuple(model.value_range)
@@ -105,7 +105,6 @@ def gan_fid(model: keras.Model, held: HeldOut, options: dict) -> float:
 
 
 def gan_conditional_accuracy(model: keras.Model, held: HeldOut, options: dict) -> float:
-    from keras_genzoo.evaluation import conditional_accuracy
 
     samples, labels = _gan_samples(model, held, options)
     return conditional_accuracy(samples, labels, held.dataset, tuple(model.value_range)).accuracy

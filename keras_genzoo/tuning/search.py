@@ -23,8 +23,10 @@ import keras_tuner as kt
 import tensorflow as tf
 from keras_tuner.src.distribute import utils as dist_utils
 
-from keras_genzoo import distribute, runs
-from keras_genzoo.registry import builder_parameters
+from keras_genzoo import training as runs
+from keras_genzoo.core.registry import builder_parameters
+from keras_genzoo.training import distribute
+from keras_genzoo.tuning.distributed import run_distributed
 from keras_genzoo.tuning.hypermodel import ZooHyperModel
 from keras_genzoo.tuning.space import TuningError
 
@@ -332,8 +334,6 @@ def tune(
     })
     worker = dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle()
     if distributed:
-        from keras_genzoo.tuning.distributed import run_distributed
-
         _check_resumable(project_dir, search, overwrite)
         os.makedirs(project_dir, exist_ok=True)
         runs.write_json(search, os.path.join(project_dir, SEARCH_FILE))

@@ -18,8 +18,8 @@ from typing import Any, Mapping, Sequence
 
 import keras_tuner as kt
 
-from keras_genzoo.registry import builder_parameters, get_entry
-from keras_genzoo.runs import RUN_DEFAULTS, RunError
+from keras_genzoo.core.registry import builder_parameters, get_entry
+from keras_genzoo.training import RUN_DEFAULTS, RunError
 
 POWERS_OF_TWO = tuple(2**k for k in range(3, 11))  # 8 ... 1024
 FIT_ARGUMENTS = ("batch_size",)  # hyperparameters that HyperModel.fit uses, not the builder

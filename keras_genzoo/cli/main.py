@@ -1,0 +1,390 @@
+"""The `keras-genzoo` command line: list, train, sample, evaluate and tune zoo models and presets.
+
+    keras-genzoo list [PATTERN]
+    keras-genzoo presets [PATTERN]
+    keras-genzoo train MODEL --dataset digits --epochs 40 --out runs/ae_conv_digits
+    keras-genzoo train --config zoo_configs/ae_conv_digits.json --out runs/ae --preset-out my_ae
+    keras-genzoo sample RUN_DIR_OR_NAME_OR_PRESET --n 64 --out grid.png
+    keras-genzoo evaluate RUN_DIR_OR_PRESET
+    keras-genzoo tune vae_conv --dataset digits --max-trials 10 --epochs 5 --directory tuning
+
+Argument parsing only: training, evaluation and the run directory's files are the run
+layer's (`keras_genzoo.training`). User errors exit with status 2 and a one-line message;
+training that diverges, and failures of the file system, exit with status 1. The
+command starts quietly (no TensorFlow start-up lines or library warnings) unless
+`--verbose` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shlex
+import sys
+from typing import Any, Sequence
+
+from keras_genzoo.core.quiet import silence_library_warnings
+from keras_genzoo.core.registry import UnknownModelError, get_entry, list_models
+from keras_genzoo.io.images import image_grid
+from keras_genzoo.loading import load
+from keras_genzoo.presets import flat_metrics, list_presets, preset_summary, save_preset
+from keras_genzoo.training import (
+    RUN_DEFAULTS,
+    RunError,
+    evaluate_run,
+    load_run_config,
+    normalize_run_config,
+    parse_overrides,
+    read_run_config,
+    recorded_metrics,
+    reraised_as,
+    train_run,
+    write_png,
+)
+from keras_genzoo.training.artifacts import grid_scale
+from keras_genzoo.training.distribute import STRATEGIES
+from keras_genzoo.training.divergence import TrainingDiverged
+from keras_genzoo.tuning import TUNERS, tune
+
+PROG = "keras-genzoo"
+_VERBOSE = "--verbose"
+_VERBOSE_HELP = "show TensorFlow's start-up messages and library warnings"
+
+
+class UsageError(Exception):
+    """A mistake on the command line: exit status 2."""
+
+
+def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The run config of a `train` command: defaults < --config file < flags.
+
+    `--resume` without a model or --config continues the run directory's own config.
+    """
+    config: dict[str, Any] = {}
+    if args.config:
+        config = load_run_config(args.config)
+    elif getattr(args, "resume", False) and args.model is None and os.path.isdir(args.out):
+        config = read_run_config(args.out)
+    flags = {
+        "model": args.model,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "seed": args.seed,
+        "strategy": args.strategy,
+    }
+    config.update({k: v for k, v in flags.items() if v is not None})
+    dataset = config.get("dataset", RUN_DEFAULTS["dataset"])
+    dataset = {"name": dataset} if isinstance(dataset, str) else dict(dataset)
+    if args.dataset is not None:
+        dataset["name"] = args.dataset
+    if args.data_dir is not None:
+        dataset["data_dir"] = args.data_dir
+    config["dataset"] = dataset
+    config["overrides"] = {**config.get("overrides", {}), **parse_overrides(args.set)}
+    return normalize_run_config(config)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    names = list_models(args.pattern)
+    if not names:
+        print(f"No registered model matches {args.pattern!r}. Try `{PROG} list`.", file=sys.stderr)
+        return 1
+    entries = [get_entry(n) for n in names]
+    name_width = max(len("NAME"), *(len(e.name) for e in entries))
+    family_width = max(len("FAMILY"), *(len(e.family) for e in entries))
+    print(f"{'NAME':<{name_width}}  {'FAMILY':<{family_width}}  SUMMARY")
+    for entry in entries:
+        print(f"{entry.name:<{name_width}}  {entry.family:<{family_width}}  {entry.summary}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if args.preset_out and os.path.isdir(args.preset_out) and os.listdir(args.preset_out):
+        raise UsageError(f"--preset-out {args.preset_out!r} exists and is not empty; pick a new folder.")
+    metrics = train_run(config, args.out, resume=args.resume, overwrite=args.overwrite)
+    print(f"\nRun directory {args.out}:")
+    for what, path in metrics["artifacts"].items():
+        print(f"  {what:<16} {os.path.join(args.out, path)}")
+    evaluation = ", ".join(f"{k}={v:.4g}" for k, v in metrics["evaluation"].items())
+    print(f"  held-out         {evaluation}")
+    if "reconstruction" in metrics:
+        rec = metrics["reconstruction"]
+        print(
+            f"  reconstruction   mse={rec['mse']:.4g} vs mean image {rec['mean_image_mse']:.4g} "
+            f"(ratio {rec['ratio_to_mean_image']:.3f})"
+        )
+    for name, value in metrics.get("scores", {}).items():
+        print(f"  {name:<16} {value:.4g}")
+    if args.preset_out:
+        with reraised_as(UsageError, ValueError, OSError):
+            metadata = save_preset(
+                load(args.out), args.preset_out, run=metrics, command=args.command_line,
+                zoo_config=args.config, description=config.get("description", ""),
+            )
+        print(f"  preset           {args.preset_out} ({metadata['weights']['bytes']} bytes, "
+              f"sha256 {metadata['weights']['sha256'][:12]}...)")
+    return 0
+
+
+def _format_bytes(size: int | None) -> str:
+    if size is None:
+        return "?"
+    return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    names = list_presets(args.pattern)
+    if not names:
+        print(f"No shipped preset matches {args.pattern!r}. Try `{PROG} presets`.", file=sys.stderr)
+        return 1
+    rows = [("NAME", "METRIC", "VALUE", "SIZE", "DATA")]
+    for name in names:
+        info = preset_summary(name)
+        value = "-" if info["value"] is None else f"{info['value']:.4g}"
+        rows.append((name, info["metric"] or "-", value, _format_bytes(info["bytes"]), info["data"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    with reraised_as(UsageError, FileNotFoundError, ValueError):
+        recorded = flat_metrics(recorded_metrics(args.source))
+        recomputed = flat_metrics(evaluate_run(args.source, data_dir=args.data_dir))
+    width = max(len("METRIC"), *(len(k) for k in recomputed))
+    print(f"{'METRIC':<{width}}  {'RECORDED':>12}  {'RECOMPUTED':>12}  REL. DIFF")
+    for name, value in recomputed.items():
+        old = recorded.get(name)
+        if old is None:
+            print(f"{name:<{width}}  {'-':>12}  {value:>12.6g}  -")
+            continue
+        diff = abs(value - old) / max(abs(old), 1e-12)
+        print(f"{name:<{width}}  {old:>12.6g}  {value:>12.6g}  {diff:.2e}")
+    return 0
+
+
+def _parse_labels(text: str | None, n: int) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        labels = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"--labels takes comma-separated class ids like 0,1,2, got {text!r}.") from None
+    if not labels:
+        raise UsageError("--labels needs at least one class id.")
+    return [labels[i % len(labels)] for i in range(n)]
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    if not os.path.splitext(args.out)[1]:
+        raise UsageError(f"--out must be an image file name such as grid.png, got {args.out!r}.")
+    overrides = parse_overrides(args.set)
+    with reraised_as(UsageError, UnknownModelError, FileNotFoundError, ValueError, TypeError):
+        model = load(args.run_or_name, **overrides)
+    if not hasattr(model, "generate"):
+        raise UsageError(
+            f"{args.run_or_name!r} loads a {type(model).__name__}, which has no generate() "
+            "and cannot sample. Autoencoders show reconstructions instead: see "
+            "reconstructions.png in their run directory."
+        )
+    labels = _parse_labels(args.labels, args.n)
+    with reraised_as(UsageError, ValueError):
+        images = model.generate(args.n, labels=labels, seed=args.seed)
+    value_range = getattr(model, "value_range", (0.0, 1.0))
+    directory = os.path.dirname(args.out)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    conditional = getattr(model, "is_conditional", False)
+    num_classes = getattr(model, "num_classes", None)
+    ncols = num_classes if conditional and labels is None and num_classes and num_classes <= 16 else None
+    grid = image_grid(images, value_range, ncols=ncols, scale=grid_scale(images), padding=2)
+    with reraised_as(UsageError, ValueError, OSError):
+        write_png(grid, args.out)
+    print(f"Wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    # --set pins hyperparameters and --strategy distributes each trial, so neither goes
+    # into the base run config.
+    base = config_from_args(argparse.Namespace(**{**vars(args), "set": None, "strategy": None}))
+    result = tune(
+        config=base, tuner=args.tuner, max_trials=args.max_trials, objective=args.objective,
+        directory=args.directory, project_name=args.project_name,
+        overrides=parse_overrides(args.set), distribution_strategy=args.strategy,
+        distributed=args.distributed or 0, overwrite=args.overwrite, timeout=args.timeout,
+        verbose=args.verbose,
+    )
+    print(result.format_table())
+    print(f"\nBest trial {result.best_trial}: {result.objective.name}={result.best_score:.6g}")
+    print(f"  results table    {result.results_path}")
+    print(f"  best config      {result.best_config_path}")
+    print(f"  train it with    {PROG} train --config {result.best_config_path} --out RUN_DIR")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of `keras-genzoo`."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Train, sample and evaluate generative models and presets from the keras_genzoo zoo."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    listing = commands.add_parser("list", help="list registered models")
+    listing.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'ae_*'")
+    listing.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    listing.set_defaults(handler=_cmd_list)
+
+    train = commands.add_parser(
+        "train", help="train a model and write a run directory",
+        description="Train a registered model; flags override the --config file.",
+    )
+    train.add_argument("model", nargs="?", help="registered model name (see `list`)")
+    train.add_argument("--out", required=True, help="run directory to write")
+    train.add_argument("--config", help="JSON run config, e.g. zoo_configs/ae_conv_digits.json")
+    train.add_argument("--dataset", help="dataset name or folder (default: digits)")
+    train.add_argument("--data-dir", help="folder holding the dataset's files")
+    train.add_argument("--epochs", type=_positive, help="training epochs (default: 10)")
+    train.add_argument("--batch-size", type=_positive, help="batch size (default: 64)")
+    train.add_argument("--learning-rate", type=_positive_float, help="optimizer learning rate")
+    train.add_argument("--seed", type=int, help="random seed (default: 0)")
+    train.add_argument(
+        "--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: auto)"
+    )
+    train.add_argument(
+        "--set", action="append", metavar="KEY=VALUE",
+        help="builder argument override, JSON value (repeatable): --set latent_dim=16",
+    )
+    train.add_argument(
+        "--preset-out", metavar="DIR",
+        help="also publish the trained model as a preset directory (config, weights, metadata)",
+    )
+    existing = train.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume", action="store_true",
+        help="continue the run in --out from its last completed epoch",
+    )
+    existing.add_argument(
+        "--overwrite", action="store_true", help="replace the run in --out"
+    )
+    train.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    train.set_defaults(handler=_cmd_train)
+
+    presets = commands.add_parser("presets", help="list shipped presets with their headline metric")
+    presets.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'vae*'")
+    presets.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    presets.set_defaults(handler=_cmd_presets)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="recompute the held-out metrics of a run directory or a preset",
+    )
+    evaluate.add_argument("source", help="run directory, preset name (vae_conv.mnist_t10k), preset folder or URL")
+    evaluate.add_argument("--data-dir", help="folder holding the dataset's files, if not the recorded one")
+    evaluate.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
+    sample = commands.add_parser("sample", help="write a grid of generated images")
+    sample.add_argument(
+        "run_or_name", help="run directory, .keras file, registered name or preset (name.tag)"
+    )
+    sample.add_argument("--n", type=_positive, default=64, help="number of images (default: 64)")
+    sample.add_argument("--out", default="samples.png", help="PNG file to write")
+    sample.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    sample.add_argument("--labels", help="class ids for conditional models, cycled: 0,1,2")
+    sample.add_argument(
+        "--set", action="append", metavar="KEY=VALUE",
+        help="builder override when sampling a fresh model by name (repeatable)",
+    )
+    sample.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    sample.set_defaults(handler=_cmd_sample)
+
+    search = commands.add_parser(
+        "tune", help="search hyperparameters with keras-tuner",
+        description="Search a model's hyperparameters; writes a results table and the best "
+        "run config into DIRECTORY/PROJECT_NAME. A search found there resumes.",
+    )
+    search.add_argument("model", nargs="?", help="registered model name (see `list`)")
+    search.add_argument("--config", help="JSON run config to start from (its values are the defaults)")
+    search.add_argument("--dataset", help="dataset name or folder (default: digits)")
+    search.add_argument("--data-dir", help="folder holding the dataset's files")
+    search.add_argument("--epochs", type=_positive, help="epochs per trial (Hyperband: at most)")
+    search.add_argument("--batch-size", type=_positive, help="default batch size")
+    search.add_argument("--learning-rate", type=_positive_float, help="default learning rate")
+    search.add_argument("--seed", type=int, help="random seed (default: 0)")
+    search.add_argument("--tuner", choices=TUNERS, default="random", help="search algorithm")
+    search.add_argument("--max-trials", type=_positive, default=10, help="trials (default: 10)")
+    search.add_argument("--objective", help="objective to optimise (default: the family's first)")
+    search.add_argument("--directory", default="tuning", help="search folder (default: tuning)")
+    search.add_argument("--project-name", help="project inside it (default: MODEL_DATASET)")
+    search.add_argument(
+        "--set", action="append", metavar="NAME=VALUE",
+        help="pin a hyperparameter or set a builder argument, JSON value (repeatable)",
+    )
+    search.add_argument(
+        "--strategy", choices=[s for s in STRATEGIES if s != "multiworker"],
+        help="tf.distribute strategy for each trial",
+    )
+    search.add_argument(
+        "--distributed", type=_positive, metavar="N",
+        help="run as a keras-tuner chief and N worker processes on this machine",
+    )
+    search.add_argument("--timeout", type=_positive_float, help="seconds to wait for --distributed")
+    search.add_argument("--overwrite", action="store_true", help="replace an existing search")
+    search.add_argument("--verbose", type=int, default=0, help="keras-tuner/Keras verbosity")
+    search.set_defaults(handler=_cmd_tune)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `keras-genzoo` with `argv` (default: the process arguments); returns the exit status."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 0
+    args.command_line = shlex.join([PROG, *argv])
+    if not args.verbose:
+        silence_library_warnings()
+    try:
+        return args.handler(args)
+    except (UsageError, RunError, UnknownModelError) as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except (TrainingDiverged, OSError) as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The model core: the base model, the registry, shared blocks, layers and checks."""

@@ -1,0 +1,391 @@
+"""What every zoo model shares: its image contract and input checks before training."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from typing import Any, Iterator, Sequence
+
+import keras
+import numpy as np
+
+from keras_genzoo.core.blocks import check_image_shape
+from keras_genzoo.core.optimizers import optimizer_from_spec
+from keras_genzoo.core.precision import with_replica_safe_loss_scaling
+
+
+def split_batch(data: Any) -> tuple[Any, Any]:
+    """(inputs, second element or None) of a batch as `model.fit` passes it."""
+    if isinstance(data, (tuple, list)):
+        if len(data) == 1:
+            return data[0], None
+        return data[0], data[1]
+    return data, None
+
+
+def _tuples_as_lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _tuples_as_lists(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tuples_as_lists(item) for item in value]
+    return value
+
+
+def serialize_submodel(model: keras.Model) -> dict[str, Any]:
+    """A sub-model's config with tuples as lists, as it reads back from a `.keras` file.
+
+    Keeps `get_config()` of a reloaded model equal to the original's.
+    """
+    return _tuples_as_lists(keras.saving.serialize_keras_object(model))
+
+
+# Marks the error a dataset's finiteness check raises inside tf.data (see `finite_checked`).
+NONFINITE_MARKER = "keras_genzoo: non-finite pixels"
+
+
+def empty_data_error(owner: str, what: str) -> ValueError:
+    """The error for data that holds no images at all."""
+    return ValueError(
+        f"{owner} got no {what}: the data is empty (0 images). Pass at least one image; "
+        "check the split, filter or holdout_fraction that produced it."
+    )
+
+
+def nonfinite_error(owner: str, what: str, count: int | None = None) -> ValueError:
+    """The error for images holding NaN or infinite pixels."""
+    where = "NaN or infinite pixel values"
+    if count:
+        where = f"{count} NaN or infinite pixel value" + ("s" if count > 1 else "")
+    return ValueError(
+        f"{owner} expects finite {what}, got {where}. Find them with "
+        "np.argwhere(~np.isfinite(images)) and repair or drop those images "
+        "(np.nan_to_num, or dataset.filter) before using the model."
+    )
+
+
+def check_finite(arr: np.ndarray, owner: str, what: str) -> None:
+    """Raise `nonfinite_error` if a floating-point array holds NaN or inf."""
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise nonfinite_error(owner, what, int(np.size(arr) - np.isfinite(arr).sum()))
+
+
+def finite_checked(dataset: Any, owner: str, what: str) -> Any:
+    """`dataset` with every floating-point tensor of every element checked for NaN and inf.
+
+    The check runs inside the input pipeline, batch by batch, as training reads it;
+    a failure surfaces as a `tf.errors.InvalidArgumentError` that `nonfinite_raised`
+    turns into `nonfinite_error`.
+    """
+    import tensorflow as tf
+
+    message = f"{NONFINITE_MARKER} in {what} of {owner}"
+
+    def check(*element):
+        checked = [
+            tf.debugging.assert_all_finite(t, message) if t.dtype.is_floating else t
+            for t in tf.nest.flatten(element)
+        ]
+        packed = tf.nest.pack_sequence_as(element, checked)
+        return packed if len(packed) > 1 else packed[0]
+
+    return dataset.map(check).prefetch(tf.data.AUTOTUNE)  # checks overlap training
+
+
+@contextlib.contextmanager
+def nonfinite_raised(owner: str, what: str) -> Iterator[None]:
+    """Turn the in-pipeline failure of `finite_checked` into a clear `ValueError`."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as err:
+        found = re.search(f"{NONFINITE_MARKER} in (.+?) of ", str(err))
+        if found is None:
+            raise
+        raise nonfinite_error(owner, f"{found.group(1)} (in a batch {what} read)") from None
+
+
+def check_class_labels(labels: Any, num_classes: int, what: str = "labels") -> np.ndarray:
+    """Integer class ids in [0, num_classes) as an int32 array (n,), or a clear ValueError."""
+    arr = np.asarray(labels)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{what} must be integer class ids of shape (batch,), got shape {arr.shape}. "
+            "Pass class ids, not one-hot vectors (np.argmax(onehot, axis=1))."
+        )
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.equal(np.mod(arr, 1), 0)):
+            raise ValueError(f"{what} must be integer class ids, got dtype {arr.dtype}.")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        raise ValueError(
+            f"{what} must lie in [0, {num_classes - 1}] for this model with "
+            f"num_classes={num_classes}, got values in [{arr.min()}, {arr.max()}]."
+        )
+    return arr.astype(np.int32)
+
+
+def _first_batch(x: Any, y: Any) -> tuple[Any, Any]:
+    """The first batch `fit` would see, without consuming a user's iterator."""
+    import tensorflow as tf
+
+    if isinstance(x, tf.data.Dataset):
+        for element in x.take(1):
+            return split_batch(element)
+        raise ValueError(
+            "The dataset passed to the model is empty: it yields no batches. Check the "
+            "split, filter or take() that produced it."
+        )
+    if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
+        head = np.asarray(x[:64])
+        return head, (None if y is None else np.asarray(y[:64]))
+    return None, None  # generators and PyDatasets are checked batch by batch by Keras
+
+
+def _whole_array(x: Any) -> np.ndarray | None:
+    """`x` as one NumPy array when it is an array or tensor (checked whole, cheaply)."""
+    import tensorflow as tf
+
+    if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
+        return np.asarray(x)
+    return None
+
+
+class ZooModel(keras.Model):
+    """Base class of the zoo's models: an image shape, a value range, input checks.
+
+    `image_shape` is (height, width, channels) and `value_range` the (low, high) range
+    of the pixels the model is trained on and produces. Conditional models set
+    `is_conditional = True` and carry `num_classes`; they train on `(images, labels)`.
+    """
+
+    is_conditional: bool = False
+    #: Seed-generator attributes whose state is saved with the weights, mapped to their
+    #: key in the saved file. Keras leaves these states out of `.keras` files; keeping
+    #: them makes training resumed from a file draw the same noise.
+    saved_seed_states: dict[str, str] = {}
+    #: Attributes holding sub-models that `get_config` serialises and `from_config`
+    #: rebuilds; each is also a constructor argument of the same name.
+    submodels: tuple[str, ...] = ()
+    #: Training steps per call of the compiled function, the `compile` default on a
+    #: machine without a GPU: one call per step costs Python, callbacks and the
+    #: iterator's hand-over every step, which dominates small models on a CPU
+    #: (measured by benchmarks/overhead.py). With a GPU, Keras' default of 1 stays,
+    #: since no GPU measurement says otherwise.
+    cpu_steps_per_execution: int = 32
+
+    def __init__(
+        self,
+        image_shape: Sequence[int] = (28, 28, 1),
+        value_range: Sequence[float] = (0.0, 1.0),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.image_shape = check_image_shape(image_shape)
+        low, high = (float(v) for v in value_range)
+        if high <= low:
+            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}.")
+        self.value_range = (low, high)
+
+    def check_images(self, images: Any, what: str = "inputs") -> None:
+        """Raise a ValueError saying how to fix images of the wrong shape, dtype or range,
+        with NaN or infinite pixels, or no images at all."""
+        arr = np.asarray(images)
+        expected = self.image_shape
+        if arr.size == 0 and arr.ndim in (1, 4) and tuple(arr.shape[1:]) in ((), expected):
+            raise empty_data_error(self.name, what)
+        if arr.ndim != 4 or tuple(arr.shape[1:]) != expected:
+            hint = ""
+            if arr.ndim == 3 and tuple(arr.shape[1:]) == expected[:2]:
+                hint = " Add a channel axis: images[..., None]."
+            elif arr.ndim == 2 and arr.shape[1] == int(np.prod(expected)):
+                hint = f" Reshape flat rows with images.reshape(-1, {', '.join(map(str, expected))})."
+            raise ValueError(
+                f"{self.name} expects {what} of shape (batch, {', '.join(map(str, expected))}), "
+                f"got {tuple(arr.shape)}.{hint} Build the model with image_shape matching your "
+                "data, e.g. image_shape=info.image_shape from keras_genzoo.data.load_dataset."
+            )
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise ValueError(
+                f"{self.name} expects floating-point {what}, got dtype {arr.dtype}. Convert "
+                f"and scale them to {list(self.value_range)}, e.g. "
+                "x.astype('float32') / 255 for 8-bit images."
+            )
+        check_finite(arr, self.name, what)
+        low, high = self.value_range
+        lo, hi = float(arr.min()), float(arr.max())
+        tol = 1e-3 * (high - low)
+        if lo < low - tol or hi > high + tol:
+            raise ValueError(
+                f"{self.name} expects {what} in [{low:g}, {high:g}], got values in "
+                f"[{lo:g}, {hi:g}]. Rescale your data (load_dataset(..., scale='unit' or "
+                "'symmetric')) or build the model with a matching value_range."
+            )
+
+    def check_training_data(self, x: Any, y: Any = None) -> None:
+        """Check the first batch of training data; subclasses add checks on the second element.
+
+        Whole arrays and datasets are checked for NaN and inf by `fit` and `evaluate`.
+        """
+        images, _ = _first_batch(x, y)
+        if images is not None:
+            self.check_images(images)
+
+    def _checked(self, x: Any, y: Any, what: str = "inputs", first_batch: bool = True) -> Any:
+        """Run `check_training_data` (unless not `first_batch`), check arrays whole for
+        NaN and inf, and return `x`, a dataset wrapped in the per-batch finiteness check
+        (`finite_checked`)."""
+        import tensorflow as tf
+
+        if first_batch:
+            self.check_training_data(x, y)
+        if isinstance(x, tf.data.Dataset):
+            return finite_checked(x, self.name, what)
+        for value, part in ((x, what), (y, "targets")):
+            whole = None if value is None else _whole_array(value)
+            if whole is not None:
+                check_finite(whole, self.name, part)
+        return x
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Keras `compile`, with measured fast defaults and replica-safe loss scaling.
+
+        `steps_per_execution` defaults to `default_steps_per_execution()` and
+        `jit_compile` to Keras' "auto" (off on a CPU, where XLA measured slower, and on
+        with one GPU); float16 loss scaling stays correct under several replicas. The
+        optimizer is built here, so its variables exist before an XLA-compiled step.
+        """
+        if len(args) < 7:  # not passed positionally
+            kwargs.setdefault("steps_per_execution", self.default_steps_per_execution())
+        super().compile(*args, **kwargs)
+        self.optimizer = with_replica_safe_loss_scaling(self.optimizer)
+        # plain attributes, not tracked state: compiled functions per steps per execution
+        self.__dict__["_compiled_functions"] = {}
+        self.__dict__["_configured_steps_per_execution"] = self.steps_per_execution
+        if self.built and self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+
+    def recompile_with_optimizer(
+        self, spec: dict[str, Any], learning_rate: float | None = None
+    ) -> None:
+        """Compile again with a fresh optimizer made from `spec` (see
+        `core.optimizers.optimizer_from_spec`), keeping the other compile settings."""
+        settings = dict(self._compile_config.config)
+        settings["optimizer"] = optimizer_from_spec(spec, learning_rate)
+        self.compile(**settings)
+
+    def default_steps_per_execution(self) -> int:
+        """`cpu_steps_per_execution` without a GPU or a tf.distribute strategy, else
+        Keras' default of 1 (Keras' multi-step loop fails under MirroredStrategy)."""
+        import tensorflow as tf
+
+        distributed = self._distribute_strategy is not None or tf.distribute.has_strategy()
+        if distributed or tf.config.list_logical_devices("GPU"):
+            return 1
+        return self.cpu_steps_per_execution
+
+    def _steps_per_execution_for(self, *step_counts: int | None) -> None:
+        """Run whole executions only: with a step count (`steps_per_epoch`, `steps`),
+        Keras runs every execution to its full length and overshoots the count, so use
+        the largest number of steps per execution, up to the compiled one, that divides
+        every given count. The compiled functions of each value are kept for reuse.
+        """
+        configured = self.__dict__.setdefault(
+            "_configured_steps_per_execution", self.steps_per_execution
+        )
+        wanted = configured
+        counts = [int(c) for c in step_counts if c is not None]
+        if counts:
+            common = math.gcd(*counts)
+            wanted = max(d for d in range(1, configured + 1) if common % d == 0)
+        if wanted == self.steps_per_execution:
+            return
+        cache = self.__dict__.setdefault("_compiled_functions", {})
+        cache[self.steps_per_execution] = (self.train_function, self.test_function)
+        self.steps_per_execution = wanted
+        self.train_function, self.test_function = cache.get(wanted, (None, None))
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Recompile from a saved compile config when a `.keras` file is loaded.
+
+        Keras skips this for models that override `compile`, as ZooModel does.
+        """
+        self.compile(**keras.saving.deserialize_keras_object(config))  # builds the optimizer
+
+    def fit(
+        self, x: Any = None, y: Any = None, *args: Any, check_first_batch: bool = True,
+        **kwargs: Any,
+    ):
+        """Keras `fit`, after checking the data (`check_training_data`); NaN or inf in
+        any batch stops it with a clear error. `check_first_batch=False` skips reading
+        the first batch for the checks, for data checked already (the run layer does it
+        so that a resumed run reads its data exactly as an uninterrupted one)."""
+        x = self._checked(x, y, first_batch=check_first_batch)
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, (tuple, list)) and validation:
+            self._checked(*validation[:2], what="validation data")
+        elif validation is not None:
+            kwargs["validation_data"] = self._checked(validation, None, "validation data")
+        self._steps_per_execution_for(
+            kwargs.get("steps_per_epoch"), kwargs.get("validation_steps")
+        )
+        with nonfinite_raised(self.name, "fit()"):
+            return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
+        if kwargs.get("_use_cached_eval_dataset"):  # fit's validation, checked by fit
+            return super().evaluate(x, y, *args, **kwargs)
+        x = self._checked(x, y)
+        self._steps_per_execution_for(kwargs.get("steps"))
+        with nonfinite_raised(self.name, "evaluate()"):
+            return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x: Any, *args: Any, **kwargs: Any):
+        """Keras `predict` on images (or `(images, labels)`), checked like `fit`'s inputs.
+
+        One batch per execution: Keras unrolls `steps_per_execution` predict steps into
+        one graph, which costs tracing time and gains nothing here."""
+        import tensorflow as tf
+
+        if isinstance(x, tf.data.Dataset):
+            self.check_images(_first_batch(x, None)[0])
+            x = finite_checked(x, self.name, "inputs")
+        else:
+            images, _ = split_batch(x)
+            if _whole_array(images) is not None:
+                self.check_images(images)
+        self._steps_per_execution_for(1)
+        try:
+            with nonfinite_raised(self.name, "predict()"):
+                return super().predict(x, *args, **kwargs)
+        finally:
+            self._steps_per_execution_for()
+
+    def save_own_variables(self, store: Any) -> None:
+        super().save_own_variables(store)
+        for attribute, key in self.saved_seed_states.items():
+            store[key] = np.asarray(getattr(self, attribute).state)
+
+    def load_own_variables(self, store: Any) -> None:
+        keys = set(self.saved_seed_states.values())
+        super().load_own_variables({k: store[k] for k in store.keys() if k not in keys})
+        for attribute, key in self.saved_seed_states.items():
+            if key in store.keys():
+                getattr(self, attribute).state.assign(store[key])
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(image_shape=list(self.image_shape), value_range=list(self.value_range))
+        config.update({name: serialize_submodel(getattr(self, name)) for name in self.submodels})
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "ZooModel":
+        config = dict(config)
+        for name in cls.submodels:
+            config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)

@@ -1,0 +1,244 @@
+"""Generator and discriminator networks, and the registered GAN builders."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+from keras import layers
+
+from keras_genzoo.core.blocks import (
+    build_conv_decoder,
+    build_conv_encoder,
+    build_dense_decoder,
+    build_dense_encoder,
+    check_image_shape,
+)
+from keras_genzoo.core.registry import register_model
+from keras_genzoo.models.gan.model import GAN
+
+SYMMETRIC_RANGE = (-1.0, 1.0)
+
+
+def build_dcgan_generator(
+    image_shape: Sequence[int],
+    latent_dim: int,
+    filters: Sequence[int] = (128, 64),
+    *,
+    normalization: str | None = "batch",
+    name: str = "generator",
+) -> keras.Model:
+    """Noise (latent_dim,) -> image in [-1, 1]: dense, upsample + convolutions, tanh.
+
+    Nearest-neighbour upsampling followed by a convolution replaces the transposed
+    convolutions of the original DCGAN: on small images the transposed version
+    collapsed to a single output in our runs (see docs/BENCHMARKS.md).
+    """
+    return build_conv_decoder(
+        image_shape, latent_dim, filters, kernel_size=3, activation="relu",
+        normalization=normalization, output_activation="tanh", upsampling="resize", name=name,
+    )
+
+
+def build_dcgan_discriminator(
+    image_shape: Sequence[int],
+    filters: Sequence[int] = (64, 128),
+    *,
+    normalization: str | None = None,
+    dropout: float = 0.0,
+    name: str = "discriminator",
+) -> keras.Model:
+    """Image -> one raw score: strided convolutions with leaky ReLU, then a dense unit."""
+    return build_conv_encoder(
+        image_shape, filters, output_dim=1, kernel_size=4, activation="leaky_relu",
+        normalization=normalization, dropout=dropout, name=name,
+    )
+
+
+def build_conditional_generator(
+    image_shape: Sequence[int],
+    latent_dim: int,
+    num_classes: int,
+    filters: Sequence[int] = (128, 64),
+    *,
+    embedding_dim: int = 16,
+    normalization: str | None = "batch",
+    name: str = "generator",
+) -> keras.Model:
+    """[noise, label] -> image in [-1, 1]: the label's learned embedding joins the noise."""
+    noise = keras.Input((latent_dim,), name=f"{name}_noise")
+    label = keras.Input((1,), dtype="int32", name=f"{name}_label")
+    embedded = layers.Flatten(name=f"{name}_label_flat")(
+        layers.Embedding(num_classes, embedding_dim, name=f"{name}_label_embedding")(label)
+    )
+    joined = layers.Concatenate(name=f"{name}_join")([noise, embedded])
+    body = build_dcgan_generator(
+        image_shape, latent_dim + embedding_dim, filters, normalization=normalization,
+        name=f"{name}_body",
+    )
+    return keras.Model([noise, label], body(joined), name=name)
+
+
+def build_projection_discriminator(
+    image_shape: Sequence[int],
+    num_classes: int,
+    filters: Sequence[int] = (64, 128),
+    *,
+    normalization: str | None = None,
+    name: str = "discriminator",
+) -> keras.Model:
+    """[image, label] -> one raw score: dense(features) + <embedding(label), features>.
+
+    The projection form (Miyato & Koyama, 2018) makes the score depend on whether the
+    image looks like the given class, not only like the data.
+    """
+    image = keras.Input(check_image_shape(image_shape), name=f"{name}_image")
+    label = keras.Input((1,), dtype="int32", name=f"{name}_label")
+    features = build_conv_encoder(
+        image_shape, filters, kernel_size=4, activation="leaky_relu",
+        normalization=normalization, name=f"{name}_features",
+    )(image)
+    feature_dim = int(features.shape[-1])
+    unconditional = layers.Dense(1, name=f"{name}_score")(features)
+    class_vector = layers.Flatten(name=f"{name}_label_flat")(
+        layers.Embedding(num_classes, feature_dim, name=f"{name}_label_embedding")(label)
+    )
+    projection = layers.Dot(axes=1, name=f"{name}_projection")([class_vector, features])
+    return keras.Model([image, label], layers.Add(name=f"{name}_out")([unconditional, projection]), name=name)
+
+
+def build_mlp_generator(
+    sample_shape: Sequence[int],
+    latent_dim: int,
+    units: Sequence[int] = (128, 128),
+    *,
+    output_activation: str | None = None,
+    name: str = "generator",
+) -> keras.Model:
+    """Noise -> sample through dense ReLU layers; for vectors given as (1, 1, D) samples."""
+    return build_dense_decoder(
+        sample_shape, latent_dim, units, activation="relu",
+        output_activation=output_activation, name=name,
+    )
+
+
+def build_mlp_discriminator(
+    sample_shape: Sequence[int],
+    units: Sequence[int] = (128, 128),
+    *,
+    name: str = "discriminator",
+) -> keras.Model:
+    """Sample -> one raw score through dense leaky-ReLU layers (no hidden layer if `units=()`)."""
+    return build_dense_encoder(sample_shape, units, output_dim=1, activation="leaky_relu", name=name)
+
+
+def _adam(learning_rate: float, beta_1: float, beta_2: float, role: str) -> keras.optimizers.Adam:
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, name=role)
+
+
+@register_model("dcgan", family="gan")
+def dcgan(
+    *,
+    image_shape: Sequence[int] = (28, 28, 1),
+    latent_dim: int = 64,
+    generator_filters: Sequence[int] = (128, 64),
+    discriminator_filters: Sequence[int] = (64, 128),
+    loss: str = "non_saturating",
+    label_smoothing: float = 0.0,
+    instance_noise: float = 0.0,
+    ema_decay: float | None = 0.999,
+    learning_rate: float = 2e-4,
+    beta_1: float = 0.5,
+    seed: int | None = None,
+) -> GAN:
+    """DCGAN for any image shape: upsampling conv generator (tanh, [-1, 1]) vs strided-conv discriminator.
+
+    Train it on images scaled to [-1, 1] (`load_dataset(..., scale="symmetric")`).
+    """
+    image_shape = check_image_shape(image_shape)
+    model = GAN(
+        build_dcgan_generator(image_shape, latent_dim, generator_filters),
+        build_dcgan_discriminator(image_shape, discriminator_filters),
+        loss=loss, label_smoothing=label_smoothing, instance_noise=instance_noise,
+        ema_decay=ema_decay, value_range=SYMMETRIC_RANGE, seed=seed, name="dcgan",
+    )
+    model.compile(
+        d_optimizer=_adam(learning_rate, beta_1, 0.999, "d_optimizer"),
+        g_optimizer=_adam(learning_rate, beta_1, 0.999, "g_optimizer"),
+    )
+    return model
+
+
+@register_model("cgan", family="gan")
+def cgan(
+    *,
+    image_shape: Sequence[int] = (28, 28, 1),
+    num_classes: int = 10,
+    latent_dim: int = 64,
+    embedding_dim: int = 16,
+    generator_filters: Sequence[int] = (128, 64),
+    discriminator_filters: Sequence[int] = (64, 128),
+    loss: str = "non_saturating",
+    label_smoothing: float = 0.0,
+    instance_noise: float = 0.0,
+    ema_decay: float | None = 0.999,
+    learning_rate: float = 2e-4,
+    beta_1: float = 0.5,
+    seed: int | None = None,
+) -> GAN:
+    """Conditional GAN: label + noise in, projection discriminator that sees the label.
+
+    Train it on `(images, labels)` batches with images in [-1, 1]
+    (`load_dataset(..., scale="symmetric", labels=True)`); `generate(n, labels=...)`.
+    """
+    image_shape = check_image_shape(image_shape)
+    if int(num_classes) < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+    model = GAN(
+        build_conditional_generator(
+            image_shape, latent_dim, num_classes, generator_filters, embedding_dim=embedding_dim
+        ),
+        build_projection_discriminator(image_shape, num_classes, discriminator_filters),
+        num_classes=num_classes, loss=loss, label_smoothing=label_smoothing,
+        instance_noise=instance_noise, ema_decay=ema_decay, value_range=SYMMETRIC_RANGE,
+        seed=seed, name="cgan",
+    )
+    model.compile(
+        d_optimizer=_adam(learning_rate, beta_1, 0.999, "d_optimizer"),
+        g_optimizer=_adam(learning_rate, beta_1, 0.999, "g_optimizer"),
+    )
+    return model
+
+
+@register_model("wgan_gp", family="gan")
+def wgan_gp(
+    *,
+    image_shape: Sequence[int] = (28, 28, 1),
+    latent_dim: int = 64,
+    generator_filters: Sequence[int] = (128, 64),
+    critic_filters: Sequence[int] = (64, 128),
+    critic_steps: int = 5,
+    gradient_penalty_weight: float = 10.0,
+    ema_decay: float | None = 0.999,
+    learning_rate: float = 1e-4,
+    beta_1: float = 0.5,
+    beta_2: float = 0.9,
+    seed: int | None = None,
+) -> GAN:
+    """WGAN-GP: Wasserstein critic (layer norm, no batch norm) with a gradient penalty.
+
+    The critic takes `critic_steps` updates per generator update. Images in [-1, 1].
+    """
+    image_shape = check_image_shape(image_shape)
+    model = GAN(
+        build_dcgan_generator(image_shape, latent_dim, generator_filters),
+        build_dcgan_discriminator(image_shape, critic_filters, normalization="layer", name="critic"),
+        loss="wasserstein", discriminator_steps=critic_steps,
+        gradient_penalty_weight=gradient_penalty_weight, ema_decay=ema_decay,
+        value_range=SYMMETRIC_RANGE, seed=seed, name="wgan_gp",
+    )
+    model.compile(
+        d_optimizer=_adam(learning_rate, beta_1, beta_2, "d_optimizer"),
+        g_optimizer=_adam(learning_rate, beta_1, beta_2, "g_optimizer"),
+    )
+    return model

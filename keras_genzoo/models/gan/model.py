@@ -1,0 +1,704 @@
+"""`GAN`: a generator and a discriminator trained against each other by one `fit` call."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_genzoo.core.model import (
+    ZooModel,
+    _first_batch,
+    check_class_labels,
+    split_batch,
+)
+from keras_genzoo.core.optimizers import optimizer_from_spec
+from keras_genzoo.core.precision import LossScaleOptimizer
+from keras_genzoo.models.gan.losses import PROBABILISTIC, SMOOTHABLE, get_loss
+
+INTERPOLATIONS = ("slerp", "linear")
+# Batch-norm statistics for the moving-average generator are re-estimated on this many
+# latent draws (in batches of EMA_STATISTICS_BATCH), from a fixed seed.
+EMA_STATISTICS_SAMPLES = 2048
+EMA_STATISTICS_BATCH = 256
+# Tag folded into the noise state to give evaluation its own noise stream.
+EVALUATION_STREAM = 0x5EED
+
+
+def _network_losses(network: keras.Model) -> Any:
+    """Sum (float32) of a network's own losses (weight regularisers, `add_loss`) from its
+    last call; 0 when it has none."""
+    losses = network.losses
+    if not losses:
+        return 0.0
+    return ops.sum(ops.stack([ops.cast(loss, "float32") for loss in losses]))
+
+
+def _batch_norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        elif isinstance(layer, keras.Model):
+            found.extend(_batch_norm_layers(layer))
+    return found
+
+
+def latent_interpolation(
+    start: np.ndarray, end: np.ndarray, steps: int, method: str = "slerp"
+) -> np.ndarray:
+    """`steps` latent vectors from `start` to `end` (both included).
+
+    `slerp` follows the great circle between the two points, which keeps the norm of
+    Gaussian latents typical; `linear` walks the straight line (whose midpoints have a
+    smaller norm than the generator saw in training).
+    """
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    if start.shape != end.shape or start.ndim != 1:
+        raise ValueError(
+            f"start and end must be latent vectors of the same length, got shapes "
+            f"{start.shape} and {end.shape}."
+        )
+    if int(steps) < 2:
+        raise ValueError(f"steps must be at least 2 (the two end points), got {steps}.")
+    if method not in INTERPOLATIONS:
+        raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}.")
+    t = np.linspace(0.0, 1.0, int(steps))[:, None]
+    if method == "linear":
+        return ((1 - t) * start + t * end).astype(np.float32)
+    cos_angle = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end) + 1e-12)
+    angle = np.arccos(np.clip(cos_angle, -1.0, 1.0))
+    if angle < 1e-6:  # (anti-)parallel end points: the great circle is not defined
+        return ((1 - t) * start + t * end).astype(np.float32)
+    path = (np.sin((1 - t) * angle) * start + np.sin(t * angle) * end) / np.sin(angle)
+    return path.astype(np.float32)
+
+
+def _input_shapes(model: keras.Model) -> list[tuple]:
+    return [tuple(x.shape[1:]) for x in model.inputs]
+
+
+@keras.saving.register_keras_serializable(package="keras_genzoo")
+class GAN(ZooModel):
+    """A generator and a discriminator trained adversarially by `fit`.
+
+    Each training step first updates the discriminator (`discriminator_steps` times) on a
+    real batch and a generated batch, leaving the generator untouched, then updates the
+    generator through the discriminator, whose weights are left untouched. Compile with
+    two optimizers: `compile(d_optimizer=..., g_optimizer=...)`.
+
+    Sub-models are functional Keras models:
+
+    * unconditional: `generator(noise) -> samples`, `discriminator(samples) -> scores`;
+    * conditional (`num_classes` set): `generator([noise, labels])` and
+      `discriminator([samples, labels])`, labels as integer class ids of shape (batch, 1).
+
+    Samples are images of shape (height, width, channels). Non-image data is expressed
+    the same way: a D-dimensional vector is a (1, 1, D) sample, e.g. 2-D points are
+    (1, 1, 2) arrays (reshape `points` with `points.reshape(-1, 1, 1, 2)`).
+
+    `loss` is one of `non_saturating` (default), `minimax`, `least_squares`, `hinge`
+    or `wasserstein` (which adds a gradient penalty of weight `gradient_penalty_weight`,
+    10 by default, on per-sample interpolates of real and generated data). Stabilisers:
+    `label_smoothing` lowers the real target of the discriminator (one-sided),
+    `instance_noise` adds Gaussian noise of that standard deviation to everything the
+    discriminator sees, and `ema_decay` keeps an exponential moving average of the
+    generator weights, used by `generate` and saved with the model. The generator's
+    batch-norm moving statistics follow the live weights, not their average, so
+    `generate` re-estimates them for the averaged weights (population statistics over
+    2,048 latent draws with a fixed seed, recomputed whenever the average changed) and
+    leaves the model's own statistics untouched.
+
+    Each network's own losses (weight regularisers, `add_loss` in a user's layers) are
+    added to its objective: the discriminator's, averaged over its calls on the real and
+    the generated batch, to `d_loss`; the generator's to `g_loss`.
+
+    `fit` reports `d_loss`, `g_loss`, `d_real` and `d_fake` (the mean discriminator
+    output on real and on generated batches: a probability for the cross-entropy losses,
+    the raw score for the others), plus `gradient_penalty` when one is used. With
+    `discriminator_steps` > 1 each extra critic step reuses the real batch with freshly
+    generated samples. `image_shape` is inferred from the generator's output.
+    `evaluate` runs both networks in inference mode and draws its noise from a stream of
+    its own (a function of the training noise state and the batch's place in the
+    evaluation), so it changes no state: the same weights give the same scores, and
+    `fit` with `validation_data` trains exactly as without it.
+
+    Calling the model scores data with the discriminator (raw outputs: logits for the
+    cross-entropy losses); sample with `generate`.
+    """
+
+    submodels = ("generator", "discriminator")
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        *,
+        num_classes: int | None = None,
+        loss: str = "non_saturating",
+        discriminator_steps: int = 1,
+        gradient_penalty_weight: float | None = None,
+        label_smoothing: float = 0.0,
+        instance_noise: float = 0.0,
+        ema_decay: float | None = None,
+        image_shape: Sequence[int] | None = None,
+        value_range: Sequence[float] = (-1.0, 1.0),
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        for role, sub in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(sub, keras.Model) or not getattr(sub, "inputs", None):
+                raise TypeError(
+                    f"{role} must be a functional keras.Model (built from keras.Input), "
+                    f"got {type(sub).__name__}."
+                )
+        sample_shape = tuple(int(d) for d in generator.outputs[0].shape[1:])
+        if image_shape is not None and tuple(int(d) for d in image_shape) != sample_shape:
+            raise ValueError(
+                f"image_shape {tuple(image_shape)} does not match the generator's output "
+                f"shape {sample_shape}."
+            )
+        if len(sample_shape) != 3:
+            raise ValueError(
+                f"The generator must output samples of shape (height, width, channels), got "
+                f"{sample_shape}. Express a D-dimensional vector as a (1, 1, D) sample, e.g. "
+                "end the generator with keras.layers.Reshape((1, 1, D))."
+            )
+        super().__init__(image_shape=sample_shape, value_range=value_range, **kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.num_classes = None if num_classes is None else int(num_classes)
+        self.is_conditional = self.num_classes is not None
+        self._check_sub_models()
+        self.latent_dim = int(generator.inputs[0].shape[-1])
+
+        self.loss_name = loss
+        self._objective = get_loss(loss)
+        self.discriminator_steps = int(discriminator_steps)
+        if self.discriminator_steps < 1:
+            raise ValueError(f"discriminator_steps must be >= 1, got {discriminator_steps}.")
+        if gradient_penalty_weight is None:
+            gradient_penalty_weight = 10.0 if loss == "wasserstein" else 0.0
+        self.gradient_penalty_weight = float(gradient_penalty_weight)
+        if self.gradient_penalty_weight < 0:
+            raise ValueError(f"gradient_penalty_weight must be >= 0, got {gradient_penalty_weight}.")
+        self.label_smoothing = float(label_smoothing)
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+        if self.label_smoothing and loss not in SMOOTHABLE:
+            raise ValueError(
+                f"label_smoothing applies to the {', '.join(SMOOTHABLE)} losses, whose real "
+                f"target is a label; the {loss!r} loss has none. Drop label_smoothing."
+            )
+        self.instance_noise = float(instance_noise)
+        if self.instance_noise < 0:
+            raise ValueError(f"instance_noise is a standard deviation >= 0, got {instance_noise}.")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay}.")
+        self.seed = int(seed) if seed is not None else random.randint(1, 2**31 - 1)
+
+        # Noise state lives in a variable (not a SeedGenerator) so `.keras` files keep it
+        # and a reloaded model continues with the same noise stream.
+        self._noise_state = self.add_weight(
+            shape=(2,),
+            dtype="int64",
+            initializer=keras.initializers.Constant([self.seed, 0]),
+            trainable=False,
+            aggregation="only_first_replica",
+            name="noise_state",
+        )
+        averages = []
+        if self.ema_decay is not None:
+            for i, variable in enumerate(generator.trainable_variables):
+                average = self.add_weight(
+                    shape=variable.shape,
+                    dtype=variable.dtype,
+                    initializer="zeros",
+                    trainable=False,
+                    aggregation="only_first_replica",
+                    name=f"generator_ema_{i}",
+                )
+                average.assign(variable)
+                averages.append(average)
+        self._ema_weights = averages
+        self._ema_statistics = None  # (fingerprint of the average, statistics) once computed
+        self._evaluation_seeds = None  # set while a test step is traced
+
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.penalty_tracker = (
+            keras.metrics.Mean(name="gradient_penalty") if self.gradient_penalty_weight else None
+        )
+        self.d_optimizer = None
+        self.g_optimizer = None
+        # The sub-models are built functional models, so the GAN needs no build step.
+        self.built = True
+
+    # ------------------------------------------------------------------ validation
+
+    def _check_sub_models(self) -> None:
+        g_inputs, d_inputs = _input_shapes(self.generator), _input_shapes(self.discriminator)
+        expected = 2 if self.is_conditional else 1
+        how = (
+            "generator([noise, labels]) and discriminator([samples, labels])"
+            if self.is_conditional
+            else "generator(noise) and discriminator(samples)"
+        )
+        if len(g_inputs) != expected or len(d_inputs) != expected:
+            raise ValueError(
+                f"A {'conditional' if self.is_conditional else 'unconditional'} GAN needs "
+                f"{how}; the generator takes {len(g_inputs)} input(s) and the discriminator "
+                f"{len(d_inputs)}. Set num_classes only for label-conditioned sub-models."
+            )
+        if len(g_inputs[0]) != 1:
+            raise ValueError(
+                f"The generator's first input must be a noise vector (latent_dim,), got {g_inputs[0]}."
+            )
+        if d_inputs[0] != self.image_shape:
+            raise ValueError(
+                f"The discriminator takes samples of shape {d_inputs[0]} but the generator "
+                f"makes {self.image_shape}."
+            )
+
+    def check_labels(self, labels: Any, what: str = "labels") -> np.ndarray:
+        """Integer class ids in [0, num_classes) as an int32 array, or a clear ValueError."""
+        return check_class_labels(labels, self.num_classes, what)
+
+    def check_training_data(self, x: Any, y: Any = None) -> None:
+        super().check_training_data(x, y)
+        if not self.is_conditional:
+            return
+        _, labels = _first_batch(x, y)
+        if labels is None:
+            if isinstance(x, tf.data.Dataset) or isinstance(x, np.ndarray):
+                raise ValueError(
+                    f"{self.name} is a conditional GAN and trains on (images, labels) "
+                    "batches; got images only. Use load_dataset(..., labels=True) or "
+                    "fit(images, labels)."
+                )
+            return
+        self.check_labels(labels, "training labels")
+
+    # ------------------------------------------------------------------ compile
+
+    def compile(
+        self,
+        d_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
+        g_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
+        *,
+        jit_compile: bool | str = "auto",
+        run_eagerly: bool = False,
+        steps_per_execution: int | None = None,
+        auto_scale_loss: bool = True,
+    ) -> None:
+        """Set the discriminator's and the generator's optimizers (Adam(2e-4, 0.5) if None).
+
+        `steps_per_execution` defaults to `default_steps_per_execution()` and
+        `jit_compile` to Keras' "auto", as for every zoo model.
+
+        Both are built here, under the model's distribution strategy, and wrapped in a
+        `LossScaleOptimizer` when the model runs under the `mixed_float16` policy.
+        """
+        d_opt = self._optimizer(d_optimizer, "d_optimizer")
+        g_opt = self._optimizer(g_optimizer, "g_optimizer")
+        if d_opt is g_opt:
+            raise ValueError(
+                "d_optimizer and g_optimizer must be two separate optimizer instances; "
+                "one optimizer cannot keep state for both networks."
+            )
+        if steps_per_execution is None:
+            steps_per_execution = self.default_steps_per_execution()
+        super().compile(
+            optimizer=None,
+            run_eagerly=run_eagerly,
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+            auto_scale_loss=auto_scale_loss,
+        )
+        self._gan_compile_config = {
+            "d_optimizer": d_opt,
+            "g_optimizer": g_opt,
+            "jit_compile": bool(self.jit_compile),
+            "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution,
+            "auto_scale_loss": auto_scale_loss,
+        }
+        if auto_scale_loss and self.dtype_policy.name == "mixed_float16":
+            d_opt = LossScaleOptimizer(d_opt, name="d_loss_scale_optimizer")
+            g_opt = LossScaleOptimizer(g_opt, name="g_loss_scale_optimizer")
+        with self.distribute_strategy.scope():
+            d_opt.build(self.discriminator.trainable_variables)
+            g_opt.build(self.generator.trainable_variables)
+        self.d_optimizer, self.g_optimizer = d_opt, g_opt
+
+    def _optimizer(self, spec: Any, role: str) -> keras.optimizers.Optimizer:
+        if spec is None:
+            return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, name=role)
+        optimizer = keras.optimizers.get(spec)
+        if optimizer is None:
+            raise ValueError(f"Could not interpret {role}={spec!r} as an optimizer.")
+        return optimizer
+
+    def recompile_with_optimizer(
+        self, spec: dict[str, Any], learning_rate: float | None = None
+    ) -> None:
+        """Compile again with two fresh optimizers made from `spec`, one per network."""
+        settings = dict(self._gan_compile_config)
+        for role in ("d_optimizer", "g_optimizer"):
+            settings[role] = optimizer_from_spec(spec, learning_rate, name=role)
+        self.compile(**settings)
+
+    def get_compile_config(self) -> dict[str, Any]:
+        if not self.compiled or not hasattr(self, "_gan_compile_config"):
+            return {}
+        return {k: keras.saving.serialize_keras_object(v) for k, v in self._gan_compile_config.items()}
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        config = {k: keras.saving.deserialize_keras_object(v) for k, v in config.items()}
+        self.compile(**config)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        if self.penalty_tracker is not None:
+            trackers.append(self.penalty_tracker)
+        return trackers
+
+    # ------------------------------------------------------------------ training
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        """Discriminator scores of `inputs` (samples, or `(samples, labels)` if conditional)."""
+        samples, labels = split_batch(inputs)
+        if self.is_conditional and labels is None:
+            raise ValueError(
+                f"{self.name} is conditional: call it on (samples, labels), not on samples alone."
+            )
+        return self._discriminator_output(samples, labels, training)
+
+    def _discriminator_output(self, samples: Any, labels: Any, training: bool) -> Any:
+        inputs = samples if labels is None else [samples, labels]
+        return self.discriminator(inputs, training=training)
+
+    def _scores(self, samples: Any, labels: Any, training: bool) -> Any:
+        """One float32 score per sample (outputs with more elements are averaged)."""
+        out = ops.cast(self._discriminator_output(samples, labels, training), "float32")
+        return ops.mean(ops.reshape(out, (ops.shape(out)[0], -1)), axis=1)
+
+    def _next_seed(self) -> Any:
+        """A fresh stateless seed, different on every replica of a distributed step.
+
+        Training advances the noise state; a test step draws from its own stream.
+        """
+        if self._evaluation_seeds is not None:
+            base, draws = self._evaluation_seeds
+            self._evaluation_seeds = (base, draws + 1)
+            seed = tf.random.experimental.stateless_fold_in(base, draws)
+        else:
+            seed = ops.convert_to_tensor(self._noise_state)
+            self._noise_state.assign(seed + ops.convert_to_tensor([0, 1], dtype="int64"))
+        replica = tf.distribute.get_replica_context()
+        replica_id = 0 if replica is None else replica.replica_id_in_sync_group
+        return tf.random.experimental.stateless_fold_in(seed, replica_id)
+
+    def _normal(self, shape: Any) -> Any:
+        return tf.random.stateless_normal(shape, seed=self._next_seed())
+
+    def _noisy(self, samples: Any) -> Any:
+        if not self.instance_noise:
+            return samples
+        return samples + self.instance_noise * self._normal(ops.shape(samples))
+
+    def _fake_batch(self, batch_size: Any, labels: Any, training: bool) -> Any:
+        noise = self._normal((batch_size, self.latent_dim))
+        inputs = noise if labels is None else [noise, labels]
+        return ops.cast(self.generator(inputs, training=training), "float32")
+
+    def _unpack(self, data: Any) -> tuple[Any, Any]:
+        samples, labels = split_batch(data)
+        samples = ops.cast(samples, "float32")
+        if not self.is_conditional:
+            return samples, None
+        if labels is None:
+            raise ValueError(
+                f"{self.name} is a conditional GAN and trains on (images, labels) batches."
+            )
+        return samples, ops.reshape(ops.cast(labels, "int32"), (-1, 1))
+
+    def _gradient_penalty(self, real: Any, fake: Any, labels: Any, training: bool) -> Any:
+        """Mean of (||grad_x D(x)|| - 1)^2 at per-sample random interpolates of real and fake."""
+        weight_shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
+        mix = tf.random.stateless_uniform(weight_shape, seed=self._next_seed())
+        interpolates = mix * real + (1.0 - mix) * fake
+        with tf.GradientTape() as tape:
+            tape.watch(interpolates)
+            total = ops.sum(self._scores(interpolates, labels, training))
+        grads = tape.gradient(total, interpolates)
+        axes = tuple(range(1, len(real.shape)))
+        norms = ops.sqrt(ops.sum(ops.square(ops.cast(grads, "float32")), axis=axes) + 1e-12)
+        return ops.mean(ops.square(norms - 1.0))
+
+    def _discriminator_loss(self, real: Any, fake: Any, labels: Any, training: bool):
+        real_in, fake_in = self._noisy(real), self._noisy(fake)
+        real_scores = self._scores(real_in, labels, training)
+        real_losses = _network_losses(self.discriminator)
+        fake_scores = self._scores(fake_in, labels, training)
+        own_losses = 0.5 * (real_losses + _network_losses(self.discriminator))
+        target = 1.0 - self.label_smoothing
+        loss = ops.mean(self._objective.discriminator(real_scores, fake_scores, target))
+        loss = loss + own_losses
+        penalty = None
+        if self.gradient_penalty_weight:
+            penalty = self._gradient_penalty(real_in, fake_in, labels, training)
+            loss = loss + self.gradient_penalty_weight * penalty
+        return loss, real_scores, fake_scores, penalty
+
+    def _reported(self, scores: Any) -> Any:
+        if self.loss_name in PROBABILISTIC:
+            scores = ops.sigmoid(scores)
+        return ops.mean(scores)
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        real, labels = self._unpack(data)
+        batch_size = ops.shape(real)[0]
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+
+        for _ in range(self.discriminator_steps):
+            fake = ops.stop_gradient(self._fake_batch(batch_size, labels, training=True))
+            with tf.GradientTape() as tape:
+                d_loss, real_scores, fake_scores, penalty = self._discriminator_loss(
+                    real, fake, labels, training=True
+                )
+                scaled = self.d_optimizer.scale_loss(d_loss / replicas)
+            grads = tape.gradient(scaled, d_vars)
+            self.d_optimizer.apply_gradients(zip(grads, d_vars))
+
+        with tf.GradientTape() as tape:
+            fake = self._fake_batch(batch_size, labels, training=True)
+            g_own_losses = _network_losses(self.generator)
+            g_scores = self._scores(self._noisy(fake), labels, training=True)
+            g_loss = ops.mean(self._objective.generator(g_scores)) + g_own_losses
+            scaled = self.g_optimizer.scale_loss(g_loss / replicas)
+        grads = tape.gradient(scaled, g_vars)
+        self.g_optimizer.apply_gradients(zip(grads, g_vars))
+        self._update_ema()
+
+        self._track(d_loss, g_loss, real_scores, fake_scores, penalty)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        real, labels = self._unpack(data)
+        batch_size = ops.shape(real)[0]
+        # The batch's place in this evaluation (trackers restart at every evaluate).
+        batch_index = ops.cast(self.d_loss_tracker.count, "int64")
+        tagged = tf.random.experimental.stateless_fold_in(
+            ops.convert_to_tensor(self._noise_state), EVALUATION_STREAM
+        )
+        self._evaluation_seeds = (tf.random.experimental.stateless_fold_in(tagged, batch_index), 0)
+        try:
+            fake = self._fake_batch(batch_size, labels, training=False)
+            g_own_losses = _network_losses(self.generator)
+            d_loss, real_scores, fake_scores, penalty = self._discriminator_loss(
+                real, fake, labels, training=False
+            )
+            g_scores = self._scores(self._noisy(fake), labels, False)
+        finally:
+            self._evaluation_seeds = None
+        g_loss = ops.mean(self._objective.generator(g_scores)) + g_own_losses
+        self._track(d_loss, g_loss, real_scores, fake_scores, penalty)
+        return {m.name: m.result() for m in self.metrics}
+
+    def _track(self, d_loss, g_loss, real_scores, fake_scores, penalty) -> None:
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_tracker.update_state(self._reported(real_scores))
+        self.d_fake_tracker.update_state(self._reported(fake_scores))
+        if penalty is not None:
+            self.penalty_tracker.update_state(penalty)
+
+    def _update_ema(self) -> None:
+        if not self._ema_weights:
+            return
+        # Warm-up: early on the average follows the weights closely, then settles at ema_decay.
+        step = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, variable in zip(self._ema_weights, self.generator.trainable_variables):
+            average.assign(decay * average + (1.0 - decay) * ops.cast(variable, average.dtype))
+
+    # ------------------------------------------------------------------ sampling
+
+    def sample_latent(self, n: int, seed: int | None = None) -> np.ndarray:
+        """`n` standard-normal latent vectors; the same seed gives the same vectors."""
+        n = int(n)
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}.")
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def _generation_labels(self, n: int, labels: Any) -> np.ndarray | None:
+        if not self.is_conditional:
+            if labels is not None:
+                raise ValueError(
+                    f"{self.name} is unconditional and takes no labels; call generate(n) "
+                    "or build a conditional model (cgan) to choose classes."
+                )
+            return None
+        if labels is None:
+            return (np.arange(n) % self.num_classes).astype(np.int32)
+        if np.isscalar(labels):
+            labels = np.full(n, labels)
+        labels = self.check_labels(labels)
+        if len(labels) != n:
+            raise ValueError(f"Got {len(labels)} labels for n={n} samples; pass one label per sample.")
+        return labels
+
+    def generate(
+        self,
+        n: int,
+        labels: Any = None,
+        seed: int | None = None,
+        *,
+        use_ema: bool | None = None,
+        batch_size: int = 256,
+    ) -> np.ndarray:
+        """`n` samples (n, *image_shape) in `value_range`; the same seed gives the same samples.
+
+        Conditional models draw class `labels[i]` for sample i (cycling through the
+        classes when `labels` is None). `use_ema` (default: whenever the model keeps one)
+        samples with the moving average of the generator weights.
+        """
+        labels = self._generation_labels(int(n), labels)
+        return self.generate_from_latent(self.sample_latent(n, seed), labels, use_ema=use_ema,
+                                         batch_size=batch_size)
+
+    def generate_from_latent(
+        self,
+        latent: np.ndarray,
+        labels: Any = None,
+        *,
+        use_ema: bool | None = None,
+        batch_size: int = 256,
+    ) -> np.ndarray:
+        """Samples for given latent vectors (n, latent_dim) and, if conditional, labels."""
+        latent = np.asarray(latent, np.float32)
+        if latent.ndim != 2 or latent.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"latent must have shape (n, {self.latent_dim}), got {latent.shape}."
+            )
+        labels = self._generation_labels(len(latent), labels)
+        if use_ema is None:
+            use_ema = bool(self._ema_weights)
+        if use_ema and not self._ema_weights:
+            raise ValueError(
+                "This model keeps no moving average of the generator weights; build it with "
+                "ema_decay=... or sample with use_ema=False."
+            )
+        if use_ema:
+            ema_weights = [w.value for w in self._ema_weights]
+            ema_state = self.ema_generator_state()
+        chunks = []
+        for start in range(0, len(latent), batch_size):
+            noise = latent[start : start + batch_size]
+            inputs = noise if labels is None else [noise, labels[start : start + batch_size, None]]
+            if use_ema:
+                out, _ = self.generator.stateless_call(ema_weights, ema_state, inputs, training=False)
+            else:
+                out = self.generator(inputs, training=False)
+            chunks.append(np.asarray(ops.convert_to_numpy(ops.cast(out, "float32"))))
+        if not chunks:
+            return np.zeros((0, *self.image_shape), np.float32)
+        low, high = self.value_range
+        return np.clip(np.concatenate(chunks), low, high)
+
+    def ema_generator_state(self) -> list[Any]:
+        """Values for `generator.non_trainable_variables` that go with the EMA weights.
+
+        Batch-norm moving statistics are replaced by population statistics of the
+        averaged generator: the mean of its batch statistics (training mode) over
+        `EMA_STATISTICS_SAMPLES` latent draws from a fixed seed, with classes cycled for
+        a conditional model. Other state is taken as it is. Cached until the average
+        changes.
+        """
+        variables = self.generator.non_trainable_variables
+        current = [v.value for v in variables]
+        layers = [layer for layer in _batch_norm_layers(self.generator) if layer.trainable]
+        if not self._ema_weights or not layers:
+            return current
+        arrays = [ops.convert_to_numpy(w.value) for w in self._ema_weights]
+        fingerprint = hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest()
+        if self._ema_statistics is not None and self._ema_statistics[0] == fingerprint:
+            return list(self._ema_statistics[1])
+        statistic_ids = {id(v) for layer in layers for v in (layer.moving_mean, layer.moving_variance)}
+        positions = [i for i, v in enumerate(variables) if id(v) in statistic_ids]
+        ema_weights = [w.value for w in self._ema_weights]
+        rng = np.random.default_rng(0)
+        totals = [np.zeros(current[i].shape, np.float64) for i in positions]
+        batches = EMA_STATISTICS_SAMPLES // EMA_STATISTICS_BATCH
+        momenta = [layer.momentum for layer in layers]
+        try:
+            for layer in layers:  # the "moving" statistics become this batch's statistics
+                layer.momentum = 0.0
+            for b in range(batches):
+                noise = rng.standard_normal((EMA_STATISTICS_BATCH, self.latent_dim)).astype(np.float32)
+                inputs = noise
+                if self.is_conditional:
+                    classes = (b * EMA_STATISTICS_BATCH + np.arange(EMA_STATISTICS_BATCH)) % self.num_classes
+                    inputs = [noise, classes[:, None].astype(np.int32)]
+                _, updated = self.generator.stateless_call(ema_weights, current, inputs, training=True)
+                for total, i in zip(totals, positions):
+                    total += ops.convert_to_numpy(updated[i])
+        finally:
+            for layer, momentum in zip(layers, momenta):
+                layer.momentum = momentum
+        state = list(current)
+        for total, i in zip(totals, positions):
+            state[i] = ops.convert_to_tensor((total / batches).astype(np.float32), dtype=variables[i].dtype)
+        self._ema_statistics = (fingerprint, tuple(state))
+        return state
+
+    def interpolate(
+        self,
+        steps: int = 8,
+        seed: int | None = None,
+        label: int | None = None,
+        *,
+        method: str = "slerp",
+        use_ema: bool | None = None,
+    ) -> np.ndarray:
+        """Samples along a latent path between two random points (from `seed`).
+
+        Conditional models keep the class fixed: pass `label`.
+        """
+        if self.is_conditional and label is None:
+            raise ValueError(f"{self.name} is conditional: pass the class to draw as label=k.")
+        start, end = self.sample_latent(2, seed)
+        path = latent_interpolation(start, end, steps, method)
+        labels = None if label is None else np.full(len(path), label)
+        return self.generate_from_latent(path, labels, use_ema=use_ema)
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            num_classes=self.num_classes,
+            loss=self.loss_name,
+            discriminator_steps=self.discriminator_steps,
+            gradient_penalty_weight=self.gradient_penalty_weight,
+            label_smoothing=self.label_smoothing,
+            instance_noise=self.instance_noise,
+            ema_decay=self.ema_decay,
+            seed=self.seed,
+        )
+        return config
+
+
+__all__ = ["GAN", "INTERPOLATIONS", "latent_interpolation"]

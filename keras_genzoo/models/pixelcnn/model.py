@@ -1,0 +1,410 @@
+"""`PixelCNN`: an autoregressive image model with exact likelihood and cached sampling."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_genzoo.core.model import (
+    ZooModel,
+    _first_batch,
+    check_class_labels,
+    split_batch,
+)
+
+LIKELIHOODS = ("bernoulli", "categorical")
+
+
+def _check_positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+@keras.saving.register_keras_serializable(package="keras_genzoo")
+class PixelCNN(ZooModel):
+    """p(x) = prod_i p(x_i | x_<i) over sub-pixels in raster order (row, column, colour).
+
+    `vertical` and `horizontal` are the two stacks of a Gated PixelCNN (see
+    `keras_genzoo.models.pixelcnn.build_gated_pixelcnn`); calling the model gives the logits of
+    every sub-pixel's conditional distribution from one teacher-forced pass, shape
+    (batch, H, W, C, K). Likelihoods:
+
+    * `"bernoulli"` (K = 1): binary images, pixels 0 or 1;
+    * `"categorical"` (K = `num_levels`): grey levels k / (num_levels - 1) in [0, 1],
+      e.g. 256 levels for 8-bit images (x = uint8 / 255).
+
+    `fit` minimises the exact negative log-likelihood; metrics `loss` (nats per
+    image) and `bits_per_dim`. Conditional models (`num_classes` set) train on
+    (images, labels). `generate` samples with a compiled loop that runs the vertical
+    stack once per row and only the horizontal stack, on one row, per sub-pixel.
+    """
+
+    submodels = ("vertical", "horizontal")
+
+    def __init__(
+        self,
+        vertical: keras.Model,
+        horizontal: keras.Model,
+        *,
+        likelihood: str = "bernoulli",
+        num_levels: int = 2,
+        num_classes: int | None = None,
+        image_shape: Sequence[int] = (28, 28, 1),
+        value_range: Sequence[float] = (0.0, 1.0),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(image_shape=image_shape, value_range=value_range, **kwargs)
+        if self.value_range != (0.0, 1.0):
+            raise ValueError(
+                f"PixelCNN models pixels in [0, 1] (binary, or grey levels k / "
+                f"(num_levels - 1)); got value_range {list(self.value_range)}. Load the data "
+                "with scale='unit'."
+            )
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}.")
+        num_levels = _check_positive_int(num_levels, "num_levels")
+        if likelihood == "bernoulli" and num_levels != 2:
+            raise ValueError(f"A Bernoulli likelihood has 2 levels, got num_levels={num_levels}.")
+        if num_levels < 2:
+            raise ValueError(f"num_levels must be at least 2, got {num_levels}.")
+        self.likelihood = likelihood
+        self.num_levels = num_levels
+        self.num_classes = None if num_classes is None else _check_positive_int(num_classes, "num_classes")
+        self.is_conditional = self.num_classes is not None
+        self.vertical = vertical
+        self.horizontal = horizontal
+        self._check_networks()
+        self.num_dims = int(np.prod(self.image_shape))
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.bits_tracker = keras.metrics.Mean(name="bits_per_dim")
+        self._samplers: dict[bool, Any] = {}
+        self.built = True
+
+    # ------------------------------------------------------------------ validation
+
+    def _check_networks(self) -> None:
+        for net, what in ((self.vertical, "vertical"), (self.horizontal, "horizontal")):
+            if not isinstance(net, keras.Model) or not getattr(net, "inputs", None):
+                raise TypeError(f"{what} must be a functional keras.Model, got {type(net).__name__}.")
+        extra = 1 if self.is_conditional else 0
+        self.num_links = len(self.vertical.outputs)
+        expected_h = 1 + self.num_links + extra
+        if len(self.vertical.inputs) != 1 + extra or len(self.horizontal.inputs) != expected_h:
+            raise ValueError(
+                "vertical must take images (and one-hot labels if conditional) and horizontal "
+                "rows, one link per vertical output (and labels); got "
+                f"{len(self.vertical.inputs)} and {len(self.horizontal.inputs)} inputs."
+            )
+        if tuple(self.vertical.inputs[0].shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"The vertical stack takes images of shape {tuple(self.vertical.inputs[0].shape[1:])}, "
+                f"but image_shape is {self.image_shape}."
+            )
+        outputs = 1 if self.likelihood == "bernoulli" else self.num_levels
+        expected = (None, self.image_shape[1], self.image_shape[2], outputs)
+        got = tuple(self.horizontal.outputs[0].shape[1:])
+        if got != expected:
+            raise ValueError(
+                f"The horizontal stack must output logits (rows, {expected[1]}, {expected[2]}, "
+                f"{outputs}) for a {self.likelihood} likelihood with {self.num_levels} levels; "
+                f"got {got}."
+            )
+
+    def _labels(self, labels: Any, n: int, *, cycle: bool = False) -> np.ndarray | None:
+        if not self.is_conditional:
+            if labels is not None:
+                raise ValueError(
+                    f"{self.name} is unconditional and takes no labels; build "
+                    "pixelcnn_conditional to condition on classes."
+                )
+            return None
+        if labels is None:
+            if cycle:
+                return (np.arange(n) % self.num_classes).astype(np.int32)
+            raise ValueError(
+                f"{self.name} is class-conditional: pass labels (integers in "
+                f"[0, {self.num_classes - 1}]), one per image."
+            )
+        if np.ndim(labels) == 0:
+            labels = np.full(n, labels)
+        labels = check_class_labels(labels, self.num_classes)
+        if len(labels) != n:
+            raise ValueError(f"Got {len(labels)} labels for {n} images; pass one label per image.")
+        return labels
+
+    def check_pixel_values(self, images: Any, what: str = "inputs") -> None:
+        """Raise a ValueError for pixels that are not levels of the model's likelihood."""
+        arr = np.asarray(images, np.float64)
+        scaled = arr * (self.num_levels - 1)
+        off_grid = np.abs(scaled - np.round(scaled)) > 1e-3
+        if np.any(off_grid):
+            example = float(arr[off_grid].flat[0])
+            if self.likelihood == "bernoulli":
+                hint = (
+                    "binarise them (load_dataset(..., binarize=True) or "
+                    "keras_genzoo.models.vae.binarize) or build the model with likelihood='categorical'"
+                )
+            else:
+                hint = (
+                    f"quantise them (np.round(x * {self.num_levels - 1}) / "
+                    f"{self.num_levels - 1}) or build the model with num_levels matching the data"
+                )
+            raise ValueError(
+                f"{self.name} has a {self.likelihood} likelihood over {self.num_levels} levels "
+                f"k / {self.num_levels - 1}, but the {what} hold other values (e.g. {example:g}): "
+                f"{hint}."
+            )
+
+    def _as_images(self, x: Any, what: str = "images") -> np.ndarray:
+        self.check_images(x, what)
+        self.check_pixel_values(x, what)
+        return np.asarray(x, np.float32)
+
+    def check_training_data(self, x: Any, y: Any = None) -> None:
+        super().check_training_data(x, y)
+        images, labels = _first_batch(x, y)
+        if images is None:
+            return
+        self.check_pixel_values(images, "training images")
+        if self.is_conditional:
+            if labels is None:
+                raise ValueError(
+                    f"{self.name} is class-conditional and trains on (images, labels) batches: "
+                    "pass fit(x, labels) or load_dataset(..., labels=True)."
+                )
+            self._labels(np.asarray(labels).reshape(-1), len(images))
+
+    # --------------------------------------------------------------- core maths
+
+    def _one_hot(self, labels):
+        if labels is None:
+            return None
+        return ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), self.num_classes)
+
+    def _vertical(self, images, one_hot, training: bool = False):
+        inputs = images if one_hot is None else [images, one_hot]
+        links = self.vertical(inputs, training=training)
+        return list(links) if isinstance(links, (list, tuple)) else [links]
+
+    def _horizontal(self, rows, links, one_hot, training: bool = False):
+        inputs = [rows, *links] + ([] if one_hot is None else [one_hot])
+        return ops.cast(self.horizontal(inputs, training=training), "float32")
+
+    def _logits(self, images, one_hot, training: bool = False):
+        images = ops.convert_to_tensor(images, "float32")
+        return self._horizontal(images, self._vertical(images, one_hot, training), one_hot, training)
+
+    def _log_probs(self, logits):
+        """Log-probabilities of every level, (..., num_levels), from the network's logits."""
+        if self.likelihood == "bernoulli":
+            logit = logits[..., 0]
+            return ops.stack([-ops.softplus(logit), -ops.softplus(-logit)], axis=-1)
+        return ops.log_softmax(logits, axis=-1)
+
+    def _log_likelihood(self, images, logits):
+        """log p(x) per image in nats, from the teacher-forced logits."""
+        images = ops.cast(images, "float32")
+        if self.likelihood == "bernoulli":
+            logit = logits[..., 0]
+            per_pixel = images * logit - ops.softplus(logit)
+        else:
+            levels = ops.cast(ops.round(images * (self.num_levels - 1)), "int32")
+            picked = ops.one_hot(levels, self.num_levels) * ops.log_softmax(logits, axis=-1)
+            per_pixel = ops.sum(picked, axis=-1)
+        return ops.sum(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=-1)
+
+    def call(self, inputs, training: bool = False):
+        """Logits (batch, H, W, C, K) of every sub-pixel given the ones before it.
+
+        Conditional models take `(images, labels)`.
+        """
+        if self.is_conditional:
+            if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
+                raise ValueError(f"{self.name} is class-conditional: call it on (images, labels).")
+            return self._logits(inputs[0], self._one_hot(inputs[1]), training)
+        return self._logits(inputs, None, training)
+
+    # ------------------------------------------------------------------- training
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.loss_tracker, self.bits_tracker]
+
+    def _unpack(self, data):
+        images, labels = split_batch(data)
+        if self.is_conditional and labels is None:
+            raise ValueError(f"{self.name} is class-conditional and trains on (images, labels).")
+        return ops.cast(images, "float32"), self._one_hot(labels) if self.is_conditional else None
+
+    def _update_metrics(self, nll, images):
+        batch = ops.cast(ops.shape(images)[0], "float32")
+        self.loss_tracker.update_state(nll, sample_weight=batch)
+        self.bits_tracker.update_state(nll / (self.num_dims * math.log(2.0)), sample_weight=batch)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        images, one_hot = self._unpack(data)
+        with tf.GradientTape() as tape:
+            nll = -ops.mean(self._log_likelihood(images, self._logits(images, one_hot, True)))
+            loss = nll
+            if self.losses:
+                loss = loss + ops.cast(ops.sum(self.losses), "float32")
+            # The optimizer sums gradients over replicas: average the loss over them.
+            replica_loss = loss / self.distribute_strategy.num_replicas_in_sync
+            scaled_loss = self.optimizer.scale_loss(replica_loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        return self._update_metrics(nll, images)
+
+    def test_step(self, data):
+        images, one_hot = self._unpack(data)
+        nll = -ops.mean(self._log_likelihood(images, self._logits(images, one_hot)))
+        return self._update_metrics(nll, images)
+
+    # ---------------------------------------------------------------- user tools
+
+    def log_likelihood(self, x: Any, labels: Any = None, batch_size: int = 256) -> np.ndarray:
+        """Exact log p(x) (log p(x | label) if conditional) in nats, one per image."""
+        images = self._as_images(x)
+        labels = self._labels(labels, len(images))
+        batch_size = _check_positive_int(batch_size, "batch_size")
+        out = []
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size]
+            one_hot = None if labels is None else self._one_hot(labels[start : start + batch_size])
+            out.append(ops.convert_to_numpy(self._log_likelihood(batch, self._logits(batch, one_hot))))
+        return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+    def bits_per_dim(self, x: Any, labels: Any = None, batch_size: int = 256) -> np.ndarray:
+        """-log2 p(x) / (H * W * C): bits per sub-pixel, one per image."""
+        return -self.log_likelihood(x, labels, batch_size) / (self.num_dims * math.log(2.0))
+
+    def predict_distributions(self, x: Any, labels: Any = None) -> np.ndarray:
+        """Log-probabilities (n, H, W, C, num_levels) of every level of every sub-pixel."""
+        images = self._as_images(x)
+        labels = self._labels(labels, len(images))
+        one_hot = None if labels is None else self._one_hot(labels)
+        return ops.convert_to_numpy(self._log_probs(self._logits(images, one_hot)))
+
+    # ------------------------------------------------------------------ sampling
+
+    def _draw(self, logits, seed):
+        """One level per row of `logits` (n, K): values in [0, 1] and log-probs (n, levels)."""
+        log_probs = self._log_probs(logits)
+        levels = tf.random.stateless_categorical(log_probs, 1, seed, dtype=tf.int32)[:, 0]
+        return tf.cast(levels, tf.float32) / (self.num_levels - 1), log_probs
+
+    def _sampler(self, cached: bool, keep_distributions: bool):
+        """The compiled sampling loop: (one_hot, seed (2,), n) -> (images, log-probs).
+
+        The log-probabilities (n, H, W, C, levels) come back only with
+        `keep_distributions` (otherwise an empty tensor), as they can be large.
+        """
+        key = (cached, keep_distributions)
+        if key in self._samplers:
+            return self._samplers[key]
+        height, width, channels = self.image_shape
+        conditional = self.is_conditional
+        row_of = lambda i: tf.reshape(tf.one_hot(i, height), (1, height, 1, 1))  # noqa: E731
+
+        def sample(one_hot, seed, n):
+            one_hot = one_hot if conditional else None
+            canvas = tf.zeros((n, height, width, channels), tf.float32)
+            row_links: list = []
+            size = height * width * channels if keep_distributions else 0
+            log_probs = tf.TensorArray(tf.float32, size=size, element_shape=(None, self.num_levels))
+            for i in tf.range(height):
+                row = canvas[:, i : i + 1]
+                # The vertical stack's outputs for row i depend on rows < i only.
+                row_links = (
+                    [link[:, i : i + 1] for link in self._vertical(canvas, one_hot)] if cached else []
+                )
+                for j in tf.range(width):
+                    for c in range(channels):  # colours in order, unrolled
+                        if cached:
+                            logits = self._horizontal(row, row_links, one_hot)[:, 0, j, c]
+                        else:
+                            logits = self._logits(canvas + row_of(i) * row, one_hot)[:, i, j, c]
+                        step = (i * width + j) * channels + c
+                        value, step_log_probs = self._draw(
+                            logits, tf.random.experimental.stateless_fold_in(seed, step)
+                        )
+                        if keep_distributions:
+                            log_probs = log_probs.write(step, step_log_probs)
+                        spot = tf.one_hot(j * channels + c, width * channels)
+                        row = row + tf.reshape(spot, (1, 1, width, channels)) * value[:, None, None, None]
+                canvas = canvas + row_of(i) * row
+            if not keep_distributions:
+                return canvas, tf.zeros((0,), tf.float32)
+            stacked = tf.transpose(log_probs.stack(), (1, 0, 2))
+            return canvas, tf.reshape(stacked, (n, height, width, channels, self.num_levels))
+
+        compiled = tf.function(sample, reduce_retracing=True)
+        self._samplers[key] = compiled
+        return compiled
+
+    def _sample(self, n, labels, seed, cached, batch_size, keep_distributions):
+        n = _check_positive_int(n, "n")
+        batch_size = _check_positive_int(batch_size, "batch_size")
+        labels = self._labels(labels, n, cycle=True)
+        seed = random.randint(0, 2**31 - 1) if seed is None else int(seed)
+        sampler = self._sampler(bool(cached), keep_distributions)
+        images, log_probs = [], []
+        for chunk, start in enumerate(range(0, n, batch_size)):
+            size = min(batch_size, n - start)
+            one_hot = (
+                tf.zeros((size, 0)) if labels is None
+                else tf.one_hot(labels[start : start + size], self.num_classes)
+            )
+            chunk_seed = tf.constant([seed, chunk], tf.int64)
+            x, lp = sampler(one_hot, chunk_seed, tf.constant(size, tf.int32))
+            images.append(x.numpy())
+            log_probs.append(lp.numpy())
+        return np.concatenate(images), (np.concatenate(log_probs) if keep_distributions else None)
+
+    def sample_with_distributions(
+        self,
+        n: int,
+        labels: Any = None,
+        seed: int | None = None,
+        *,
+        cached: bool = True,
+        batch_size: int = 256,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`n` samples and the log-probabilities (n, H, W, C, levels) each was drawn from."""
+        return self._sample(n, labels, seed, cached, batch_size, keep_distributions=True)
+
+    def generate(
+        self,
+        n: int,
+        labels: Any = None,
+        seed: int | None = None,
+        *,
+        cached: bool = True,
+        batch_size: int = 256,
+    ) -> np.ndarray:
+        """`n` samples (n, H, W, C) in [0, 1]; the same seed gives the same images.
+
+        Conditional models draw class `labels[i]` for sample i (cycling through the
+        classes when `labels` is None). `cached=True` runs the vertical stack once per
+        row and the horizontal stack on one row per sub-pixel; `cached=False` runs the
+        whole network per sub-pixel. Both are one compiled loop and draw the same
+        samples from the same seed.
+        """
+        return self._sample(n, labels, seed, cached, batch_size, keep_distributions=False)[0]
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            likelihood=self.likelihood, num_levels=self.num_levels, num_classes=self.num_classes
+        )
+        return config

@@ -1,0 +1,190 @@
+"""What a run writes: preview grids, TensorBoard image summaries, reports and files.
+
+Every file of a run directory is written by `save_model`, `write_json` or `write_png`,
+each to a temporary name that replaces the file only once it is complete
+(`keras_genzoo.io.atomic`). `save_model` refuses NaN weights and records each model file's
+SHA-256 in the run's `checksums.json`, which `keras_genzoo.load` checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import keras
+import numpy as np
+
+from keras_genzoo.io.atomic import replacing
+from keras_genzoo.io.checksums import record_checksum
+from keras_genzoo.io.images import image_grid
+from keras_genzoo.training.data import RunData
+from keras_genzoo.training.divergence import check_finite_weights
+
+# The files and folders of a run directory (besides the model, `loading.RUN_MODEL_FILE`).
+METRICS_FILE = "metrics.json"
+CONFIG_FILE = "config.json"
+LOGS_DIR = "logs"
+CHECKPOINTS_DIR = "checkpoints"
+BACKUP_DIR = "backup"
+PREVIEW_IMAGES = 32
+PREVIEW_COLUMNS = 8
+PANEL_GAP = 12  # white pixels between the panels of a reconstructions grid
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def write_png(grid: np.ndarray, path: str) -> str:
+    """Write a uint8 (H, W, C) grid as a PNG file; returns the path."""
+    from PIL import Image
+
+    with replacing(path) as temporary:
+        Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(temporary, "PNG")
+    return path
+
+
+def save_model(model: keras.Model, path: str, run_dir: str | None = None) -> str:
+    """Save `model` as a `.keras` archive at `path`; returns the path.
+
+    Weights holding NaN or inf are refused (`TrainingDiverged`). With `run_dir`, the
+    file's SHA-256 is recorded in that folder's `checksums.json`.
+    """
+    check_finite_weights(model)
+    with replacing(path) as temporary:
+        model.save(temporary)
+    if run_dir is not None:
+        record_checksum(run_dir, path)
+    return path
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Saves the model to `path` with `save_model` after every epoch (atomic, verified)."""
+
+    def __init__(self, path: str, run_dir: str) -> None:
+        super().__init__()
+        self.path = path
+        self.run_dir = run_dir
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        save_model(self.model, self.path, self.run_dir)
+
+
+# ---------------------------------------------------------------------------- grids
+
+
+def reconstruct(model: keras.Model, images: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+    """The model's reconstructions; conditional models also get the images' labels."""
+    if labels is not None and getattr(model, "is_conditional", False):
+        return np.asarray(model.reconstruct(images, labels=labels))
+    return np.asarray(model.reconstruct(images))
+
+
+def grid_scale(images: np.ndarray) -> int:
+    """Nearest-neighbour enlargement that draws a tile about 64 pixels high."""
+    return max(1, 64 // max(int(images.shape[1]), 1))
+
+
+def preview_grids(
+    model: keras.Model,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    labels: np.ndarray | None = None,
+    *,
+    seed: int = 0,
+    num_classes: int | None = None,
+) -> dict[str, np.ndarray]:
+    """uint8 image grids showing what `model` does: reconstructions and/or samples.
+
+    The reconstructions grid puts panels side by side, tile for tile: the original
+    images (the clean targets), the model's inputs when they differ (noisy pairs, or the
+    noise a denoising model adds itself), then the model's reconstructions.
+    """
+    value_range = getattr(model, "value_range", (0.0, 1.0))
+    grids = {}
+    if hasattr(model, "reconstruct"):
+        panels = [targets]
+        if not np.array_equal(inputs, targets):
+            panels.append(inputs)
+        elif hasattr(model, "corrupt"):
+            panels.append(model.corrupt(inputs, seed=seed))
+        panels.append(reconstruct(model, panels[-1], labels))
+        scale = grid_scale(targets)
+        tiles = [
+            image_grid(panel, value_range, ncols=PREVIEW_COLUMNS // 2, scale=scale, padding=2)
+            for panel in panels
+        ]
+        gap = np.full((tiles[0].shape[0], PANEL_GAP, tiles[0].shape[2]), 255, np.uint8)
+        grids["reconstructions"] = np.concatenate(
+            [part for tile in tiles for part in (tile, gap)][:-1], axis=1
+        )
+    if hasattr(model, "generate"):
+        conditional = getattr(model, "is_conditional", False)
+        ncols = num_classes if conditional and num_classes and num_classes <= 16 else 8
+        samples = model.generate(ncols * max(1, 64 // ncols), seed=seed)
+        grids["samples"] = image_grid(
+            samples, value_range, ncols=ncols, scale=grid_scale(samples), padding=2
+        )
+    return grids
+
+
+def run_preview_grids(model: keras.Model, data: RunData, seed: int) -> dict[str, np.ndarray]:
+    """`preview_grids` of the first held-out images of a run."""
+    labels = None if data.test_labels is None else data.test_labels[:PREVIEW_IMAGES]
+    return preview_grids(
+        model, data.test_inputs[:PREVIEW_IMAGES], data.test_targets[:PREVIEW_IMAGES], labels,
+        seed=seed, num_classes=data.test_info.num_classes,
+    )
+
+
+class ImageSummaries(keras.callbacks.Callback):
+    """Writes preview grids as TensorBoard image summaries after every epoch."""
+
+    def __init__(self, log_dir: str, make_grids: Callable[[], dict[str, np.ndarray]]) -> None:
+        super().__init__()
+        self.log_dir = log_dir
+        self.make_grids = make_grids
+        self._writer = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        import tensorflow as tf
+
+        self._writer = tf.summary.create_file_writer(self.log_dir)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        import tensorflow as tf
+
+        with self._writer.as_default():
+            for tag, grid in self.make_grids().items():
+                tf.summary.image(tag, grid[None], step=epoch)
+        self._writer.flush()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._writer.close()
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def reconstruction_report(model: keras.Model, data: RunData, seed: int) -> dict[str, Any]:
+    """Held-out reconstruction error next to the error of predicting the mean training image.
+
+    Denoising models (with `corrupt`) also report the error of their own noisy inputs and
+    of the denoised images.
+    """
+    mean_image = data.train_images.astype(np.float64).mean(axis=0)
+    reconstructions = reconstruct(model, data.test_inputs, data.test_labels)
+    mse = float(np.mean((reconstructions - data.test_targets) ** 2))
+    baseline = float(np.mean((mean_image - data.test_targets) ** 2))
+    report = {
+        "num_images": int(len(data.test_inputs)),
+        "mse": mse,
+        "mean_image_mse": baseline,
+        "ratio_to_mean_image": mse / baseline,
+    }
+    if hasattr(model, "corrupt") and np.array_equal(data.test_inputs, data.test_targets):
+        noisy = model.corrupt(data.test_targets, seed=seed)
+        denoised = reconstruct(model, noisy, data.test_labels)
+        report["denoising"] = {
+            "noisy_input_mse": float(np.mean((noisy - data.test_targets) ** 2)),
+            "denoised_mse": float(np.mean((denoised - data.test_targets) ** 2)),
+        }
+    return report

@@ -1,0 +1,379 @@
+"""`train_run`: a run config in, a trained model and its run directory out.
+
+The steps are separate functions so other tools (presets, tuning) reuse them:
+`build_model` (the model of a config), `load_run_data` (its data), `run_callbacks`
+(what runs after every epoch), `fit_model` (training), `held_out_metrics` (the held-out
+evaluation) and `write_run` (every file of the run directory).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+from typing import Any, Sequence
+
+import keras
+import tensorflow as tf
+
+from keras_genzoo.core.model import ZooModel, split_batch
+from keras_genzoo.core.registry import (
+    BuilderCall,
+    builder_parameters,
+    create_model,
+    get_entry,
+)
+from keras_genzoo.data import DatasetInfo
+from keras_genzoo.io.atomic import copy_file
+from keras_genzoo.io.checksums import MANIFEST_FILE, record_checksum, verify_recorded
+from keras_genzoo.io.jsonfiles import jsonable, write_json
+from keras_genzoo.loading import RUN_MODEL_FILE
+from keras_genzoo.training import distribute
+from keras_genzoo.training.artifacts import (
+    BACKUP_DIR,
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    LOGS_DIR,
+    METRICS_FILE,
+    ImageSummaries,
+    RunCheckpoint,
+    run_preview_grids,
+    save_model,
+    write_png,
+)
+from keras_genzoo.training.config import normalize_run_config
+from keras_genzoo.training.data import (
+    RunData,
+    held_out_fingerprint,
+    load_run_data,
+    probe_dataset,
+)
+from keras_genzoo.training.divergence import StopOnDivergence, TrainingDiverged
+from keras_genzoo.training.errors import RunError, reraised_as
+from keras_genzoo.training.evaluate import held_out_metrics, read_run_config
+
+CHECKPOINT_FILE = "last.keras"
+# What marks a folder as a run directory (some of it exists as soon as training starts).
+RUN_ENTRIES = (RUN_MODEL_FILE, CONFIG_FILE, METRICS_FILE, BACKUP_DIR, CHECKPOINTS_DIR, MANIFEST_FILE)
+# Everything else a run writes, removed with the run by --overwrite.
+RUN_OUTPUTS = (LOGS_DIR, "reconstructions.png", "samples.png", "workers")
+# Config keys a resumed run may change.
+RESUMABLE_KEYS = ("epochs",)
+
+def builder_arguments(config: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
+    """The builder arguments of a normalised config: its overrides, the data's image shape
+    and classes (where the builder takes them) and the config's learning rate."""
+    params = builder_parameters(config["model"])
+    arguments = dict(config["overrides"])
+    if "image_shape" in params:
+        arguments.setdefault("image_shape", tuple(info.image_shape))
+    if "num_classes" in params:
+        arguments.setdefault("num_classes", info.num_classes)
+    if config["learning_rate"] is not None:
+        arguments["learning_rate"] = config["learning_rate"]
+    return arguments
+
+
+def build_model(
+    config: dict[str, Any],
+    info: DatasetInfo | None = None,
+    *,
+    strategy: tf.distribute.Strategy | None = None,
+) -> tuple[keras.Model, dict[str, Any]]:
+    """The compiled model of a normalised config and the builder arguments that made it.
+
+    `info` (default: probed from the config's dataset) fills in the image shape and the
+    number of classes; the model's variables are created under `strategy`'s scope.
+    """
+    info = probe_dataset(config) if info is None else info
+    arguments = builder_arguments(config, info)
+    strategy = strategy or tf.distribute.get_strategy()
+    with reraised_as(RunError, ValueError, TypeError):
+        with strategy.scope():
+            model = create_model(config["model"], **arguments)
+            if config["optimizer"] is not None:
+                model.recompile_with_optimizer(config["optimizer"], config["learning_rate"])
+    model.zoo_builder = BuilderCall(config["model"], arguments, config["optimizer"])
+    return model, arguments
+
+
+class RunBackup(keras.callbacks.Callback):
+    """Backs up the training state (`distribute.TrainingBackup`) after every epoch and
+    restores it when training starts, as `keras.callbacks.BackupAndRestore` does.
+
+    Unlike Keras' callback, the weights and the epoch count are replaced together in one
+    atomic step, the weights' SHA-256 is checked on restore, the random-seed states and
+    the history of every completed epoch come back, and `training_data` gives `fit`
+    the data (`dataset`) in the order an uninterrupted run would see it.
+    """
+
+    def __init__(self, backup_dir: str, dataset: Any) -> None:
+        super().__init__()
+        self.backup = distribute.TrainingBackup(backup_dir)
+        self.dataset = dataset
+        self.completed = 0
+        self.history: dict[str, list[float]] = {}
+
+    def training_data(self) -> tuple[Any, int]:
+        """(dataset, steps per epoch) for `fit`: the training data repeated in one stream,
+        with the epochs the backup holds skipped, so every later epoch sees the batches
+        (and the reshuffled order) of an uninterrupted run."""
+        steps = int(self.dataset.cardinality())
+        if steps < 1:  # unknown length: count the batches once
+            steps = sum(1 for _ in self.dataset)
+        done = int((self.backup.read_state() or {}).get("epoch", 0))
+        return self.dataset.repeat().skip(done * steps), steps
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if not self.backup.exists():
+            return
+        if not self.model.built:  # built from the data's spec: no batch is read
+            zeros = tf.nest.map_structure(
+                lambda spec: tf.zeros([1, *spec.shape[1:]], spec.dtype), self.dataset.element_spec
+            )
+            images, _ = split_batch(zeros)
+            self.model(zeros if getattr(self.model, "is_conditional", False) else images)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.completed, self.history = self.backup.restore(self.model)
+        if self.completed:  # the same hand-over as BackupAndRestore: fit starts there
+            self.model._initial_epoch = self.completed
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.model._initial_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(value))
+        self.backup.save(self.model, epoch + 1, self.history)
+
+
+def run_callbacks(out_dir: str, model: keras.Model, data: RunData, seed: int) -> list:
+    """The callbacks of a run: the divergence check (first), TensorBoard scalars, image
+    summaries and the last checkpoint."""
+    log_dir = os.path.join(out_dir, LOGS_DIR)
+    checkpoint_dir = os.path.join(out_dir, CHECKPOINTS_DIR)
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    return [
+        StopOnDivergence(),
+        keras.callbacks.TensorBoard(log_dir, write_graph=False),
+        ImageSummaries(
+            os.path.join(log_dir, "images"), lambda: run_preview_grids(model, data, seed)
+        ),
+        RunCheckpoint(os.path.join(checkpoint_dir, CHECKPOINT_FILE), out_dir),
+    ]
+
+
+def fit_model(
+    model: keras.Model,
+    data: RunData,
+    config: dict[str, Any],
+    *,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    backup_dir: str | None = None,
+    verbose: int = 1,
+) -> dict[str, list[float]]:
+    """Train `model` for the config's epochs; returns the history of every epoch.
+
+    With `backup_dir` the training state is backed up after every epoch and, if a
+    backup is there already, training resumes after its last completed epoch with the
+    same weights, optimizer state, random-seed states and data order as an
+    uninterrupted run (the data is one repeated stream in which the epochs already
+    done are skipped). Under the multiworker strategy Keras `fit` cannot run
+    (keras-team/keras#20585): the model trains with `keras_genzoo.training.distribute.train`,
+    which backs up the same way. The backup is kept; `train_run` deletes it once the
+    run directory is written.
+    """
+    if config["strategy"] == "multiworker":
+        return distribute.train(
+            model, data.train, epochs=config["epochs"], verbose=verbose,
+            backup_dir=backup_dir, keep_backup=True,
+        ).history
+    backup = RunBackup(backup_dir, data.train) if backup_dir else None
+    train, steps = backup.training_data() if backup else (data.train, None)
+    checked = {"check_first_batch": False} if isinstance(model, ZooModel) else {}
+    fitted = model.fit(
+        train, epochs=config["epochs"], steps_per_epoch=steps, shuffle=False,
+        validation_data=data.test, callbacks=[*callbacks, *([backup] if backup else [])],
+        verbose=verbose, **checked,  # load_run_data checked the first batch
+    ).history
+    if backup and verbose and backup.completed:
+        print(f"Resumed from {backup_dir}: {backup.completed}/{config['epochs']} epochs "
+              "were done before.")
+    return backup.history if backup else fitted
+
+
+def write_run(
+    out_dir: str,
+    model: keras.Model,
+    config: dict[str, Any],
+    arguments: dict[str, Any],
+    data: RunData,
+    results: dict[str, Any],
+) -> dict[str, Any]:
+    """Write the model, preview PNGs, `metrics.json` and `config.json`; returns the metrics.
+
+    `results` holds what training measured (`history`, `train_seconds`) and the held-out
+    metrics (`evaluation`, `reconstruction`).
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    save_model(model, os.path.join(out_dir, RUN_MODEL_FILE), out_dir)
+    artifacts = {"model": RUN_MODEL_FILE, "logs": LOGS_DIR, "checkpoints": CHECKPOINTS_DIR}
+    for tag, grid in run_preview_grids(model, data, config["seed"]).items():
+        artifacts[tag] = os.path.basename(write_png(grid, os.path.join(out_dir, f"{tag}.png")))
+    metrics = _run_metrics(config, arguments, data, {**results, "artifacts": artifacts})
+    write_json(metrics, os.path.join(out_dir, METRICS_FILE))
+    write_json(config, os.path.join(out_dir, CONFIG_FILE))
+    return metrics
+
+
+def _run_metrics(
+    config: dict[str, Any], arguments: dict[str, Any], data: RunData, results: dict[str, Any]
+) -> dict[str, Any]:
+    return jsonable({
+        "model": config["model"],
+        "family": get_entry(config["model"]).family,
+        "config": config,
+        "builder_arguments": arguments,
+        "dataset": {
+            "train": dataclasses.asdict(data.train_info),
+            "test": dataclasses.asdict(data.test_info),
+            "held_out_sha256": held_out_fingerprint(data),
+        },
+        **results,
+    })
+
+
+def write_diverged_run(
+    out_dir: str,
+    config: dict[str, Any],
+    arguments: dict[str, Any],
+    data: RunData,
+    error: TrainingDiverged,
+    backup_dir: str,
+) -> dict[str, Any]:
+    """After a divergence: the last finite checkpoint becomes the run's model, and
+    `metrics.json` records where training diverged and the history of the good epochs."""
+    state = distribute.TrainingBackup(backup_dir).read_state() or {}
+    checkpoint = os.path.join(out_dir, CHECKPOINTS_DIR, CHECKPOINT_FILE)
+    artifacts: dict[str, Any] = {"logs": LOGS_DIR, "checkpoints": CHECKPOINTS_DIR}
+    if os.path.isfile(checkpoint):
+        verify_recorded(out_dir, checkpoint)
+        record_checksum(out_dir, copy_file(checkpoint, os.path.join(out_dir, RUN_MODEL_FILE)))
+        artifacts["model"] = RUN_MODEL_FILE
+    results = {
+        "history": state.get("history", {}),
+        "diverged": {"epoch": error.epoch, "step": error.step, "message": str(error)},
+        "artifacts": artifacts,
+    }
+    metrics = _run_metrics(config, arguments, data, results)
+    write_json(metrics, os.path.join(out_dir, METRICS_FILE))
+    return metrics
+
+
+def holds_run(out_dir: str) -> bool:
+    """Whether `out_dir` holds (part of) a run directory."""
+    return any(os.path.exists(os.path.join(out_dir, name)) for name in RUN_ENTRIES)
+
+
+def prepare_run_dir(
+    out_dir: str, config: dict[str, Any], *, resume: bool = False, overwrite: bool = False
+) -> bool:
+    """Check that a run may be written to `out_dir`; returns True when it resumes one.
+
+    A new run goes into a missing folder or one without a run (other files stay). An
+    existing run is refused unless `resume` (same config, the epochs may grow; training
+    continues from its backup) or `overwrite` (the run's own files are deleted first,
+    nothing else). Mistakes raise `RunError`.
+    """
+    if resume and overwrite:
+        raise RunError("Pass either --resume or --overwrite, not both.")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise RunError(
+            f"--out {out_dir!r} is a file; a run is written to a directory. Choose a "
+            "new folder name (e.g. runs/my_run)."
+        )
+    if not holds_run(out_dir):  # other files only: a run adds its own beside them
+        if resume:
+            raise RunError(f"Nothing to resume: {out_dir!r} holds no run. Drop --resume.")
+        return False
+    if overwrite:
+        for name in (*RUN_ENTRIES, *RUN_OUTPUTS):
+            path = os.path.join(out_dir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+        return False
+    if not resume:
+        raise RunError(
+            f"{out_dir!r} already holds a run. Pass --resume to continue it from its "
+            "backup, --overwrite to replace it, or choose another --out."
+        )
+    saved = read_run_config(out_dir)
+    keys = (set(saved) | set(config)) - set(RESUMABLE_KEYS)
+    changed = sorted(k for k in keys if saved.get(k) != config.get(k))
+    if changed:
+        shown = ", ".join(f"{k}: {saved.get(k)!r} -> {config.get(k)!r}" for k in changed)
+        raise RunError(
+            f"--resume continues the run in {out_dir!r} with its own config, but this "
+            f"one differs ({shown}). Only epochs may change; use --overwrite to start over."
+        )
+    backup = distribute.TrainingBackup(os.path.join(out_dir, BACKUP_DIR))
+    if not backup.exists() and os.path.isfile(os.path.join(out_dir, METRICS_FILE)):
+        raise RunError(
+            f"The run in {out_dir!r} is complete; there is nothing to resume. Use "
+            "--overwrite to train it again, or another --out."
+        )
+    return True
+
+
+def train_run(
+    config: dict[str, Any],
+    out_dir: str,
+    *,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 1,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Train the model of a run config and write a run directory; returns metrics.json's data.
+
+    Extra `callbacks` run after the run's own. Mistakes in the config, its data or its
+    model found before training starts raise `RunError`, with nothing written; so does
+    an `out_dir` that already holds a run, unless `resume` (continue from its backup,
+    as if never interrupted) or `overwrite`. Training backs up every epoch. A loss or
+    weight that becomes NaN or infinite raises `TrainingDiverged`, after the run
+    directory is written with its last finite checkpoint as the model.
+    """
+    config = normalize_run_config(config)
+    with reraised_as(RunError, ValueError, TypeError, RuntimeError):
+        # First of all: the multiworker strategy must exist before any TensorFlow work.
+        strategy = distribute.get_strategy(config["strategy"])
+    multiworker = config["strategy"] == "multiworker"
+    backup_dir = os.path.join(out_dir, BACKUP_DIR)  # the chief's, which every worker restores
+    if multiworker and not distribute.is_chief():
+        out_dir = os.path.join(out_dir, "workers", distribute.task_name())
+    else:
+        prepare_run_dir(out_dir, config, resume=resume, overwrite=overwrite)
+    keras.utils.set_random_seed(config["seed"])
+    model, arguments = build_model(config, strategy=strategy)
+    data = load_run_data(config, model)
+
+    os.makedirs(out_dir, exist_ok=True)
+    write_json(config, os.path.join(out_dir, CONFIG_FILE))
+    started = time.perf_counter()
+    try:
+        history = fit_model(
+            model, data, config, verbose=verbose, backup_dir=backup_dir,
+            callbacks=[*run_callbacks(out_dir, model, data, config["seed"]), *callbacks],
+        )
+    except TrainingDiverged as err:
+        write_diverged_run(out_dir, config, arguments, data, err, backup_dir)
+        raise
+    results = {"history": history, "train_seconds": time.perf_counter() - started}
+    results.update(held_out_metrics(model, data, config))
+    metrics = write_run(out_dir, model, config, arguments, data, results)
+    distribute.TrainingBackup(backup_dir).delete()  # the run is complete and saved
+    return metrics
