@@ -115,7 +115,7 @@ def main() -> None:
             command[command.index(config)] = quick_config
         print(f"== {model}.{tag}: {' '.join(command)}", flush=True)
         started = time.time()
-        launcher = [sys.executable, "-m", "keras_genzoo.cli.main", *command[1:]]
+        launcher = [sys.executable, "-m", "keras_genzoo.cli", *command[1:]]
         result = subprocess.run(launcher, env=env)
         print(f"== {model}.{tag}: exit {result.returncode} after {time.time() - started:.0f} s", flush=True)
         if result.returncode:

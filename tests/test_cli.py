@@ -156,7 +156,7 @@ def test_train_from_a_zoo_config_with_flags_overriding_it(tmp_path, capsys, monk
         created_under.append(type(tf.distribute.get_strategy()).__name__)
         return real_create(name, **overrides)
 
-    monkeypatch.setattr(training, "create_model", spy)
+    monkeypatch.setattr(train_module, "create_model", spy)
     code, out, err = run_cli([
         "train", "--config", os.path.join(REPO_ROOT, "zoo_configs", "dae_conv_digits.json"),
         "--epochs", "1", "--batch-size", "256", "--set", "latent_dim=4", "--strategy",
@@ -335,7 +335,7 @@ def test_bad_arguments_exit_2_with_a_message(args, message, tmp_path, bad_config
 
 def test_console_script_reports_errors_without_traceback(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "keras-genzoo")
-    command = [script] if os.path.isfile(script) else [sys.executable, "-m", "keras_genzoo.cli.main"]
+    command = [script] if os.path.isfile(script) else [sys.executable, "-m", "keras_genzoo.cli"]
     result = subprocess.run(
         [*command, "train", "dae_conf", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300,

@@ -466,7 +466,7 @@ def test_the_command_line_starts_quietly_and_errors_are_one_line(tmp_path, capsy
     it); a mistake is one exact line with exit status 2."""
     env = {**os.environ, "PYTHONPATH": REPO_ROOT}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    command = [sys.executable, "-m", "keras_genzoo.cli.main"]
+    command = [sys.executable, "-m", "keras_genzoo.cli"]
     listing = subprocess.run([*command, "list", "vae*"], capture_output=True, text=True,
                              timeout=120, env=env)
     assert listing.returncode == 0 and "vae_conv" in listing.stdout

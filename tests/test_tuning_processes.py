@@ -19,7 +19,7 @@ TINY_AE = ["--set", "units_width=8", "--set", "units_depth=1"]
 
 
 def _tune_command(directory, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "keras_genzoo.cli.main", "tune", "ae_dense", "--epochs", "1",
+    return [sys.executable, "-m", "keras_genzoo.cli", "tune", "ae_dense", "--epochs", "1",
             "--directory", str(directory), *TINY_AE, *extra]
 
 

@@ -384,7 +384,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TrainingDiverged, OSError) as err:
         print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
