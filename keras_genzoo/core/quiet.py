@@ -20,7 +20,7 @@ import warnings
 from typing import Iterator
 
 COMMAND = "keras-genzoo"
-MODULES = ("keras_genzoo", "keras_genzoo.cli.main")
+MODULES = ("keras_genzoo", "keras_genzoo.cli")
 VERBOSE_FLAG = "--verbose"
 
 
