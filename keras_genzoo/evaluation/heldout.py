@@ -89,7 +89,7 @@ def _reconstruct(model: Any, images: np.ndarray, labels: np.ndarray | None) -> n
 def _iw_nll(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
     count = options["num_images"] or len(held.targets)
     log_px = model.log_likelihood(
-        held.targets[:count], _labels(model, held, count),
+        held.targets[:count], labels=_labels(model, held, count),
         num_samples=options["num_samples"], seed=held.seed,
     )
     return {"iw_nll": float(-np.mean(log_px))}
@@ -97,13 +97,14 @@ def _iw_nll(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, 
 
 def _neg_elbo(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
     reconstruction, kl = model.elbo_terms(
-        held.targets, _labels(model, held), num_samples=options["num_samples"], seed=held.seed
+        held.targets, labels=_labels(model, held), num_samples=options["num_samples"],
+        seed=held.seed,
     )
     return {"neg_elbo": float(np.mean(reconstruction + kl))}
 
 
 def _nll(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    nll = float(-np.mean(model.log_likelihood(held.targets, _labels(model, held))))
+    nll = float(-np.mean(model.log_likelihood(held.targets, labels=_labels(model, held))))
     dims = int(np.prod(held.targets.shape[1:]))
     return {"nll": nll, "bits_per_dim": float(nll / (dims * np.log(2.0)))}
 
@@ -127,8 +128,8 @@ def _ais(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, flo
         "ais", train_images=held.train_images, num_chains=options["num_chains"],
         num_betas=options["num_betas"], seed=held.seed,
     )
-    return {"ais_log_z": float(log_z),
-            "ais_log_likelihood": float(model.log_likelihood(held.targets, log_z))}
+    log_px = model.log_likelihood(held.targets, log_z=log_z)
+    return {"ais_log_z": float(log_z), "ais_log_likelihood": float(np.mean(log_px))}
 
 
 def _reconstruction(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
