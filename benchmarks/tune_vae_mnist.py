@@ -38,7 +38,7 @@ def main() -> None:
     result = keras_genzoo.tune(
         "vae_dense", {"name": "mnist", "data_dir": args.data_dir, "binarize": True},
         max_trials=args.trials, epochs=args.epochs, objective="val_iw_nll",
-        objective_options={"iw_samples": args.search_samples},
+        objective_options={"num_samples": args.search_samples},
         overrides={"units_width": 256}, directory=args.directory, overwrite=True,
     )
     search_seconds = time.time() - started

@@ -16,11 +16,12 @@ import tensorflow as tf
 from PIL import Image
 
 import keras_genzoo
-from keras_genzoo import cli
-from keras_genzoo.core import registry
+from keras_genzoo import cli, presets, tuning
+from keras_genzoo.core import preset_table, registry, search_space
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.data import load_arrays
 from keras_genzoo.models.autoencoders import Autoencoder, DenoisingAutoencoder
+from keras_genzoo.presets import catalog
 from keras_genzoo.training import train as train_module
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -344,3 +345,69 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "keras-genzoo train: error: Unknown model 'dae_conf'. Did you mean: dae_conv" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -------------------------------------------------------- a new family, its presets
+
+
+@pytest.fixture
+def toy_family(tmp_path, monkeypatch):
+    """A family declared by the test alone: a builder, its search table and one preset,
+    registered without touching tuning/ or presets/ (every registry restored after)."""
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(search_space, "_FAMILIES", dict(search_space._FAMILIES))
+    monkeypatch.setattr(preset_table, "_DECLARED", dict(preset_table._DECLARED))
+    monkeypatch.setattr(catalog, "PRESETS_DIR", str(tmp_path / "pretrained"))
+
+    @keras_genzoo.register_model("toy_ae", family="toy")
+    def toy_ae(image_shape=(8, 8, 1), width: int = 16, learning_rate: float = 1e-3):
+        """A one-layer dense autoencoder of a family declared by a test."""
+        return keras_genzoo.create_model("ae_dense", image_shape=image_shape, latent_dim=4,
+                                         units=(width,), learning_rate=learning_rate)
+
+    tuning.register_family_search(
+        "toy", {"width": tuning.Int(8, 64), **search_space.COMMON},
+        [tuning.Objective("val_toy_mse", "reconstruction", "reconstruction error", key="mse")],
+    )
+    config = tmp_path / "toy_ae_digits.json"
+    config.write_text(json.dumps({"model": "toy_ae", "overrides": {"width": 8}, "epochs": 3,
+                                  "batch_size": 128, "description": "A toy preset."}))
+    presets.register_presets(presets.PresetDeclaration(
+        "toy_ae", "digits", str(config), "a toy autoencoder", "digits"))
+    return str(config)
+
+
+def test_a_new_familys_space_and_preset_are_picked_up_and_built(toy_family, tmp_path, capsys):
+    hypermodel = tuning.ZooHyperModel("toy_ae", (8, 8, 1))
+    assert hypermodel.space.defaults() == {"width": 16, "learning_rate": 1e-3, "batch_size": 64}
+    assert (hypermodel.objective.name, hypermodel.objective.direction) == ("val_toy_mse", "min")
+
+    # Declared, not built yet: said so, not skipped in silence.
+    code, _, err = run_cli(["presets"], capsys)
+    assert code == 1 and "Declared but not built" in err and "toy_ae.digits" in err
+    with pytest.raises(presets.PresetError, match="declared but not built.*build-presets toy_ae.digits"):
+        keras_genzoo.load("toy_ae.digits")
+
+    out_dirs = ["--presets-dir", tmp_path / "pretrained", "--runs-dir", tmp_path / "runs"]
+    code, out, _ = run_cli(["build-presets", "toy_ae.*", "--quick", *out_dirs], capsys)
+    assert code == 0 and "Built 1 preset(s)" in out
+    assert presets.list_presets() == ["toy_ae.digits"]
+    metadata = presets.preset_metadata("toy_ae.digits")
+    assert metadata["training"]["command"].startswith(f"keras-genzoo train --config {toy_family} ")
+    assert metadata["training"]["epochs"] == 1 and metadata["description"] == "A toy preset."
+    model = keras_genzoo.load("toy_ae.digits")
+    assert model.zoo_builder.name == "toy_ae" and model.zoo_builder.arguments["width"] == 8
+
+    code, out, _ = run_cli(["presets", "toy*"], capsys)
+    assert code == 0 and out.splitlines()[1].split()[:2] == ["toy_ae.digits", "reconstruction.mse"]
+    code, out, _ = run_cli(["presets", "--markdown"], capsys)
+    lines = out.splitlines()
+    assert lines[0].startswith("| preset | data (train / held out) |") and len(lines) == 3
+    assert lines[2].startswith("| `toy_ae.digits` | digits (1,438 / 359) | reconstruction.mse |")
+
+    code, _, err = run_cli(["build-presets", "toy_ae.*", *out_dirs], capsys)
+    assert code == 2 and "exists; pass overwrite" in err
+    code, _, err = run_cli(["build-presets", "nothing*", *out_dirs], capsys)
+    assert code == 2 and "No declared preset matches 'nothing*'" in err
+    code, _, err = run_cli(["build-presets", "toy_ae.*", "--data-dir", "mnist", *out_dirs], capsys)
+    assert code == 2 and "--data-dir takes DATASET=DIR" in err

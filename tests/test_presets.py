@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import importlib
 import io
 import json
 import os
@@ -23,6 +24,7 @@ import pytest
 import keras_genzoo
 from keras_genzoo import cli, presets
 from keras_genzoo import training as runs
+from keras_genzoo.core import preset_table
 from keras_genzoo.data import load_arrays, load_dataset
 from keras_genzoo.io.checksums import ChecksumError, sha256_file
 from keras_genzoo.presets import catalog, store
@@ -66,10 +68,14 @@ def preset_copy(tiny, tmp_path):
 
 @pytest.fixture
 def shipped_tiny(tiny, tmp_path, monkeypatch):
-    """The tiny preset shipped as vae_dense.digits_tiny (the package's presets hidden)."""
+    """The tiny preset declared and shipped as vae_dense.digits_tiny (the package's
+    presets hidden)."""
     root = tmp_path / "pretrained"
     shutil.copytree(tiny["dir"], root / "vae_dense" / "digits_tiny")
     monkeypatch.setattr(catalog, "PRESETS_DIR", str(root))
+    monkeypatch.setattr(preset_table, "_DECLARED", {})
+    presets.register_presets(presets.PresetDeclaration(
+        "vae_dense", "digits_tiny", tiny["config"], "a 2-epoch dense VAE", "digits"))
     return root / "vae_dense" / "digits_tiny"
 
 
@@ -470,6 +476,39 @@ def test_every_family_ships_a_preset_with_complete_metadata():
         assert metadata["headline"] and presets.headline_value(metadata) is not None
         assert config["model"] == model and metadata["parameters"] > 0
     assert total < 5_000_000, f"shipped weights total {total} bytes"  # 4.56 MB measured
+
+
+def test_each_family_declares_its_presets_beside_it_and_every_one_is_built():
+    assert presets.missing_presets() == [] and presets.undeclared_presets() == []
+    assert list(presets.declared_presets()) == SHIPPED
+    models_dir = os.path.join(REPO_ROOT, "keras_genzoo", "models")
+    declared_in_folders = []
+    for folder in sorted(os.listdir(models_dir)):
+        if not os.path.isfile(os.path.join(models_dir, folder, "presets.py")):
+            continue
+        for declaration in importlib.import_module(f"keras_genzoo.models.{folder}.presets").PRESETS:
+            declared_in_folders.append(declaration.name)
+            builder = keras_genzoo.core.registry.get_entry(declaration.model).builder
+            assert builder.__module__.startswith(f"keras_genzoo.models.{folder}."), declaration
+            recipe = runs.load_run_config(os.path.join(REPO_ROOT, declaration.zoo_config))
+            assert (recipe["model"], recipe["dataset"]["name"]) == (declaration.model, declaration.data)
+            training = presets.preset_metadata(declaration.name)["training"]
+            assert training["zoo_config"] == declaration.zoo_config
+            assert presets.preset_summary(declaration.name)["description"] == declaration.description
+    assert sorted(declared_in_folders) == SHIPPED
+
+
+def test_the_build_plan_reproduces_each_recorded_command():
+    """`build_presets` trains what each digits preset's metadata says trained it."""
+    builds = runs.plan_builds("*.digits", presets_dir=os.path.join("keras_genzoo", "pretrained"),
+                              overwrite=True)
+    assert [b.declaration.name for b in builds] == [n for n in SHIPPED if n.endswith(".digits")]
+    for build in builds:
+        metadata = presets.preset_metadata(build.declaration.name)
+        assert build.command == metadata["training"]["command"]
+        assert build.config == metadata["training"]["config"]
+    with pytest.raises(runs.RunError, match="No declared preset matches 'nothing.*'"):
+        runs.plan_builds("nothing.*")
 
 
 def _compare(recorded: dict, recomputed: dict) -> None:

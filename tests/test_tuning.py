@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 
@@ -14,9 +15,15 @@ import tensorflow as tf
 import keras_genzoo
 from keras_genzoo import cli, tuning
 from keras_genzoo import training as runs
+from keras_genzoo.core import search_space
+from keras_genzoo.core.registry import get_entry
 from keras_genzoo.tuning import TuningError, ZooHyperModel
 
 DIGITS = (8, 8, 1)
+MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "keras_genzoo", "models")
+FAMILY_FOLDERS = sorted(d for d in os.listdir(MODELS_DIR)
+                        if os.path.isfile(os.path.join(MODELS_DIR, d, "__init__.py")))
 ALL_BUILDERS = ["ae_conv", "ae_dense", "dae_conv", "dae_dense", "vae_conv", "vae_dense",
                 "cvae_conv", "cvae_dense", "dcgan", "cgan", "wgan_gp", "rbm_bernoulli",
                 "rbm_gaussian", "pixelcnn", "pixelcnn_conditional"]
@@ -174,6 +181,49 @@ def test_a_diverging_trial_fails_with_its_reason():
         callback.on_epoch_end(2, {"loss": float("nan")})
 
 
+def test_each_family_declares_its_space_and_objectives_in_its_own_folder():
+    assert FAMILY_FOLDERS == ["autoencoders", "gan", "pixelcnn", "rbm", "vae"]
+    assert set(FAMILY_FOLDERS) <= set(search_space.declared_families())
+    for folder in FAMILY_FOLDERS:
+        declared = importlib.import_module(f"keras_genzoo.models.{folder}.space")
+        table = search_space.family_search(folder)
+        assert table.dimensions == declared.SPACE and table.objectives == declared.OBJECTIVES
+    for name in ALL_BUILDERS:
+        entry = get_entry(name)
+        folder = entry.builder.__module__.split(".")[2]
+        assert search_space.canonical_family(entry.family) == folder, name
+        assert tuning.objectives_for(name), name
+
+
+def test_a_runs_recorded_metrics_are_what_a_search_optimises(tmp_path):
+    """One held-out table: the run layer records, and tuning scores, the same measurement
+    (the RBM's AIS from the training images' base rates, in both)."""
+    config = {"model": "rbm_bernoulli", "overrides": {"hidden_units": 16}, "epochs": 1,
+              "batch_size": 32, "seed": 2, "dataset": {"name": "digits", "binarize": True},
+              "metrics": {"pseudo_likelihood": {}, "ais": {"num_chains": 16, "num_betas": 100}}}
+    run = runs.train_run(config, str(tmp_path / "rbm"), verbose=0)
+    model = keras_genzoo.load(str(tmp_path / "rbm"))
+    ais = ZooHyperModel.from_run_config(config, objective="val_ais_log_likelihood",
+                                        objective_options=config["metrics"]["ais"])
+    assert ais.score(model) == pytest.approx(run["scores"]["ais_log_likelihood"], rel=1e-9)
+    pseudo = ZooHyperModel.from_run_config(config, objective="val_pseudo_likelihood")
+    assert pseudo.score(model) == pytest.approx(run["scores"]["pseudo_likelihood"], rel=1e-9)
+    # The one stated difference: a search's AIS is cheaper by default.
+    assert ais.spec.options()["num_betas"] == 1000
+    assert runs.metric_options()["ais"]["num_betas"] == 10000
+
+    config = {"model": "dae_dense", "overrides": {"units": [16], "latent_dim": 4}, "epochs": 1,
+              "batch_size": 128, "seed": 3}
+    run = runs.train_run(config, str(tmp_path / "dae"), verbose=0)
+    model = keras_genzoo.load(str(tmp_path / "dae"))
+    for objective, recorded in [
+        ("val_reconstruction_mse", run["reconstruction"]["mse"]),
+        ("val_denoising_mse", run["reconstruction"]["denoising"]["denoised_mse"]),
+    ]:
+        hypermodel = ZooHyperModel.from_run_config(config, objective=objective)
+        assert hypermodel.score(model) == pytest.approx(recorded, rel=1e-9), objective
+
+
 # -------------------------------------------------------------------------- searches
 
 
@@ -224,7 +274,7 @@ def test_autoencoder_search_writes_a_trainable_best_config(tmp_path, capsys):
 @pytest.mark.slow
 def test_vae_search_on_importance_weighted_nll_returns_the_trained_best_model(tmp_path):
     pins = {"units_width": 64, "units_depth": 1, "batch_size": 64}
-    options = {"iw_samples": 20}
+    options = {"num_samples": 20}
     result = keras_genzoo.tune("vae_dense", "digits", max_trials=2, epochs=2, overrides=pins,
                                objective="val_iw_nll", objective_options=options,
                                directory=str(tmp_path))
@@ -332,6 +382,8 @@ def test_a_search_whose_every_trial_diverges_says_why(tmp_path):
     ({"overrides": {"units_width": 48}}, "outside the search space.*one of"),
     ({"overrides": {"units": [8]}}, "'units' is tuned as units_depth, units_width"),
     ({"max_trials": 0}, "max_trials must be a positive integer"),
+    ({"objective_options": {"iw_samples": 5}},
+     "'val_neg_elbo'.*Unknown option.*'iw_samples' of measurement 'neg_elbo'.*num_samples"),
     ({"distribution_strategy": "multiworker"}, "multiworker"),
 ])
 def test_bad_searches_fail_before_any_trial(tmp_path, kwargs, message):

@@ -1,7 +1,8 @@
 """The `keras-genzoo` command line: list, train, sample, evaluate and tune zoo models and presets.
 
     keras-genzoo list [PATTERN]
-    keras-genzoo presets [PATTERN]
+    keras-genzoo presets [PATTERN] [--markdown]
+    keras-genzoo build-presets [PATTERN] --mnist-dir DIR [--presets-dir pretrained]
     keras-genzoo train MODEL --dataset digits --epochs 40 --out runs/ae_conv_digits
     keras-genzoo train --config zoo_configs/ae_conv_digits.json --out runs/ae --preset-out my_ae
     keras-genzoo sample RUN_DIR_OR_NAME_OR_PRESET --n 64 --out grid.png
@@ -28,10 +29,21 @@ from keras_genzoo.core.quiet import silence_library_warnings
 from keras_genzoo.core.registry import UnknownModelError, get_entry, list_models
 from keras_genzoo.io.images import image_grid
 from keras_genzoo.loading import load
-from keras_genzoo.presets import flat_metrics, list_presets, preset_summary, save_preset
+from keras_genzoo.presets import (
+    catalog,
+    flat_metrics,
+    list_presets,
+    markdown_table,
+    missing_presets,
+    preset_summary,
+    save_preset,
+    undeclared_presets,
+)
 from keras_genzoo.training import (
+    DEFAULT_RUNS_DIR,
     RUN_DEFAULTS,
     RunError,
+    build_presets,
     evaluate_run,
     load_run_config,
     normalize_run_config,
@@ -138,11 +150,26 @@ def _format_bytes(size: int | None) -> str:
     return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
 
 
+def _report_unlisted(pattern: str | None) -> None:
+    """Name the declared presets that are not built and the built ones nobody declares."""
+    missing, undeclared = missing_presets(pattern), undeclared_presets(pattern)
+    if missing:
+        print(f"Declared but not built (nothing in {catalog.PRESETS_DIR}): {', '.join(missing)}. "
+              f"Build them with `{PROG} build-presets PATTERN`.", file=sys.stderr)
+    if undeclared:
+        print(f"Not listed, declared by no family: {', '.join(undeclared)} (in "
+              f"{catalog.PRESETS_DIR}).", file=sys.stderr)
+
+
 def _cmd_presets(args: argparse.Namespace) -> int:
     names = list_presets(args.pattern)
+    _report_unlisted(args.pattern)
     if not names:
         print(f"No shipped preset matches {args.pattern!r}. Try `{PROG} presets`.", file=sys.stderr)
         return 1
+    if args.markdown:
+        print(markdown_table(names))
+        return 0
     rows = [("NAME", "METRIC", "VALUE", "SIZE", "DATA")]
     for name in names:
         info = preset_summary(name)
@@ -151,6 +178,27 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    return 0
+
+
+def _data_dirs(args: argparse.Namespace) -> dict[str, str]:
+    pairs = {}
+    for pair in args.data_dir or ():
+        dataset, sep, folder = pair.partition("=")
+        if not sep or not dataset or not folder:
+            raise UsageError(f"--data-dir takes DATASET=DIR, e.g. mnist=../mnist, got {pair!r}.")
+        pairs[dataset] = folder
+    if args.mnist_dir:
+        pairs["mnist"] = args.mnist_dir
+    return pairs
+
+
+def _cmd_build_presets(args: argparse.Namespace) -> int:
+    written = build_presets(
+        args.pattern, data_dirs=_data_dirs(args), presets_dir=args.presets_dir,
+        runs_dir=args.runs_dir, quick=args.quick, overwrite=args.overwrite, verbose=2,
+    )
+    print(f"Built {len(written)} preset(s) into {args.presets_dir}.")
     return 0
 
 
@@ -302,8 +350,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     presets = commands.add_parser("presets", help="list shipped presets with their headline metric")
     presets.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'vae*'")
+    presets.add_argument("--markdown", action="store_true",
+                         help="print the presets table of the README and docs/BENCHMARKS.md")
     presets.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
     presets.set_defaults(handler=_cmd_presets)
+
+    builder = commands.add_parser(
+        "build-presets", help="train the declared presets from their zoo configs",
+        description="Train every declared preset matching PATTERN from its zoo config (run "
+        "from the source tree) and write it into --presets-dir; one run directory each "
+        "in --runs-dir. Existing presets are replaced only with --overwrite.",
+    )
+    builder.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'vae_conv.*'")
+    builder.add_argument("--mnist-dir", help="folder of MNIST IDX files (presets trained on mnist)")
+    builder.add_argument("--data-dir", action="append", metavar="DATASET=DIR",
+                         help="files of another dataset a preset trains on (repeatable)")
+    builder.add_argument("--presets-dir", default="pretrained", help="default: pretrained")
+    builder.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help=f"default: {DEFAULT_RUNS_DIR}")
+    builder.add_argument("--quick", action="store_true",
+                         help="one epoch, cheap metrics: a check of the mechanism, not a preset to ship")
+    builder.add_argument("--overwrite", action="store_true", help="replace existing presets and runs")
+    builder.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    builder.set_defaults(handler=_cmd_build_presets)
 
     evaluate = commands.add_parser(
         "evaluate", help="recompute the held-out metrics of a run directory or a preset",

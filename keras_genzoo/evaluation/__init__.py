@@ -4,6 +4,9 @@ FID and KID use the features of a small classifier trained for each dataset ("di
 "mnist"), shipped with the package and checksum-verified when loaded; for other images,
 one trained on a labelled folder (`train_feature_classifier`) or any Keras classifier
 (`FeatureClassifier.from_model`). Scores are comparable only under the same classifier.
+
+`heldout` is the one table of held-out measurements (likelihoods, sample scores,
+reconstruction errors) that runs record and searches optimise.
 """
 
 from keras_genzoo.evaluation.classifiers import (
@@ -14,6 +17,14 @@ from keras_genzoo.evaluation.classifiers import (
     train_feature_classifier,
 )
 from keras_genzoo.evaluation.figures import coverage_figure
+from keras_genzoo.evaluation.heldout import (
+    MEASUREMENTS,
+    HeldOut,
+    Measurement,
+    MeasurementError,
+    measure,
+    register_measurement,
+)
 from keras_genzoo.evaluation.metrics import (
     ClassCoverage,
     KIDResult,
@@ -37,10 +48,14 @@ from keras_genzoo.evaluation.scores import (
 )
 
 __all__ = [
+    "MEASUREMENTS",
     "ClassCoverage",
     "ConditionalAccuracy",
     "FeatureClassifier",
+    "HeldOut",
     "KIDResult",
+    "Measurement",
+    "MeasurementError",
     "ModeCoverage",
     "available_classifiers",
     "build_feature_classifier",
@@ -56,8 +71,10 @@ __all__ = [
     "kid",
     "kid_from_features",
     "load_feature_classifier",
+    "measure",
     "mmd2_unbiased",
     "mode_coverage",
     "polynomial_kernel",
+    "register_measurement",
     "train_feature_classifier",
 ]

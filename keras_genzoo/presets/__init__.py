@@ -1,6 +1,6 @@
 """Pretrained presets: named weights with the recipe and the held-out metrics that made them.
 
-A preset is a directory `pretrained/<model>/<tag>/` with `config.json` (registered name,
+A built preset is a directory `pretrained/<model>/<tag>/` with `config.json` (registered name,
 builder arguments, optimizer), `model.weights.h5` and `metadata.json` (dataset and
 split, zoo config and command, held-out metrics, SHA-256 and size of the weights,
 licenses, parameter count, versions, date). Tags are named after the data.
@@ -8,7 +8,10 @@ licenses, parameter count, versions, date). Tags are named after the data.
 - `load_preset("vae_conv.mnist_t10k")`, `load_preset("vae_conv", "mnist_t10k")`, a preset
   directory or an https:// URL of a preset archive (cached under `cache_dir()`); also
   reachable as `keras_genzoo.load(...)`.
-- `list_presets()`, `preset_summary(name)`, `save_preset(model, directory, ...)`.
+- `list_presets()` (declared by a family and built), `missing_presets()` (declared, not
+  built), `undeclared_presets()`, `preset_summary(name)`, `save_preset(model, directory, ...)`.
+- Families declare their presets in `keras_genzoo/models/<family>/presets.py`
+  (`PresetDeclaration`, `register_presets`).
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ from typing import Any
 
 import keras
 
+from keras_genzoo.core.preset_table import PresetDeclaration, declared_presets, register_presets
 from keras_genzoo.presets.catalog import (
     PRESETS_DIR,
     is_preset_dir,
     list_presets,
+    markdown_table,
+    missing_presets,
     preset_summary,
     resolve_preset,
     split_preset_name,
+    undeclared_presets,
 )
 from keras_genzoo.presets.remote import (
     CACHE_ENV,
@@ -68,9 +75,11 @@ __all__ = [
     "CONFIG_FILE",
     "METADATA_FILE",
     "PRESETS_DIR",
+    "PresetDeclaration",
     "PresetError",
     "WEIGHTS_FILE",
     "cache_dir",
+    "declared_presets",
     "fetch_preset",
     "flat_metrics",
     "headline_value",
@@ -79,11 +88,15 @@ __all__ = [
     "list_presets",
     "load_preset",
     "load_preset_dir",
+    "markdown_table",
+    "missing_presets",
     "preset_metadata",
     "preset_summary",
     "read_preset",
+    "register_presets",
     "resolve_preset",
     "safe_extract",
     "save_preset",
     "split_preset_name",
+    "undeclared_presets",
 ]

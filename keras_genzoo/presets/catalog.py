@@ -1,5 +1,9 @@
-"""The presets shipped with the package (`pretrained/<model>/<tag>/`) and
-how a preset is named: `"model.tag"`, `(model, tag)`, a preset directory or a URL."""
+"""The presets shipped with the package and how a preset is named: `"model.tag"`,
+`(model, tag)`, a preset directory or a URL.
+
+Each family declares its presets beside its model (`keras_genzoo.core.preset_table`);
+`pretrained/<model>/<tag>/` holds only the built artefacts. A preset is shipped when it
+is both declared and built; `missing_presets` and `undeclared_presets` name the rest."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import importlib.util
 import os
 from typing import Any
 
+from keras_genzoo.core.preset_table import declared_presets
 from keras_genzoo.core.registry import get_entry
 from keras_genzoo.presets.remote import fetch_preset, is_url
 from keras_genzoo.presets.store import (
@@ -33,8 +38,8 @@ def _presets_dir() -> str:
 PRESETS_DIR = _presets_dir()
 
 
-def _shipped() -> dict[str, str]:
-    """`{"model.tag": directory}` of every shipped preset."""
+def _built() -> dict[str, str]:
+    """`{"model.tag": directory}` of every preset folder in `PRESETS_DIR`."""
     found = {}
     if os.path.isdir(PRESETS_DIR):
         for model in sorted(os.listdir(PRESETS_DIR)):
@@ -47,10 +52,29 @@ def _shipped() -> dict[str, str]:
     return found
 
 
-def list_presets(pattern: str | None = None) -> list[str]:
-    """Shipped presets as `"model.tag"` names, sorted, optionally filtered (shell-style)."""
-    names = list(_shipped())
+def _matching(names: list[str], pattern: str | None) -> list[str]:
     return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+
+def list_presets(pattern: str | None = None) -> list[str]:
+    """The shipped presets: declared by their family and built in `PRESETS_DIR`, as
+    `"model.tag"` names, sorted, optionally filtered (shell-style)."""
+    built = _built()
+    return _matching([n for n in declared_presets() if n in built], pattern)
+
+
+def missing_presets(pattern: str | None = None) -> list[str]:
+    """Declared presets whose artefacts are not in `PRESETS_DIR` (build them with
+    `keras-genzoo build-presets`)."""
+    built = _built()
+    return _matching([n for n in declared_presets() if n not in built], pattern)
+
+
+def undeclared_presets(pattern: str | None = None) -> list[str]:
+    """Preset folders in `PRESETS_DIR` that no family declares (not listed, not loaded
+    by name)."""
+    declared = declared_presets()
+    return _matching([n for n in _built() if n not in declared], pattern)
 
 
 def preset_summary(name: str) -> dict[str, Any]:
@@ -58,6 +82,7 @@ def preset_summary(name: str) -> dict[str, Any]:
     _, metadata = read_preset(shipped_preset(*name.split(".", 1)))
     return {
         "name": name,
+        "description": declared_presets()[name].description,
         "data": metadata.get("dataset", {}).get("train", {}).get("source", ""),
         "metric": metadata.get("headline"),
         "value": headline_value(metadata),
@@ -67,11 +92,24 @@ def preset_summary(name: str) -> dict[str, Any]:
 
 
 def shipped_preset(model: str, tag: str) -> str:
-    """The directory of a shipped preset; unknown tags suggest close ones."""
+    """The directory of a shipped preset; unknown tags suggest close ones, and a declared
+    preset that is not built says how to build it."""
     get_entry(model)  # unknown model names fail with suggestions
-    shipped = _shipped()
-    if f"{model}.{tag}" in shipped:
-        return shipped[f"{model}.{tag}"]
+    name = f"{model}.{tag}"
+    built, declared = _built(), declared_presets()
+    if name in built and name in declared:
+        return built[name]
+    if name in declared:
+        raise PresetError(
+            f"The preset {name!r} is declared but not built: {PRESETS_DIR!r} holds no "
+            f"{model}/{tag}/. Build it with `keras-genzoo build-presets {name}`."
+        )
+    if name in built:
+        raise PresetError(
+            f"{built[name]!r} is a preset folder that no family declares; load it by its "
+            "path, or declare it in its family's presets table."
+        )
+    shipped = list_presets()
     tags = [n.split(".", 1)[1] for n in shipped if n.split(".", 1)[0] == model]
     close = difflib.get_close_matches(tag, tags, n=3, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
@@ -81,6 +119,26 @@ def shipped_preset(model: str, tag: str) -> str:
         f"No preset {tag!r} for {model!r}.{hint} Available tags: {available}. "
         f"All presets: {everything}."
     )
+
+
+def markdown_table(names: list[str]) -> str:
+    """The presets table of the README and docs/BENCHMARKS.md, from the shipped metadata."""
+    lines = [
+        "| preset | data (train / held out) | headline metric (held out) | value | weights "
+        "| parameters | train s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        summary = preset_summary(name)
+        _, metadata = read_preset(shipped_preset(*name.split(".", 1)))
+        data = metadata["dataset"]
+        split = f"{data['train']['num_examples']:,} / {data['test']['num_examples']:,}"
+        seconds = metadata["training"].get("train_seconds")
+        lines.append(
+            f"| `{name}` | {data['name']} ({split}) | {summary['metric']} | {summary['value']:.4g} "
+            f"| {summary['bytes'] / 1e3:.0f} kB | {summary['parameters']:,} | {seconds:.0f} |"
+        )
+    return "\n".join(lines)
 
 
 def is_preset_dir(path: str) -> bool:

@@ -8,7 +8,10 @@
   (`write_run`): `model.keras`, `metrics.json`, `config.json`, `logs/` (TensorBoard,
   with `ImageSummaries`), `checkpoints/last.keras`, `reconstructions.png` / `samples.png`.
 - `evaluate_run(run_dir_or_preset)`: recomputes the held-out metrics recorded for a run
-  directory or a preset (`recorded_metrics` reads them).
+  directory or a preset (`recorded_metrics` reads them); the metrics are the held-out
+  measurements of `keras_genzoo.evaluation.heldout`, shared with tuning.
+- `build_presets(pattern)`: trains the presets the families declare from their zoo
+  configs and publishes them into `pretrained/<model>/<tag>/`.
 """
 
 from keras_genzoo.io.jsonfiles import jsonable, write_json
@@ -20,18 +23,25 @@ from keras_genzoo.training.artifacts import (
     METRICS_FILE,
     ImageSummaries,
     preview_grids,
-    reconstruction_report,
     run_preview_grids,
     save_model,
     write_png,
 )
+from keras_genzoo.training.build import (
+    DEFAULT_RUNS_DIR,
+    QUICK_METRICS,
+    PresetBuild,
+    build_presets,
+    plan_builds,
+    repository_root,
+)
 from keras_genzoo.training.config import (
     CONFIG_KEYS,
-    METRIC_OPTIONS,
     RUN_DEFAULTS,
     dataset_options,
     load_run_config,
     make_optimizer,
+    metric_options,
     normalize_run_config,
     parse_overrides,
 )
@@ -46,8 +56,10 @@ from keras_genzoo.training.errors import RunError, reraised_as
 from keras_genzoo.training.evaluate import (
     evaluate_run,
     held_out_metrics,
+    held_out_split,
     is_run_dir,
     read_run_config,
+    reconstruction_report,
     recorded_metrics,
     score_metrics,
 )
@@ -65,14 +77,17 @@ __all__ = [
     "CHECKPOINTS_DIR",
     "CONFIG_FILE",
     "CONFIG_KEYS",
+    "DEFAULT_RUNS_DIR",
     "ImageSummaries",
     "LOGS_DIR",
     "METRICS_FILE",
-    "METRIC_OPTIONS",
+    "PresetBuild",
+    "QUICK_METRICS",
     "RUN_DEFAULTS",
     "RunData",
     "RunError",
     "build_model",
+    "build_presets",
     "builder_arguments",
     "collect",
     "dataset_options",
@@ -80,18 +95,22 @@ __all__ = [
     "fit_model",
     "held_out_fingerprint",
     "held_out_metrics",
+    "held_out_split",
     "is_run_dir",
     "jsonable",
     "load_run_config",
     "load_run_data",
     "make_optimizer",
+    "metric_options",
     "normalize_run_config",
     "parse_overrides",
+    "plan_builds",
     "preview_grids",
     "probe_dataset",
     "read_run_config",
     "reconstruction_report",
     "recorded_metrics",
+    "repository_root",
     "reraised_as",
     "run_callbacks",
     "run_preview_grids",

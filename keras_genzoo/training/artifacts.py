@@ -8,7 +8,7 @@ SHA-256 in the run's `checksums.json`, which `keras_genzoo.load` checks.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import keras
 import numpy as np
@@ -159,32 +159,3 @@ class ImageSummaries(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._writer.close()
-
-
-# --------------------------------------------------------------------------- reports
-
-
-def reconstruction_report(model: keras.Model, data: RunData, seed: int) -> dict[str, Any]:
-    """Held-out reconstruction error next to the error of predicting the mean training image.
-
-    Denoising models (with `corrupt`) also report the error of their own noisy inputs and
-    of the denoised images.
-    """
-    mean_image = data.train_images.astype(np.float64).mean(axis=0)
-    reconstructions = reconstruct(model, data.test_inputs, data.test_labels)
-    mse = float(np.mean((reconstructions - data.test_targets) ** 2))
-    baseline = float(np.mean((mean_image - data.test_targets) ** 2))
-    report = {
-        "num_images": int(len(data.test_inputs)),
-        "mse": mse,
-        "mean_image_mse": baseline,
-        "ratio_to_mean_image": mse / baseline,
-    }
-    if hasattr(model, "corrupt") and np.array_equal(data.test_inputs, data.test_targets):
-        noisy = model.corrupt(data.test_targets, seed=seed)
-        denoised = reconstruct(model, noisy, data.test_labels)
-        report["denoising"] = {
-            "noisy_input_mse": float(np.mean((noisy - data.test_targets) ** 2)),
-            "denoised_mse": float(np.mean((denoised - data.test_targets) ** 2)),
-        }
-    return report

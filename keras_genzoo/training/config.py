@@ -8,11 +8,13 @@ A run config is a dict with `model` (a registered name), builder `overrides`, `d
   (`{"class_name": "Adam", "config": {"beta_1": 0.5}}`, or just `"Adam"`); the run's
   `learning_rate` is put into its config. Without it the builder's own optimizer is used.
 - `metrics`: held-out metrics to measure beyond the model's compiled ones, each with
-  its options (see `METRIC_OPTIONS`): `iw_nll` (importance-weighted negative
-  log-likelihood in nats), `nll` (exact negative log-likelihood in nats and bits per
-  dimension, for autoregressive models), `generator` (FID, KID, class coverage and conditional
-  accuracy of samples, with the shipped feature classifier of the dataset),
-  `pseudo_likelihood` and `ais` (AIS log Z, then the average log-likelihood).
+  its options (see `metric_options`): the measurements of
+  `keras_genzoo.evaluation.heldout` recorded under `scores`: `iw_nll`
+  (importance-weighted negative log-likelihood in nats), `neg_elbo`, `nll` (exact
+  negative log-likelihood in nats and bits per dimension, for autoregressive models),
+  `generator` (FID, KID, class coverage and conditional accuracy of samples, with the
+  shipped feature classifier of the dataset), `pseudo_likelihood` and `ais` (AIS log Z,
+  then the average log-likelihood).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Sequence
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.registry import UnknownModelError, builder_parameters
 from keras_genzoo.data import load_dataset
+from keras_genzoo.evaluation.heldout import MEASUREMENTS
 from keras_genzoo.training.distribute import STRATEGIES
 from keras_genzoo.training.errors import RunError, reraised_as
 
@@ -41,14 +44,6 @@ RUN_DEFAULTS: dict[str, Any] = {
     "metrics": {},
 }
 CONFIG_KEYS = (*RUN_DEFAULTS, "description")
-# Held-out metrics a config may ask for, with their options and defaults.
-METRIC_OPTIONS: dict[str, dict[str, Any]] = {
-    "iw_nll": {"num_samples": 100, "num_images": None},
-    "nll": {},
-    "generator": {"num_samples": 1000, "classifier": None},
-    "pseudo_likelihood": {},
-    "ais": {"num_chains": 100, "num_betas": 10000},
-}
 # load_dataset arguments the trainer sets itself; a config cannot override them.
 TRAINER_DATA_ARGS = ("name", "split", "batch_size", "scale", "labels", "shuffle")
 
@@ -160,19 +155,26 @@ def make_optimizer(spec: dict[str, Any], learning_rate: float | None = None, nam
         raise RunError(str(err)) from err
 
 
+def metric_options() -> dict[str, dict[str, Any]]:
+    """The metrics a config may ask for (`scores` measurements of the held-out table),
+    with their options and defaults."""
+    return {name: dict(m.options) for name, m in MEASUREMENTS.items() if m.section == "scores"}
+
+
 def _check_metrics(metrics: Any) -> dict[str, dict[str, Any]]:
     if isinstance(metrics, (list, tuple)):
         metrics = {name: {} for name in metrics}
     if not isinstance(metrics, dict):
         raise RunError(f"metrics must be an object of metric names and options, got {metrics!r}.")
-    check_known_keys(list(metrics), list(METRIC_OPTIONS), "metric")
+    allowed = metric_options()
+    check_known_keys(list(metrics), list(allowed), "metric")
     checked = {}
     for name, options in metrics.items():
         options = {} if options is None else options
         if not isinstance(options, dict):
             raise RunError(f"The options of metric {name!r} must be an object, got {options!r}.")
-        check_known_keys(list(options), list(METRIC_OPTIONS[name]), f"option of metric {name!r}:")
-        checked[name] = {**METRIC_OPTIONS[name], **options}
+        check_known_keys(list(options), list(allowed[name]), f"option of metric {name!r}:")
+        checked[name] = {**allowed[name], **options}
     return checked
 
 

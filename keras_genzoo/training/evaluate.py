@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_genzoo.evaluation import evaluate_generator
+from keras_genzoo.evaluation.heldout import HeldOut, get_measurement, measure, supports
 from keras_genzoo.loading import load
 from keras_genzoo.presets import (
     load_preset_dir,
@@ -18,85 +18,61 @@ from keras_genzoo.presets import (
     resolve_preset,
 )
 from keras_genzoo.training import distribute
-from keras_genzoo.training.artifacts import (
-    CONFIG_FILE,
-    METRICS_FILE,
-    reconstruction_report,
-)
+from keras_genzoo.training.artifacts import CONFIG_FILE, METRICS_FILE
 from keras_genzoo.training.config import normalize_run_config
 from keras_genzoo.training.data import RunData, held_out_fingerprint, load_run_data
 from keras_genzoo.training.errors import RunError, reraised_as
 
 
-def _require(model: keras.Model, method: str, metric: str) -> None:
-    if not hasattr(model, method):
+def held_out_split(data: RunData, config: dict[str, Any]) -> HeldOut:
+    """The held-out split of a run's data as the measurement table reads it."""
+    return HeldOut(data.test_inputs, data.test_targets, data.test_labels,
+                   config["dataset"]["name"], config["seed"], data.train_images)
+
+
+def _measure(
+    name: str, model: keras.Model, held: HeldOut, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    if not supports(model, name):
         raise RunError(
-            f"Metric {metric!r} needs a model with {method}(); {type(model).__name__} has "
-            "none. Remove it from the config's metrics."
+            f"Metric {name!r} needs a model with {get_measurement(name).requires}(); "
+            f"{type(model).__name__} has none. Remove it from the config's metrics."
         )
+    with reraised_as(RunError, ValueError, KeyError):
+        return measure(name, model, held, options)
 
 
 def score_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, float]:
-    """The config's `metrics` measured on the held-out images, seeded by the config's seed.
-
-    `iw_nll`: minus the mean importance-weighted log p(x) in nats (VAEs); `nll`: minus
-    the mean exact log p(x) in nats, and in bits per dimension (PixelCNN); `generator`:
-    FID, KID, classes covered, class entropy and (conditional models) conditional
-    accuracy of `generate` samples against the held-out images, in the features of the
-    shipped classifier of the dataset; `pseudo_likelihood`: mean log pseudo-likelihood
-    (RBMs); `ais`: AIS log Z from the base rates of the (clean) training images and the
-    mean held-out log-likelihood under it (RBMs).
-    """
-    seed, images, labels = config["seed"], data.test_targets, data.test_labels
-    conditional = bool(getattr(model, "is_conditional", False))
+    """The config's `metrics` measured on the held-out images, seeded by the config's seed:
+    each is a measurement of `keras_genzoo.evaluation.heldout` with the config's options."""
+    held = held_out_split(data, config)
     results: dict[str, float] = {}
     for name, options in config["metrics"].items():
-        if name == "iw_nll":
-            _require(model, "log_likelihood", name)
-            count = options["num_images"] or len(images)
-            log_px = model.log_likelihood(
-                images[:count], labels[:count] if conditional else None,
-                num_samples=options["num_samples"], seed=seed,
-            )
-            results["iw_nll"] = float(-np.mean(log_px))
-        elif name == "nll":
-            _require(model, "bits_per_dim", name)
-            log_px = model.log_likelihood(images, labels if conditional else None)
-            results["nll"] = float(-np.mean(log_px))
-            results["bits_per_dim"] = float(results["nll"] / (np.prod(images.shape[1:]) * np.log(2.0)))
-        elif name == "generator":
-            _require(model, "generate", name)
-            classifier = options["classifier"] or config["dataset"]["name"]
-            with reraised_as(RunError, ValueError, KeyError):
-                scores = evaluate_generator(
-                    model, images, classifier, num_samples=options["num_samples"], seed=seed
-                )
-            results.update(scores)
-        elif name == "pseudo_likelihood":
-            _require(model, "pseudo_likelihood", name)
-            results["pseudo_likelihood"] = float(np.mean(model.pseudo_likelihood(images, seed=seed)))
-        elif name == "ais":
-            _require(model, "estimate_log_partition", name)
-            log_z = model.estimate_log_partition(
-                "ais", train_images=data.train_images, num_chains=options["num_chains"],
-                num_betas=options["num_betas"], seed=seed,
-            )
-            results["ais_log_z"] = float(log_z)
-            results["ais_log_likelihood"] = float(model.log_likelihood(images, log_z))
+        results.update(_measure(name, model, held, options))
     return results
+
+
+def reconstruction_report(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, Any]:
+    """The `reconstruction` measurement (error, mean-image baseline, ratio); models that
+    corrupt their own clean inputs add the `denoising` measurement under "denoising"."""
+    held = held_out_split(data, config)
+    report = _measure("reconstruction", model, held)
+    if supports(model, "denoising") and np.array_equal(data.test_inputs, data.test_targets):
+        report["denoising"] = _measure("denoising", model, held)
+    return report
 
 
 def held_out_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, Any]:
     """What a run measures on its held-out split: `evaluation` (the model's compiled
-    metrics), `reconstruction` (`reconstruction_report`, models with `reconstruct`) and
+    metrics), `reconstruction` (`reconstruction_report`, models that reconstruct) and
     `scores` (the config's `metrics`, see `score_metrics`)."""
     if config["strategy"] == "multiworker":
         evaluation = distribute.evaluate(model, data.test)
     else:
         evaluation = model.evaluate(data.test, verbose=0, return_dict=True)
     metrics: dict[str, Any] = {"evaluation": evaluation}
-    if hasattr(model, "reconstruct"):
-        metrics["reconstruction"] = reconstruction_report(model, data, config["seed"])
+    if supports(model, "reconstruction"):
+        metrics["reconstruction"] = reconstruction_report(model, data, config)
     if config["metrics"]:
         metrics["scores"] = score_metrics(model, data, config)
     return metrics

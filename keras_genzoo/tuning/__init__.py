@@ -1,23 +1,37 @@
 """Hyperparameter tuning with keras-tuner for every family of the zoo.
 
 - `ZooHyperModel(name, image_shape, ...)`: a ready `keras_tuner.HyperModel` for any
-  registered builder; its family gives the search space (`search_space`) and the
+  registered builder; its family gives the search space (`SearchSpace`) and the
   held-out objectives (`objectives_for`), each an explicit `keras_tuner.Objective`.
+  Families declare both beside their model (`keras_genzoo/models/<family>/space.py`);
+  objectives are measurements of the held-out table the run layer records
+  (`keras_genzoo.evaluation.heldout`).
 - `tune(name, dataset, tuner="random" | "hyperband" | "bayesian", ...)`: a search built
   on the run layer, resumable, under a distribution strategy or as a chief and workers;
   it returns the results table, the best hyperparameters as a run config and the best
   model with its trained weights.
-- `register_space` / `register_objective`: give your own builder or family a space.
+- `register_space` / `register_objective` / `register_family_search`: give your own
+  builder or family a space and objectives.
 """
 
+from keras_genzoo.core.search_space import (
+    Around,
+    Boolean,
+    Choice,
+    Float,
+    Int,
+    Objective,
+    Widths,
+    register_family_search,
+    register_objective,
+    register_space,
+)
+from keras_genzoo.evaluation.heldout import HeldOut
 from keras_genzoo.tuning.hypermodel import ZooHyperModel
 from keras_genzoo.tuning.objectives import (
-    FAMILY_OBJECTIVES,
-    HeldOut,
     HeldOutObjective,
     ObjectiveSpec,
     objectives_for,
-    register_objective,
     resolve_objective,
 )
 from keras_genzoo.tuning.search import (
@@ -32,30 +46,18 @@ from keras_genzoo.tuning.search import (
     read_trial_log,
     tune,
 )
-from keras_genzoo.tuning.space import (
-    FAMILY_SPACES,
-    Around,
-    Boolean,
-    Choice,
-    Float,
-    Int,
-    SearchSpace,
-    TuningError,
-    Widths,
-    register_space,
-)
+from keras_genzoo.tuning.space import SearchSpace, TuningError
 
 __all__ = [
     "Around",
     "BEST_CONFIG_FILE",
     "Boolean",
     "Choice",
-    "FAMILY_OBJECTIVES",
-    "FAMILY_SPACES",
     "Float",
     "HeldOut",
     "HeldOutObjective",
     "Int",
+    "Objective",
     "ObjectiveSpec",
     "RESULTS_FILE",
     "SearchSpace",
@@ -70,6 +72,7 @@ __all__ = [
     "format_table",
     "objectives_for",
     "read_trial_log",
+    "register_family_search",
     "register_objective",
     "register_space",
     "resolve_objective",

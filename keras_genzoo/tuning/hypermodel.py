@@ -1,7 +1,8 @@
 """`ZooHyperModel`: a keras-tuner HyperModel for any registered builder.
 
 The builder's family gives the search space (`keras_genzoo.tuning.space`) and the
-objectives (`keras_genzoo.tuning.objectives`); the model is built by the run layer
+objectives (`keras_genzoo.tuning.objectives`), both declared in the family's folder;
+the model is built by the run layer
 (`runs.build_model`) and trained on a run config's data (`runs.load_run_data`), or on
 arrays given to `fit`.
 """
@@ -17,7 +18,8 @@ import numpy as np
 from keras_genzoo import training as runs
 from keras_genzoo.core.registry import builder_parameters
 from keras_genzoo.data import DatasetInfo
-from keras_genzoo.tuning.objectives import HeldOut, HeldOutObjective, resolve_objective
+from keras_genzoo.evaluation.heldout import HeldOut
+from keras_genzoo.tuning.objectives import HeldOutObjective, resolve_objective
 from keras_genzoo.tuning.space import SearchSpace, TuningError
 
 
@@ -39,8 +41,10 @@ class ZooHyperModel(kt.HyperModel):
             when it gets no arrays, and whose overrides, learning rate and batch size
             become the defaults of the space.
         fixed_arguments: builder arguments outside the space, passed to every build.
-        objective_options: `iw_samples` (VAE IW-NLL, default 100), `elbo_samples` (1),
-            `num_samples` (GAN samples, at most 2000), `ais` (AIS options for RBMs).
+        objective_options: options of the objective's held-out measurement (the names
+            a run config's `metrics` use), over the objective's own defaults: e.g.
+            `{"num_samples": 20}` for `val_iw_nll`, `{"num_betas": 500}` for
+            `val_ais_log_likelihood`. Unknown names raise `TuningError`.
 
     An empty `HyperParameters` builds the builder's default model; `hp.Fixed` pins a value.
     """
@@ -76,6 +80,7 @@ class ZooHyperModel(kt.HyperModel):
                 )
         self.spec = resolve_objective(name, objective)
         self.objective_options = dict(objective_options or {})
+        self.spec.options(self.objective_options)  # unknown options fail before any trial
 
     @classmethod
     def from_run_config(cls, config: Mapping[str, Any], **kwargs: Any) -> "ZooHyperModel":
@@ -136,15 +141,11 @@ class ZooHyperModel(kt.HyperModel):
 
     # --------------------------------------------------------------------- training
 
-    def _held_out(self, data: runs.RunData) -> HeldOut:
-        return HeldOut(data.test_inputs, data.test_targets, data.test_labels,
-                       self.config["dataset"]["name"], self.config["seed"])
-
     def held_out(self, model: keras.Model, batch_size: int | None = None) -> tuple[runs.RunData, HeldOut]:
         """The config's data for `model` (`runs.load_run_data`) and its held-out split."""
         config = {**self.config, "batch_size": batch_size or self.config["batch_size"]}
         data = runs.load_run_data(config, model)
-        return data, self._held_out(data)
+        return data, runs.held_out_split(data, self.config)
 
     def score(self, model: keras.Model, held: HeldOut | None = None) -> float:
         """The objective of `model` on the held-out split (the config's, by default)."""
@@ -179,7 +180,8 @@ class ZooHyperModel(kt.HyperModel):
                                else (validation_data,))
             images = np.asarray(images)
             held = HeldOut(images, images, np.asarray(labels[0]) if labels else None,
-                           self.config["dataset"]["name"], self.config["seed"])
+                           self.config["dataset"]["name"], self.config["seed"],
+                           np.asarray(x) if isinstance(x, np.ndarray) else None)
             train = x if y is None else (x, y)
             fit_options = {"batch_size": batch_size, "shuffle": True}
             if y is not None:

@@ -1,6 +1,7 @@
-"""Search spaces: which builder arguments a family tunes, their ranges, and their defaults.
+"""Search spaces: which builder arguments a builder tunes, their ranges, and their defaults.
 
-A family's table maps builder argument names to a `Dimension`; `search_space(name, ...)`
+Each family declares its table beside its model (`keras_genzoo/models/<family>/space.py`,
+with the dimension types of `keras_genzoo.core.search_space`); `SearchSpace(name, ...)`
 keeps the entries the builder accepts and takes every default from the builder's
 signature (or from a run config's values), so an empty `HyperParameters` builds exactly
 the model `create_model(name)` builds. Arguments that are lists of layer widths
@@ -18,7 +19,17 @@ from typing import Any, Mapping, Sequence
 
 import keras_tuner as kt
 
-from keras_genzoo.core.registry import builder_parameters, get_entry
+from keras_genzoo.core.registry import builder_parameters
+from keras_genzoo.core.search_space import (
+    Around,
+    Boolean,
+    Choice,
+    Float,
+    Int,
+    Widths,
+    conditions_for,
+    dimensions_for,
+)
 from keras_genzoo.training import RUN_DEFAULTS, RunError
 
 POWERS_OF_TWO = tuple(2**k for k in range(3, 11))  # 8 ... 1024
@@ -27,186 +38,6 @@ FIT_ARGUMENTS = ("batch_size",)  # hyperparameters that HyperModel.fit uses, not
 
 class TuningError(RunError):
     """A mistake in a search (space, overrides, objective, tuner), found before any trial."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Int:
-    """An integer in [min_value, max_value]; `sampling="log"` for scale-like sizes."""
-
-    min_value: int
-    max_value: int
-    step: int | None = None
-    sampling: str = "linear"
-
-    def declare(self, hp: kt.HyperParameters, name: str, default: Any) -> Any:
-        return hp.Int(name, self.min_value, self.max_value, step=self.step,
-                      sampling=self.sampling, default=int(default))
-
-    def contains(self, value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return False
-        on_grid = self.step is None or (value - self.min_value) % self.step == 0
-        return self.min_value <= value <= self.max_value and on_grid
-
-    def describe(self) -> str:
-        step = f" in steps of {self.step}" if self.step else ""
-        return f"an integer in [{self.min_value}, {self.max_value}]{step}"
-
-
-@dataclasses.dataclass(frozen=True)
-class Float:
-    """A float in [min_value, max_value]."""
-
-    min_value: float
-    max_value: float
-    sampling: str = "linear"
-
-    def declare(self, hp: kt.HyperParameters, name: str, default: Any) -> Any:
-        return hp.Float(name, self.min_value, self.max_value, sampling=self.sampling,
-                        default=float(default))
-
-    def contains(self, value: Any) -> bool:
-        return (not isinstance(value, bool) and isinstance(value, (int, float))
-                and self.min_value <= value <= self.max_value)
-
-    def describe(self) -> str:
-        return f"a number in [{self.min_value:g}, {self.max_value:g}]"
-
-
-@dataclasses.dataclass(frozen=True)
-class Around:
-    """A positive float sampled log-uniformly within `factor` of its default (rates)."""
-
-    factor: float = 10.0
-
-    def bounds(self, default: float) -> Float:
-        return Float(default / self.factor, default * self.factor, sampling="log")
-
-
-@dataclasses.dataclass(frozen=True)
-class Choice:
-    """One of `values`."""
-
-    values: tuple
-
-    def declare(self, hp: kt.HyperParameters, name: str, default: Any) -> Any:
-        return hp.Choice(name, list(self.values), default=default)
-
-    def contains(self, value: Any) -> bool:
-        return any(value == v and type(value) is type(v) for v in self.values) or (
-            isinstance(value, int) and not isinstance(value, bool) and value in self.values
-        )
-
-    def describe(self) -> str:
-        return f"one of {list(self.values)}"
-
-
-@dataclasses.dataclass(frozen=True)
-class Boolean:
-    """True or False."""
-
-    def declare(self, hp: kt.HyperParameters, name: str, default: Any) -> Any:
-        return hp.Boolean(name, default=bool(default))
-
-    def contains(self, value: Any) -> bool:
-        return isinstance(value, bool)
-
-    def describe(self) -> str:
-        return "True or False"
-
-
-@dataclasses.dataclass(frozen=True)
-class Widths:
-    """A list of layer widths: tuned as its depth and its first width.
-
-    `halvings=True` for convolution stacks, whose depth is limited by how often the
-    image size can be halved.
-    """
-
-    max_depth: int = 3
-    halvings: bool = False
-
-
-Dimension = Int | Float | Around | Choice | Boolean | Widths
-
-# ------------------------------------------------------------------- family tables
-
-COMMON: dict[str, Dimension] = {
-    "learning_rate": Around(10.0),
-    "batch_size": Choice((16, 32, 64, 128, 256)),
-}
-FAMILY_SPACES: dict[str, dict[str, Dimension]] = {
-    "autoencoder": {
-        "latent_dim": Int(2, 128, sampling="log"),
-        "units": Widths(),
-        "filters": Widths(halvings=True),
-        "noise": Choice(("gaussian", "masking")),
-        "noise_level": Float(0.05, 0.5),
-        **COMMON,
-    },
-    "vae": {
-        "latent_dim": Int(2, 128, sampling="log"),
-        "units": Widths(),
-        "filters": Widths(halvings=True),
-        "beta": Float(0.25, 4.0, sampling="log"),
-        "kl_warmup_steps": Int(0, 2000, step=250),
-        **COMMON,
-    },
-    "gan": {
-        "latent_dim": Int(2, 256, sampling="log"),
-        "generator_filters": Widths(halvings=True),
-        "discriminator_filters": Widths(halvings=True),
-        "critic_filters": Widths(halvings=True),
-        "loss": Choice(("non_saturating", "minimax", "least_squares", "hinge")),
-        "label_smoothing": Float(0.0, 0.3),
-        "instance_noise": Float(0.0, 0.3),
-        "critic_steps": Int(1, 8),
-        "gradient_penalty_weight": Float(1.0, 30.0, sampling="log"),
-        "beta_1": Float(0.0, 0.9),
-        **COMMON,
-    },
-    "autoregressive": {
-        "filters": Int(16, 256, sampling="log"),
-        "num_layers": Int(2, 15),
-        "kernel_size": Choice((3, 5)),
-        **COMMON,
-    },
-    "rbm": {
-        "hidden_units": Int(16, 1024, sampling="log"),
-        "cd_steps": Int(1, 10),
-        "persistent": Boolean(),
-        "num_chains": Int(10, 500, sampling="log"),
-        "momentum": Float(0.0, 0.9),
-        **COMMON,
-    },
-}
-# Hyperparameters that only matter for some values of another: (parent, values).
-CONDITIONS: dict[str, tuple[str, tuple]] = {
-    "label_smoothing": ("loss", ("non_saturating", "minimax", "least_squares")),
-    "num_chains": ("persistent", (True,)),
-}
-_MODEL_SPACES: dict[str, dict[str, Dimension]] = {}
-
-
-def register_space(
-    name_or_family: str, dimensions: Mapping[str, Dimension], *, replace: bool = False
-) -> None:
-    """Add (or with `replace=True`, set) the dimensions tuned for a model or a family.
-
-    A builder registered under a known family already gets that family's dimensions for
-    the arguments it accepts; this adds dimensions for its own arguments::
-
-        register_space("my_ae", {"dropout": tuning.Float(0.0, 0.5)})
-    """
-    table = FAMILY_SPACES if name_or_family in FAMILY_SPACES else _MODEL_SPACES
-    base = {} if replace else dict(table.get(name_or_family, {}))
-    table[name_or_family] = {**base, **dict(dimensions)}
-
-
-def family_dimensions(name: str) -> dict[str, Dimension]:
-    """Every dimension that could apply to the builder `name` (family's, then its own)."""
-    entry = get_entry(name)
-    return {**FAMILY_SPACES.get(entry.family, COMMON), **_MODEL_SPACES.get(name, {})}
 
 
 # ------------------------------------------------------------------------ the space
@@ -274,7 +105,8 @@ class SearchSpace:
         chosen = {**signature_defaults, "batch_size": RUN_DEFAULTS["batch_size"], **given}
         self.hyperparameters: dict[str, Hyperparameter] = {}
         self.widths: dict[str, tuple[float, str, str]] = {}  # arg -> (ratio, depth, width)
-        for arg, dimension in family_dimensions(name).items():
+        conditions = conditions_for(name)
+        for arg, dimension in dimensions_for(name).items():
             if arg not in params and arg not in FIT_ARGUMENTS:
                 continue
             default = chosen.get(arg)
@@ -289,7 +121,7 @@ class SearchSpace:
             else:
                 if isinstance(dimension, Around):
                     dimension = dimension.bounds(float(default))
-                condition = CONDITIONS.get(arg)
+                condition = conditions.get(arg)
                 if condition is not None and condition[0] not in self.hyperparameters:
                     condition = None
                 found = [Hyperparameter(arg, dimension, default, condition)]

@@ -3,6 +3,7 @@
 Registered builders: `ae_dense`, `ae_conv`, `dae_dense`, `dae_conv`.
 """
 
+from keras_genzoo.models.autoencoders import presets, space  # noqa: F401  (declares the presets and search table)
 from keras_genzoo.models.autoencoders.builders import (
     ae_conv,
     ae_dense,

@@ -1,5 +1,6 @@
 """Generative adversarial networks: DCGAN, conditional GAN and WGAN-GP."""
 
+from keras_genzoo.models.gan import presets, space  # noqa: F401  (declares the presets and search table)
 from keras_genzoo.models.gan.builders import (
     build_conditional_generator,
     build_dcgan_discriminator,

@@ -3,6 +3,7 @@
 Builders registered here: `pixelcnn`, `pixelcnn_conditional`.
 """
 
+from keras_genzoo.models.pixelcnn import presets, space  # noqa: F401  (declares the presets and search table)
 from keras_genzoo.models.pixelcnn.builders import (
     GatedActivation,
     build_gated_pixelcnn,

@@ -1,5 +1,6 @@
 """Restricted Boltzmann machines trained by contrastive divergence."""
 
+from keras_genzoo.models.rbm import presets, space  # noqa: F401  (declares the presets and search table)
 from keras_genzoo.models.rbm.builders import rbm_bernoulli, rbm_gaussian
 from keras_genzoo.models.rbm.likelihood import (
     AISEstimate,
