@@ -12,16 +12,17 @@ after the model. Prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
+from _common import markdown_table, split_images, wall_seconds
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
+import keras_genzoo
+from keras_genzoo.data import load_dataset
 
 MODELS = ("ae_dense", "dae_dense", "ae_conv", "dae_conv")
 
@@ -31,8 +32,7 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def benchmark(dataset: str, data_dir: str | None, epochs: int, noise: float, batch_size: int):
-    x_train, _, info = load_arrays(dataset, "train", data_dir=data_dir)
-    x_test, _, _ = load_arrays(dataset, "test", data_dir=data_dir)
+    x_train, x_test = split_images(dataset, data_dir)
     baseline = mse(x_train.mean(axis=0, keepdims=True), x_test)
     noisy_ds, _ = load_dataset(
         dataset, "test", data_dir=data_dir, batch_size=len(x_test), noise="gaussian",
@@ -44,10 +44,8 @@ def benchmark(dataset: str, data_dir: str | None, epochs: int, noise: float, bat
     for name in MODELS:
         keras.utils.set_random_seed(0)
         extra = {"noise_level": noise, "seed": 0} if name.startswith("dae") else {}
-        model = keras_genzoo.create_model(name, image_shape=info.image_shape, **extra)
-        started = time.perf_counter()
-        model.fit(train_ds, epochs=epochs, verbose=0)
-        seconds = time.perf_counter() - started
+        model = keras_genzoo.create_model(name, image_shape=x_train.shape[1:], **extra)
+        seconds = wall_seconds(functools.partial(model.fit, train_ds, epochs=epochs, verbose=0))
         held_out = mse(model.reconstruct(x_test), x_test)
         rows.append([
             dataset, name, str(epochs), f"{seconds:.0f}", f"{held_out:.4f}", f"{baseline:.4f}",
@@ -71,10 +69,7 @@ def main() -> None:
         "dataset", "model", "epochs", "train s", "held-out MSE", "mean-image MSE", "ratio",
         f"noisy MSE (std {args.noise})", "after model",
     ]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print(markdown_table(header, rows))
 
 
 if __name__ == "__main__":

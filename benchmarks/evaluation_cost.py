@@ -16,18 +16,31 @@ depend on the weights or the data.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import time
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_FP16")
 
-import numpy as np  # noqa: E402
-from overhead import forward_flops, measured_peaks  # noqa: E402
+import numpy as np
+from _common import (
+    alternating_rounds,
+    command_line,
+    fid_kid_classes,
+    forward_flops,
+    load_average,
+    load_note,
+    machine_note,
+    markdown_row,
+    markdown_table,
+    measured_peaks,
+    wall_seconds,
+)
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.evaluation import load_feature_classifier  # noqa: E402
-from keras_genzoo.evaluation.metrics import fid_from_features, kid_from_features  # noqa: E402
+import keras_genzoo
+from keras_genzoo.evaluation import load_feature_classifier
+from keras_genzoo.evaluation.metrics import fid_from_features, kid_from_features
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,71 +52,70 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def main(args: argparse.Namespace) -> None:
+def main(args: argparse.Namespace, command: str) -> None:
     rng = np.random.default_rng(0)
     _, conv_peak = measured_peaks()
-    load_before = os.getloadavg()[0]
+    load_before = load_average()
 
     vae = keras_genzoo.create_model("vae_conv", image_shape=(28, 28, 1), seed=0)
     x = (rng.random((args.nll_images, 28, 28, 1)) < 0.2).astype(np.float32)
-    variants = {"eager (before)": vae._importance_log_weights}
+    functions = {"eager (before)": vae._importance_log_weights}
     vae.log_likelihood(x[:2], num_samples=args.num_samples, seed=0)  # traces
-    variants["compiled (shipped)"] = vae._log_weights_fn
-    nll = {}
-    for _ in range(args.rounds):
-        for name, fn in variants.items():
-            vae._log_weights_fn = fn
-            seconds = timed(lambda: vae.log_likelihood(x, num_samples=args.num_samples, seed=0))
-            nll[name] = min(nll.get(name, np.inf), seconds)
+    functions["compiled (shipped)"] = vae._log_weights_fn
+
+    def nll_seconds(fn) -> float:
+        vae._log_weights_fn = fn
+        return wall_seconds(lambda: vae.log_likelihood(x, num_samples=args.num_samples, seed=0))
+
+    nll = alternating_rounds(
+        {name: functools.partial(nll_seconds, fn) for name, fn in functions.items()}, args.rounds
+    )
     decoder_flops = sum(forward_flops(vae.decoder)) * args.nll_images * args.num_samples
     floor = decoder_flops / conv_peak
 
     gan = keras_genzoo.create_model("dcgan", image_shape=(28, 28, 1), seed=0)
     classifier = load_feature_classifier("mnist")
     real = rng.random((args.fid_samples, 28, 28, 1)).astype(np.float32)
-    costs = {}
 
     def evaluation(one_pass: bool) -> None:
         samples = gan.generate(args.fid_samples, seed=0)
         real_features = classifier.features(real)
         if one_pass:
-            fake_features, _ = classifier.features_and_predictions(samples, gan.value_range)
+            fid_kid_classes(classifier, real_features, samples, gan.value_range)
         else:
             fake_features = classifier.features(samples, gan.value_range)
             classifier.predict(samples, gan.value_range)
-        fid_from_features(real_features, fake_features)
-        kid_from_features(real_features, fake_features)
+            fid_from_features(real_features, fake_features)
+            kid_from_features(real_features, fake_features)
 
     evaluation(True)  # traces both
     evaluation(False)
-    for _ in range(args.rounds):
-        for name, one_pass in (("one pass (shipped)", True), ("two passes (before)", False)):
-            costs[name] = min(costs.get(name, np.inf), timed(lambda: evaluation(one_pass)))
-    load_after = os.getloadavg()[0]
+    costs = alternating_rounds({
+        "one pass (shipped)": lambda: wall_seconds(lambda: evaluation(True)),
+        "two passes (before)": lambda: wall_seconds(lambda: evaluation(False)),
+    }, args.rounds)
 
     print(
-        f"Command: `python benchmarks/evaluation_cost.py --nll-images {args.nll_images} "
-        f"--fid-samples {args.fid_samples}`; {os.cpu_count()} CPUs, no GPU; load average "
-        f"{load_before:.1f} before, {load_after:.1f} after; best of {args.rounds} alternating "
-        f"rounds; measured convolution peak {conv_peak / 1e9:.0f} GFLOP/s.\n"
+        f"Command: `{command}`; {machine_note()}, no GPU; "
+        f"{load_note(load_before, load_average())}; best of {args.rounds} alternating rounds; "
+        f"measured convolution peak {conv_peak / 1e9:.0f} GFLOP/s.\n"
     )
-    print("| objective | variant | seconds | speed-up | floor s | floor / time |")
-    print("|---|---|---|---|---|---|")
-    base = nll["eager (before)"]
-    for name, seconds in nll.items():
-        print(f"| NLL k={args.num_samples}, {args.nll_images} images | {name} | {seconds:.1f} | "
-              f"{base / seconds:.2f}x | {floor:.1f} | {100 * floor / seconds:.0f}% |")
-    base = costs["two passes (before)"]
-    for name, seconds in costs.items():
-        print(f"| FID + KID, {args.fid_samples} samples | {name} | {seconds:.1f} | "
-              f"{base / seconds:.2f}x | | |")
+    print(markdown_table(["objective", "variant", "seconds", "speed-up", "floor s", "floor / time"]))
+    base = min(nll["eager (before)"])
+    for name, times in nll.items():
+        seconds = min(times)
+        print(markdown_row([
+            f"NLL k={args.num_samples}, {args.nll_images} images", name, f"{seconds:.1f}",
+            f"{base / seconds:.2f}x", f"{floor:.1f}", f"{100 * floor / seconds:.0f}%",
+        ]))
+    base = min(costs["two passes (before)"])
+    for name, times in costs.items():
+        seconds = min(times)
+        print(markdown_row([
+            f"FID + KID, {args.fid_samples} samples", name, f"{seconds:.1f}", f"{base / seconds:.2f}x",
+            "", "",
+        ]))
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    main(parse_args(), command_line(__file__, sys.argv[1:]))

@@ -15,28 +15,28 @@ the live weights. Coverage figures of the toy are written to --out.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from _common import cpu_seconds, fid_kid_classes, markdown_row, markdown_table, split_images
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.core.blocks import build_conv_decoder  # noqa: E402
-from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
-from keras_genzoo.evaluation import (  # noqa: E402
+import keras_genzoo
+from keras_genzoo.core.blocks import build_conv_decoder
+from keras_genzoo.data import load_dataset
+from keras_genzoo.evaluation import (
     class_coverage,
     coverage_figure,
     fid_from_features,
     gaussian_ring,
-    kid_from_features,
     load_feature_classifier,
     mode_coverage,
 )
-from keras_genzoo.models.gan import (  # noqa: E402
+from keras_genzoo.models.gan import (
     GAN,
     build_dcgan_discriminator,
     build_mlp_discriminator,
@@ -45,6 +45,13 @@ from keras_genzoo.models.gan import (  # noqa: E402
 
 SYMMETRIC = (-1.0, 1.0)
 NUM_SAMPLES = 1000
+TOY_COLUMNS = [
+    "8-Gaussian ring", "steps", "CPU s", "modes covered", "within 5 std", "direction concentration", "figure",
+]
+IMAGE_COLUMNS = [
+    "dataset", "model", "epochs", "CPU s", "FID (EMA)", "FID (EMA, live BN stats)", "FID (raw)",
+    "FID untrained", "gain", "KID", "classes", "cond. acc.",
+]
 # (model, epochs on digits, epochs on MNIST)
 RUNS = [("dcgan", 60, 5), ("cgan", 60, 5), ("wgan_gp", 30, 2)]
 
@@ -55,7 +62,9 @@ def transposed_dcgan(image_shape) -> GAN:
         image_shape, 64, (128, 64), kernel_size=4, normalization="batch",
         output_activation="tanh", upsampling="transpose", name="generator",
     )
-    model = GAN(generator, build_dcgan_discriminator(image_shape), ema_decay=0.999, seed=0, name="dcgan_transposed")
+    model = GAN(
+        generator, build_dcgan_discriminator(image_shape), ema_decay=0.999, seed=0, name="dcgan_transposed"
+    )
     model.compile(
         d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
@@ -78,35 +87,28 @@ def ema_with_live_statistics(model: GAN, labels: np.ndarray | None) -> np.ndarra
 
 def score(model: GAN, classifier, real_features: np.ndarray) -> dict[str, float]:
     labels = np.arange(NUM_SAMPLES) % model.num_classes if model.is_conditional else None
-    result = {}
-    for tag, use_ema in (("", None), ("_live_stats", True), ("_raw", False)):
-        if use_ema is not None and not model._ema_weights:
-            continue
-        if tag == "_live_stats":
-            samples = ema_with_live_statistics(model, labels)
-        else:
-            samples = model.generate(NUM_SAMPLES, labels=labels, seed=0, use_ema=use_ema)
-        features = classifier.features(samples, SYMMETRIC)
-        result["fid" + tag] = fid_from_features(real_features, features)
-        if tag:
-            continue
-        result["kid"] = kid_from_features(real_features, features, seed=0).mean
-        predicted = classifier.predict(samples, SYMMETRIC)
-        result["classes"] = class_coverage(predicted, classifier.num_classes).covered
-        if labels is not None:
-            result["accuracy"] = float(np.mean(predicted == labels))
+    samples = model.generate(NUM_SAMPLES, labels=labels, seed=0)
+    fid, kid, predicted = fid_kid_classes(classifier, real_features, samples, SYMMETRIC)
+    result = {"fid": fid, "kid": kid, "classes": class_coverage(predicted, classifier.num_classes).covered}
+    if labels is not None:
+        result["accuracy"] = float(np.mean(predicted == labels))
+    if model._ema_weights:
+        variants = {
+            "fid_live_stats": ema_with_live_statistics(model, labels),
+            "fid_raw": model.generate(NUM_SAMPLES, labels=labels, seed=0, use_ema=False),
+        }
+        for key, images in variants.items():
+            result[key] = fid_from_features(real_features, classifier.features(images, SYMMETRIC))
     return result
 
 
 def image_runs(dataset: str, data_dir: str | None, with_transposed: bool) -> list[str]:
     classifier = load_feature_classifier(dataset)
-    x_test, _, _ = load_arrays(dataset, "test", data_dir=data_dir, scale="symmetric")
-    x_train, _, info = load_arrays(dataset, "train", data_dir=data_dir, scale="symmetric")
+    x_train, x_test = split_images(dataset, data_dir, scale="symmetric")
     real_features = classifier.features(x_test, SYMMETRIC)
     reference = fid_from_features(real_features, classifier.features(x_train[:NUM_SAMPLES], SYMMETRIC))
-    rows = [
-        f"| {dataset} | {NUM_SAMPLES} real training images | - | - | {reference:.1f} | - | - | - | - | - | - | - |"
-    ]
+    rows = [markdown_row([dataset, f"{NUM_SAMPLES} real training images", "-", "-", f"{reference:.1f}",
+                          *["-"] * 7])]
     runs = [(name, digits if dataset == "digits" else mnist) for name, digits, mnist in RUNS]
     if with_transposed:
         runs.append(("dcgan_transposed", runs[0][1]))
@@ -116,28 +118,27 @@ def image_runs(dataset: str, data_dir: str | None, with_transposed: bool) -> lis
         data, _ = load_dataset(dataset, "train", data_dir=data_dir, batch_size=64, scale="symmetric",
                                labels=conditional)
         if name == "dcgan_transposed":
-            model = transposed_dcgan(info.image_shape)
+            model = transposed_dcgan(x_train.shape[1:])
         else:
-            model = keras_genzoo.create_model(name, image_shape=info.image_shape, seed=0)
+            model = keras_genzoo.create_model(name, image_shape=x_train.shape[1:], seed=0)
         before = score(model, classifier, real_features)
-        start = time.process_time()
-        model.fit(data, epochs=epochs, verbose=0)
-        seconds = time.process_time() - start
+        seconds = cpu_seconds(functools.partial(model.fit, data, epochs=epochs, verbose=0))
         after = score(model, classifier, real_features)
         accuracy = f"{after['accuracy']:.1%}" if "accuracy" in after else "-"
-        rows.append(
-            f"| {dataset} | {name} | {epochs} | {seconds:.0f} | {after['fid']:.1f} | "
-            f"{after.get('fid_live_stats', float('nan')):.1f} | "
-            f"{after.get('fid_raw', float('nan')):.1f} | {before['fid']:.1f} | "
-            f"{before['fid'] / after['fid']:.1f}x | {after['kid']:.2f} | {after['classes']}/10 | {accuracy} |"
-        )
+        rows.append(markdown_row([
+            dataset, name, epochs, f"{seconds:.0f}", f"{after['fid']:.1f}",
+            f"{after.get('fid_live_stats', float('nan')):.1f}", f"{after.get('fid_raw', float('nan')):.1f}",
+            f"{before['fid']:.1f}", f"{before['fid'] / after['fid']:.1f}x", f"{after['kid']:.2f}",
+            f"{after['classes']}/10", accuracy,
+        ]))
         print(rows[-1], flush=True)
     return rows
 
 
 def toy_runs(out: str) -> list[str]:
     points, centers = gaussian_ring(4096, std=0.05, seed=0)
-    data = tf.data.Dataset.from_tensor_slices(points.reshape(-1, 1, 1, 2)).shuffle(4096, seed=0).batch(256)
+    data = tf.data.Dataset.from_tensor_slices(points.reshape(-1, 1, 1, 2))
+    data = data.shuffle(4096, seed=0).batch(256)
     rows = []
     for label, units in (("healthy (128, 128)", (128, 128)), ("crippled (1 unit)", (1,))):
         for steps in (800, 1600, 4800):
@@ -146,25 +147,26 @@ def toy_runs(out: str) -> list[str]:
                         value_range=(-3, 3), seed=1)
             model.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
                           g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
-            start = time.process_time()
-            model.fit(data, epochs=steps // 16, verbose=0)
-            seconds = time.process_time() - start
+            seconds = cpu_seconds(functools.partial(model.fit, data, epochs=steps // 16, verbose=0))
             samples = model.generate(2000, seed=0).reshape(-1, 2)
             coverage = mode_coverage(samples, centers, radius=0.25)
             figure = os.path.join(out, f"ring_{units[0]}units_{steps}steps.png")
             coverage_figure(samples, centers, 0.25, figure)
             directions = samples / np.linalg.norm(samples, axis=1, keepdims=True)
             concentration = np.linalg.norm(directions.mean(axis=0))
-            rows.append(
-                f"| {label} | {steps} | {seconds:.0f} | {coverage.covered}/8 | "
-                f"{coverage.high_quality_fraction:.0%} | {concentration:.2f} | `{os.path.basename(figure)}` |"
-            )
+            rows.append(markdown_row([
+                label, steps, f"{seconds:.0f}", f"{coverage.covered}/8",
+                f"{coverage.high_quality_fraction:.0%}", f"{concentration:.2f}",
+                f"`{os.path.basename(figure)}`",
+            ]))
             print(rows[-1], flush=True)
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mnist-dir", help="folder with the MNIST IDX files")
     parser.add_argument("--out", default=os.path.join("runs", "gan_benchmark"))
     parser.add_argument("--skip-digits", action="store_true")
@@ -179,12 +181,9 @@ def main() -> None:
         images += image_runs("mnist", args.mnist_dir, False)
 
     if toy:
-        print("\n| 8-Gaussian ring | steps | CPU s | modes covered | within 5 std | direction concentration | figure |")
-        print("|---|---|---|---|---|---|---|")
+        print("\n" + markdown_table(TOY_COLUMNS))
         print("\n".join(toy))
-    print("\n| dataset | model | epochs | CPU s | FID (EMA) | FID (EMA, live BN stats) | FID (raw) "
-          "| FID untrained | gain | KID | classes | cond. acc. |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n" + markdown_table(IMAGE_COLUMNS))
     print("\n".join(images))
 
 

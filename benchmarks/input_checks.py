@@ -14,25 +14,23 @@ ratio. Both variants are warmed up first (tracing is not timed).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+from _common import alternating_rounds, markdown_row, markdown_table, wall_seconds
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
+import keras_genzoo
+from keras_genzoo.data import load_arrays, load_dataset
 
 
 def epoch_seconds(fit, data) -> float:
-    start = time.perf_counter()
-    fit(data, epochs=1, verbose=0)
-    return time.perf_counter() - start
+    return wall_seconds(lambda: fit(data, epochs=1, verbose=0))
 
 
-def compare(model_name: str, dataset: str, data_dir: str | None, rounds: int, batch: int):
+def compare(model_name: str, dataset: str, data_dir: str | None, rounds: int, batch: int) -> None:
     train_ds, info = load_dataset(dataset, "train", data_dir=data_dir, batch_size=batch, seed=0)
     images, _, _ = load_arrays(dataset, "train", data_dir=data_dir)
     model = keras_genzoo.create_model(model_name, image_shape=info.image_shape)
@@ -40,23 +38,17 @@ def compare(model_name: str, dataset: str, data_dir: str | None, rounds: int, ba
         "checked": lambda data, **kw: model.fit(data, batch_size=batch, **kw),
         "unchecked": lambda data, **kw: keras.Model.fit(model, data, batch_size=batch, **kw),
     }
-    results = {}
     for source, data in (("tf.data", train_ds), ("arrays", images)):
         for fit in variants.values():
             epoch_seconds(fit, data)  # warm-up: tracing
-        times = {name: [] for name in variants}
-        for _ in range(rounds):
-            for name, fit in variants.items():
-                times[name].append(epoch_seconds(fit, data))
-        best = {name: min(values) for name, values in times.items()}
-        results[source] = best
-        print(
-            f"| {model_name} | {dataset} ({len(images)} images) | {source} | "
-            f"{best['unchecked']:.3f} | {best['checked']:.3f} | "
-            f"{best['checked'] / best['unchecked']:.3f} |",
-            flush=True,
+        times = alternating_rounds(
+            {name: functools.partial(epoch_seconds, fit, data) for name, fit in variants.items()}, rounds
         )
-    return results
+        best = {name: min(values) for name, values in times.items()}
+        print(markdown_row([
+            model_name, f"{dataset} ({len(images)} images)", source, f"{best['unchecked']:.3f}",
+            f"{best['checked']:.3f}", f"{best['checked'] / best['unchecked']:.3f}",
+        ]), flush=True)
 
 
 def main() -> None:
@@ -65,8 +57,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args()
-    print("| model | data | input | epoch without checks (s) | with checks (s) | ratio |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(markdown_table(
+        ["model", "data", "input", "epoch without checks (s)", "with checks (s)", "ratio"]
+    ))
     cases = [("digits", None)] + ([("mnist", args.mnist_dir)] if args.mnist_dir else [])
     for dataset, data_dir in cases:
         for model_name in ("ae_conv", "vae_conv"):

@@ -19,15 +19,31 @@ is reported separately.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_FP16")
+
+import keras
+import numpy as np
+import tensorflow as tf
+from _common import (
+    alternating_rounds,
+    command_line,
+    fit_images_per_second,
+    machine_note,
+    markdown_row,
+    markdown_table,
+    replace_marked_section,
+)
+from PIL import Image
+
+import keras_genzoo
+from keras_genzoo.data import load_arrays, load_dataset
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MNIST_DIR = os.path.join(REPO_ROOT, "..", "shared", "datasets", "mnist")
@@ -65,11 +81,6 @@ def write_sources(
     workdir: str, mnist_dir: str | None, max_images: int | None, kinds: list[str]
 ) -> dict[str, dict]:
     """name -> load_dataset arguments of each source of `kinds`, writing npz and PNG copies."""
-    import numpy as np
-    from PIL import Image
-
-    from keras_genzoo.data import load_arrays
-
     bases = {"digits": {"name": "digits"}}
     if mnist_dir and os.path.isfile(os.path.join(mnist_dir, "t10k-images-idx3-ubyte.gz")):
         bases["mnist"] = {"name": "mnist", "data_dir": mnist_dir}
@@ -99,8 +110,6 @@ def write_sources(
 def epoch_consumer(dataset, epochs: int):
     """A compiled function that runs `epochs` whole epochs of `dataset` (a fresh iterator
     each, as `fit` makes) and returns the number of images delivered."""
-    import tensorflow as tf
-
     @tf.function
     def consume():
         count = tf.constant(0, tf.int64)
@@ -121,23 +130,8 @@ def pipeline_rate(consume) -> float:
     return total / (time.perf_counter() - start)
 
 
-def model_rate(model, batches, steps: int) -> float:
-    """Images/s of `fit` on `model` with batches from memory, after a warm-up epoch."""
-    model.fit(batches, steps_per_epoch=max(5, steps // 5), epochs=1, verbose=0)
-    start = time.perf_counter()
-    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * int(batches.element_spec.shape[0]) / (time.perf_counter() - start)
-
-
 def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
     """Rows of pipeline results and the fastest model per image shape."""
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    import keras_genzoo
-    from keras_genzoo.data import load_dataset
-
     workdir = tempfile.mkdtemp(prefix="input_pipeline_")
     sources = write_sources(workdir, args.mnist_dir, args.max_images, args.sources)
     pipelines, decode = {}, {}
@@ -160,14 +154,15 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
             batch = (low + (high - low) * (batch > 0.5)).astype(np.float32)
             models[(shape, name)] = (model, tf.data.Dataset.from_tensors(batch).repeat())
 
-    best_pipeline = {key: 0.0 for key in pipelines}
-    best_model = {key: 0.0 for key in models}
-    for round_index in range(args.rounds):  # alternate: every pipeline, then every model
-        for key, (consume, _) in pipelines.items():
-            best_pipeline[key] = max(best_pipeline[key], pipeline_rate(consume))
-        for key, (model, batches) in models.items():
-            best_model[key] = max(best_model[key], model_rate(model, batches, args.steps))
-        print(f"round {round_index + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+    variants = {("pipeline", key): functools.partial(pipeline_rate, consume)
+                for key, (consume, _) in pipelines.items()}
+    variants.update({  # alternate: every pipeline, then every model
+        ("model", key): functools.partial(fit_images_per_second, model, batches, args.steps, args.batch_size)
+        for key, (model, batches) in models.items()
+    })
+    rates = alternating_rounds(variants, args.rounds, progress=True)
+    best_pipeline = {key: max(rates[("pipeline", key)]) for key in pipelines}
+    best_model = {key: max(rates[("model", key)]) for key in models}
 
     fastest = {}
     for shape in shapes:
@@ -187,28 +182,25 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
 
 
 def report(rows: list[dict], extra: dict, args: argparse.Namespace, command: str) -> str:
-    import tensorflow as tf
-
     lines = [
-        f"Command: `{command}`; {datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()} "
-        f"CPU, {os.cpu_count()} cores, TensorFlow {tf.__version__}; batch {args.batch_size}, "
-        f"best of {args.rounds} alternating rounds.",
+        f"Command: `{command}`; {machine_note()}; batch {args.batch_size}, best of {args.rounds} "
+        "alternating rounds.",
         "",
-        "| source | option | images | pipeline images/s | fastest model (images/s) | ratio |",
-        "|---|---|---|---|---|---|",
+        markdown_table(["source", "option", "images", "pipeline images/s", "fastest model (images/s)",
+                        "ratio"]),
     ]
     for r in rows:
         shape = "x".join(map(str, r["shape"]))
-        lines.append(
-            f"| {r['source']} {shape} | {r['option']} | {r['images']:,} | {r['pipeline']:,.0f} | "
-            f"{r['model']} ({r['model_rate']:,.0f}) | {r['ratio']:.1f}x |"
-        )
+        lines.append(markdown_row([
+            f"{r['source']} {shape}", r["option"], f"{r['images']:,}", f"{r['pipeline']:,.0f}",
+            f"{r['model']} ({r['model_rate']:,.0f})", f"{r['ratio']:.1f}x",
+        ]))
     lines += ["", "Training images/s of each model (best round):", ""]
-    lines += ["| image shape | " + " | ".join(args.models) + " |",
-              "|---|" + "---|" * len(args.models)]
-    for shape in extra["fastest"]:
-        rates = " | ".join(f"{extra['models'][(shape, n)]:,.0f}" for n in args.models)
-        lines.append(f"| {'x'.join(map(str, shape))} | {rates} |")
+    lines.append(markdown_table(
+        ["image shape", *args.models],
+        [["x".join(map(str, shape)), *(f"{extra['models'][(shape, n)]:,.0f}" for n in args.models)]
+         for shape in extra["fastest"]],
+    ))
     lines += ["", "Load time (decoding the files once; the PNG folder decodes every image):", ""]
     for source, (seconds, count) in extra["decode"].items():
         lines.append(f"- {source}: {seconds:.2f} s for the train split of {count:,} images")
@@ -218,31 +210,15 @@ def report(rows: list[dict], extra: dict, args: argparse.Namespace, command: str
     return "\n".join(lines)
 
 
-def replace_section(path: str, text: str) -> None:
-    """Put `text` between the script's markers in `path` (appending them if absent)."""
-    with open(path, encoding="utf-8") as f:
-        content = f.read()
-    block = f"{MARKER_BEGIN}\n{text}\n{MARKER_END}"
-    if MARKER_BEGIN in content and MARKER_END in content:
-        head, rest = content.split(MARKER_BEGIN, 1)
-        content = head + block + rest.split(MARKER_END, 1)[1]
-    else:
-        content = content.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(content)
-
-
 def main(argv=None) -> tuple[list[dict], str]:
     args = parse_args(argv)
     rows, extra = run(args)
     given = list(argv if argv is not None else sys.argv[1:])
-    if "--markdown" in given:  # where the results go is not part of the measurement
-        del given[given.index("--markdown") : given.index("--markdown") + 2]
-    command = "python benchmarks/input_pipeline.py " + " ".join(given)
-    text = report(rows, extra, args, command.strip())
+    # where the results go is not part of the measurement
+    text = report(rows, extra, args, command_line(__file__, given, drop=["--markdown"]))
     print(text)
     if args.markdown:
-        replace_section(args.markdown, text)
+        replace_marked_section(args.markdown, MARKER_BEGIN, MARKER_END, text)
     return rows, text
 
 

@@ -25,23 +25,32 @@ variants; best of N.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
-import re
-import time
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_FP16")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import ops  # noqa: E402
-from rbm_cd1 import EpochTimer  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from _common import (
+    EpochTimer,
+    alternating_rounds,
+    command_line,
+    forward_flops,
+    load_average,
+    load_note,
+    machine_note,
+    markdown_row,
+    markdown_table,
+    measured_peaks,
+    replace_marked_section,
+)
+from keras import ops
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.data import load_dataset  # noqa: E402
+import keras_genzoo
+from keras_genzoo.data import load_dataset
 
 FAMILY_MODELS = [
     "ae_dense", "dae_dense", "ae_conv", "vae_dense", "cvae_dense", "vae_conv", "dcgan", "cgan",
@@ -242,29 +251,6 @@ def build_twin(zoo):
 # ------------------------------------------------------------------------ floor
 
 
-def _layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
-        else:
-            yield layer
-
-
-def forward_flops(model) -> tuple[float, float]:
-    """(dense FLOPs, convolution FLOPs) of one example's forward pass."""
-    dense = conv = 0.0
-    for layer in _layers(model):
-        if isinstance(layer, keras.layers.Dense):
-            dense += 2.0 * layer.kernel.shape[0] * layer.kernel.shape[1]
-        elif isinstance(layer, keras.layers.Conv2DTranspose):
-            kh, kw, cout, cin = layer.kernel.shape
-            conv += 2.0 * kh * kw * cin * cout * np.prod(layer.input.shape[1:3])
-        elif isinstance(layer, keras.layers.Conv2D):
-            kh, kw, cin, cout = layer.kernel.shape
-            conv += 2.0 * kh * kw * cin * cout * np.prod(layer.output.shape[1:3])
-    return dense, conv
-
-
 def training_flops(zoo) -> tuple[float, float]:
     """(dense, convolution) FLOPs of one training example's step."""
     if hasattr(zoo, "rbm"):
@@ -277,45 +263,6 @@ def training_flops(zoo) -> tuple[float, float]:
         return tuple(zoo.discriminator_steps * d_step + 3 * g + 3 * d)
     parts = [zoo.encoder, zoo.decoder] + ([zoo.bottleneck] if hasattr(zoo, "bottleneck") else [])
     return tuple(3 * sum(np.array(forward_flops(p)) for p in parts))
-
-
-def _best_rate(fn, flops: float, repeats: int = 5) -> float:
-    fn()
-    best = min(_timed(fn) for _ in range(repeats))
-    return flops / best
-
-
-def _timed(fn) -> float:
-    start = time.process_time()
-    fn()
-    return time.process_time() - start
-
-
-def measured_peaks() -> tuple[float, float]:
-    """FLOPs per CPU second of float32 matmuls and 3x3 convolutions, in compiled loops."""
-    a = tf.random.uniform((256, 1024))
-    b = tf.Variable(tf.random.normal((1024, 1024)))
-    x = tf.random.uniform((64, 14, 14, 64))
-    k = tf.Variable(tf.random.normal((3, 3, 64, 64)))
-    count = 20
-
-    @tf.function
-    def matmuls():
-        total = tf.zeros((256, 1024))
-        for i in tf.range(count):
-            total += tf.matmul(a + tf.cast(i, tf.float32), b)
-        return total
-
-    @tf.function
-    def convs():
-        total = tf.zeros((64, 14, 14, 64))
-        for i in tf.range(count):
-            total += tf.nn.conv2d(x + tf.cast(i, tf.float32), k, 1, "SAME")
-        return total
-
-    matmul = _best_rate(lambda: matmuls().numpy(), 2.0 * 256 * 1024 * 1024 * count)
-    conv = _best_rate(lambda: convs().numpy(), 2.0 * 64 * 14 * 14 * 9 * 64 * 64 * count)
-    return matmul, conv
 
 
 # ----------------------------------------------------------------------- timing
@@ -340,9 +287,9 @@ def images_per_second(model, data, steps: int, batch_size: int):
     return run
 
 
-def measure(args: argparse.Namespace) -> tuple[str, list[list[str]]]:
+def measure(args: argparse.Namespace, command: str) -> tuple[str, list[list[str]]]:
     matmul_peak, conv_peak = measured_peaks()
-    load_before = os.getloadavg()[0]
+    load_before = load_average()
     rows = []
     for name in args.models:
         keras.utils.set_random_seed(0)
@@ -357,10 +304,7 @@ def measure(args: argparse.Namespace) -> tuple[str, list[list[str]]]:
         for key, model in (("twin", twin), ("keras default", keras_default)):
             runs[key] = images_per_second(model, data, args.steps, args.batch_size)
             runs[key]()  # traces
-        best = {k: 0.0 for k in runs}
-        for _ in range(args.rounds):
-            for k, run in runs.items():
-                best[k] = max(best[k], run())
+        best = {key: max(rates) for key, rates in alternating_rounds(runs, args.rounds).items()}
         dense, conv = training_flops(zoo)
         floor_rate = 1.0 / (dense / matmul_peak + conv / conv_peak)
         rows.append([
@@ -369,30 +313,16 @@ def measure(args: argparse.Namespace) -> tuple[str, list[list[str]]]:
             f"{best['zoo'] / best['keras default']:.2f}x", f"{(dense + conv) / 1e6:.2f}",
             f"{floor_rate:,.0f}", f"{100 * best['zoo'] / floor_rate:.1f}%",
         ])
-        print("| " + " | ".join(rows[-1]) + " |", flush=True)
-    load_after = os.getloadavg()[0]
+        print(markdown_row(rows[-1]), flush=True)
     header = (
-        f"Command: `python benchmarks/overhead.py{' ' + ' '.join(_given(args)) if _given(args) else ''}`. "
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, no GPU, TensorFlow "
-        f"{tf.__version__}, Keras {keras.__version__}; {datetime.date.today().isoformat()}; "
-        f"load average {load_before:.1f} before the models, {load_after:.1f} after. Digits "
-        f"(8x8), builder defaults, batch {args.batch_size}, {args.steps} steps per round, best "
-        f"of {args.rounds} alternating rounds; images per CPU second. Measured peaks (same "
-        f"run, per CPU second): float32 matmul {matmul_peak / 1e9:.0f} GFLOP/s, 3x3 "
-        f"convolution {conv_peak / 1e9:.0f} GFLOP/s."
+        f"Command: `{command}`. Machine: {machine_note()}, no GPU; "
+        f"{load_note(load_before, load_average())}. Digits (8x8), builder defaults, "
+        f"batch {args.batch_size}, {args.steps} steps per round, best of {args.rounds} "
+        f"alternating rounds; images per CPU second. Measured peaks (same run, per CPU "
+        f"second): float32 matmul {matmul_peak / 1e9:.0f} GFLOP/s, 3x3 convolution "
+        f"{conv_peak / 1e9:.0f} GFLOP/s."
     )
     return header, rows
-
-
-def _given(args: argparse.Namespace) -> list[str]:
-    given = []
-    if args.models != FAMILY_MODELS:
-        given += ["--models", *args.models]
-    for option in ("batch_size", "steps", "rounds"):
-        value = getattr(args, option)
-        if value != parse_defaults[option]:
-            given += [f"--{option.replace('_', '-')}", str(value)]
-    return given
 
 
 COLUMNS = [
@@ -401,31 +331,11 @@ COLUMNS = [
     "% of floor",
 ]
 
-
-def table(header: str, rows: list[list[str]]) -> str:
-    lines = [header, "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def write(path: str, text: str) -> None:
-    with open(path) as f:
-        document = f.read()
-    block = f"{BEGIN}\n{text}\n{END}"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(document):
-        raise SystemExit(f"{path} has no {BEGIN} ... {END} block to replace.")
-    with open(path, "w") as f:
-        f.write(pattern.sub(lambda _: block, document))
-
-
-parse_defaults = {"batch_size": 64, "steps": 64, "rounds": 3}
-
 if __name__ == "__main__":
     arguments = parse_args()
-    print("| " + " | ".join(COLUMNS) + " |")
-    print("|" + "---|" * len(COLUMNS))
-    result = table(*measure(arguments))
+    print(markdown_table(COLUMNS))
+    header, rows = measure(arguments, command_line(__file__, sys.argv[1:], drop=["--write"]))
+    result = f"{header}\n\n{markdown_table(COLUMNS, rows)}"
     print("\n" + result)
     if arguments.write:
-        write(arguments.write, result)
+        replace_marked_section(arguments.write, BEGIN, END, result)

@@ -3,9 +3,9 @@
 Both models train in this one run on the same data: the fixed 8,000-image MNIST train
 split, binarised afresh every epoch (seed 100 + epoch), and are scored on the 2,000
 held-out images binarised once (seed 1), exactly as `benchmarks/vae_mnist_nll.py` does
-(its `run` trains and scores the VAE here). The PixelCNN's number is its exact
--log p(x); the VAE's is the importance-weighted bound with k posterior samples, an
-upper bound on its NLL that k = 1000 makes tight to about a nat.
+(`_common.train_and_score_vae` trains and scores the VAE for both). The PixelCNN's
+number is its exact -log p(x); the VAE's is the importance-weighted bound with k
+posterior samples, an upper bound on its NLL that k = 1000 makes tight to about a nat.
 
     python benchmarks/pixelcnn_mnist_nll.py --data-dir PATH/TO/mnist
 """
@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from vae_mnist_nll import _cpu_seconds  # noqa: E402
-from vae_mnist_nll import run as run_vae
+import keras
+import numpy as np
+from _common import (
+    HELD_OUT_BINARISATION_SEED,
+    binarised_epoch,
+    records_table,
+    split_images,
+    train_and_score_vae,
+)
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.data import load_arrays  # noqa: E402
-from keras_genzoo.models.vae import binarize  # noqa: E402
+import keras_genzoo
+from keras_genzoo.models.vae import binarize
 
 
 def run_pixelcnn(
@@ -45,17 +46,16 @@ def run_pixelcnn(
     model = keras_genzoo.create_model(
         "pixelcnn", filters=filters, num_layers=num_layers, learning_rate=learning_rate
     )
-    start_wall, start_cpu = time.time(), _cpu_seconds()
+    start_wall, start_cpu = time.time(), time.process_time()
     for epoch in range(epochs):
-        data = tf.data.Dataset.from_tensor_slices(binarize(x_train, seed=100 + epoch))
-        history = model.fit(data.shuffle(len(x_train), seed=epoch).batch(batch_size), verbose=0)
+        history = model.fit(binarised_epoch(x_train, epoch, batch_size), verbose=0)
         nll = -float(np.mean(model.log_likelihood(held_out)))
         print(
             f"pixelcnn epoch {epoch + 1}: train {history.history['loss'][0]:.2f}, "
             f"held-out {nll:.2f} nats ({time.time() - start_wall:.0f} s)",
             flush=True,
         )
-    train_wall, train_cpu = time.time() - start_wall, _cpu_seconds() - start_cpu
+    train_wall, train_cpu = time.time() - start_wall, time.process_time() - start_cpu
     log_px = model.log_likelihood(held_out)
     return {
         "model": f"pixelcnn: filters {filters}, {num_layers} gated layers, dynamic",
@@ -80,15 +80,14 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=1000, help="VAE importance samples")
     args = parser.parse_args()
 
-    x_train, _, _ = load_arrays("mnist", "train", data_dir=args.data_dir)
-    x_test, _, _ = load_arrays("mnist", "test", data_dir=args.data_dir)
-    held_out = binarize(x_test, seed=1)
+    x_train, x_test = split_images("mnist", args.data_dir)
+    held_out = binarize(x_test, seed=HELD_OUT_BINARISATION_SEED)
     started = time.time()
     pixel = run_pixelcnn(
         x_train, held_out, filters=args.filters, num_layers=args.layers, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate,
     )
-    vae = run_vae(
+    vae = train_and_score_vae(
         x_train, x_test, label="vae_conv: filters 32,64, latent 32, dynamic", filters=(32, 64),
         latent_dim=32, epochs=args.vae_epochs, batch_size=32, binarisation="dynamic",
         ks=(args.k,),
@@ -100,12 +99,7 @@ def main() -> None:
          "held-out NLL (nats)": vae[f"NLL k={args.k}"], "how": f"IW bound, k={args.k}",
          "bits/dim": vae[f"NLL k={args.k}"] / (784 * np.log(2.0))},
     ]
-    columns = list(rows[0])
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "---|" * len(columns))
-    for row in rows:
-        cells = [f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
-        print("| " + " | ".join(cells) + " |")
+    print(records_table(rows))
     gap = rows[1]["held-out NLL (nats)"] - rows[0]["held-out NLL (nats)"]
     print(f"PixelCNN below vae_conv by {gap:.2f} nats; whole run {time.time() - started:.0f} s wall")
 

@@ -19,18 +19,20 @@ The first compiled call (tracing) is timed separately.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from _common import markdown_table, wall_seconds
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.data import load_arrays  # noqa: E402
-from keras_genzoo.models.vae import binarize  # noqa: E402
+import keras_genzoo
+from keras_genzoo.data import load_arrays
+from keras_genzoo.models.vae import binarize
 
 
 def naive_sample(model, n: int, seed: int) -> np.ndarray:
@@ -68,9 +70,8 @@ def main() -> None:
         "compiled, cached (row-wise)": lambda s: model.generate(args.batch, seed=s),
     }
     for name in list(ways)[1:]:
-        started = time.perf_counter()
-        ways[name](0)
-        print(f"first call (tracing) of {name}: {time.perf_counter() - started:.1f} s", flush=True)
+        seconds = wall_seconds(functools.partial(ways[name], 0))
+        print(f"first call (tracing) of {name}: {seconds:.1f} s", flush=True)
     times: dict[str, list[float]] = {name: [] for name in ways}
     for round_ in range(args.rounds):
         for name, sample in ways.items():
@@ -82,10 +83,11 @@ def main() -> None:
     best = {name: min(values) for name, values in times.items()}
     naive = best["naive (predict per pixel)"]
     print(f"\n{args.batch} images of 28x28, best of {args.rounds} rounds")
-    print("| sampler | best s | s per image | speed-up over naive |")
-    print("|---|---|---|---|")
-    for name, seconds in best.items():
-        print(f"| {name} | {seconds:.2f} | {seconds / args.batch:.3f} | {naive / seconds:.1f}x |")
+    print(markdown_table(
+        ["sampler", "best s", "s per image", "speed-up over naive"],
+        [[name, f"{seconds:.2f}", f"{seconds / args.batch:.3f}", f"{naive / seconds:.1f}x"]
+         for name, seconds in best.items()],
+    ))
 
 
 if __name__ == "__main__":

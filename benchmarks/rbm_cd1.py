@@ -40,21 +40,38 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from sklearn.neural_network import BernoulliRBM  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from _common import (
+    EpochTimer,
+    alternating_rounds,
+    best_rate,
+    dependent_products,
+    load_average,
+    machine_is_busy,
+    markdown_table,
+    op_loop,
+    wall_seconds,
+)
+from sklearn.neural_network import BernoulliRBM
+from threadpoolctl import threadpool_limits
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
-from keras_genzoo.models.rbm import pseudo_likelihood  # noqa: E402
+import keras_genzoo
+from keras_genzoo.core.layers import RBM
+from keras_genzoo.data import load_arrays, load_dataset
+from keras_genzoo.models.rbm import ais_log_partition, average_log_likelihood, pseudo_likelihood
 
 LEARNING_RATE = 0.1
 MATMULS_PER_BATCH = 5  # v W, h W^T, v' W, and the two weight-gradient products
+SKLEARN_NAME = "scikit-learn BernoulliRBM.partial_fit (float64)"
 FLOOR_NAME = "floor: the five float32 products per batch alone, batch after batch"
 NUMPY_NAME = "keras_genzoo builder defaults, model.fit on a NumPy array"
 DATASET_NAME = "keras_genzoo builder defaults, model.fit on load_dataset"
+COLUMNS = [
+    "implementation", "wall s / epoch", "GFLOP/s", "% of matmul peak", "speed-up vs scikit-learn",
+    "CPU s / epoch", "CPU-time ratio", "fastest / floor's fastest",
+]
 
 
 def parse_args() -> argparse.Namespace:
@@ -100,20 +117,6 @@ def build_model(hidden: int, image_shape, batches: int, xla: bool):
     return model
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Wall time (`seconds`) and process CPU time (`cpu_seconds`) of each epoch of a `fit`."""
-
-    def on_train_begin(self, logs=None):
-        self.seconds, self.cpu_seconds = [], []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start, self.start_cpu = time.perf_counter(), time.process_time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.start)
-        self.cpu_seconds.append(time.process_time() - self.start_cpu)
-
-
 def default_fit(data, hidden: int, image_shape, **fit_options):
     """A two-epoch `fit` of the builder's model as built; returns the second epoch's time."""
     keras.utils.set_random_seed(0)
@@ -129,53 +132,26 @@ def default_fit(data, hidden: int, image_shape, **fit_options):
     return run
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def epoch_times(run) -> tuple[float, float, object]:
+    """(wall s, CPU s, result) of one call of `run`; for a two-epoch `fit` (which returns
+    its second epoch's wall time) the second epoch's share."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    result = run()
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
+    if isinstance(result, float):
+        cpu_seconds *= result / seconds
+        seconds = result
+    return seconds, cpu_seconds, result
 
 
 def matmul_peak(batch_size: int, hidden: int, repeats: int) -> float:
     """GFLOP/s of float32 (batch x 784) @ (784 x hidden) products in one compiled loop."""
-    a = tf.random.uniform((batch_size, 784))
     b = tf.Variable(tf.random.normal((784, hidden)))
     count = 500
-
-    @tf.function
-    def products(a):
-        total = tf.zeros((batch_size, hidden))
-        for i in tf.range(count):
-            total += tf.matmul(a + tf.cast(i, tf.float32), b)  # not hoisted out of the loop
-        return total
-
-    products(a)
-    seconds = min(timed(lambda: products(a).numpy()) for _ in range(repeats))
-    return 2 * batch_size * 784 * hidden * count / seconds / 1e9
-
-
-def dependent_products(epoch: tf.Tensor, hidden: int):
-    """An epoch of the five float32 products per batch alone, each batch's weights
-    depending on the previous batch's products as in training; no sampling,
-    non-linearities, biases or optimizer. No CD-1 step built from `tf.matmul` beats
-    this floor on the same machine."""
-    n_batches, batch_size = epoch.shape[:2]
-    flat = tf.reshape(epoch, (n_batches, batch_size, -1))
-    kernel = tf.Variable(tf.random.normal((flat.shape[-1], hidden), stddev=0.01, seed=0))
-
-    @tf.function
-    def run():
-        for i in tf.range(n_batches):
-            v = flat[i]
-            h = tf.matmul(v, kernel)
-            v_negative = tf.matmul(h, kernel, transpose_b=True)
-            h_negative = tf.matmul(v_negative, kernel)
-            kernel.assign_add(1e-6 * (
-                tf.matmul(v, h, transpose_a=True)
-                - tf.matmul(v_negative, h_negative, transpose_a=True)
-            ))
-
-    run()
-    return run
+    a = tf.random.uniform((batch_size, 784))
+    products = op_loop(lambda a: tf.matmul(a, b), a, (batch_size, hidden), count)
+    flops = 2 * batch_size * 784 * hidden * count
+    return best_rate(lambda: products().numpy(), flops, repeats, wall_seconds) / 1e9
 
 
 def main(args: argparse.Namespace) -> None:
@@ -190,7 +166,7 @@ def main(args: argparse.Namespace) -> None:
     dataset = tf.data.Dataset.from_tensor_slices(epoch_tensor)  # one element per batch
     all_images = batches.reshape(-1, *batches.shape[2:])
     flops = MATMULS_PER_BATCH * 2 * batch_size * 784 * args.hidden * n_batches
-    load_before = os.getloadavg()[0]
+    load_before = load_average()
 
     def sklearn_epoch() -> BernoulliRBM:
         rbm = BernoulliRBM(
@@ -206,7 +182,7 @@ def main(args: argparse.Namespace) -> None:
     mnist, _ = load_dataset("mnist", "all", batch_size=batch_size, data_dir=args.data_dir)
     mnist = mnist.take(n_batches)
     variants = {
-        "scikit-learn BernoulliRBM.partial_fit (float64)": sklearn_epoch,
+        SKLEARN_NAME: sklearn_epoch,
         FLOOR_NAME: dependent_products(epoch_tensor, args.hidden),
         NUMPY_NAME: default_fit(all_images, args.hidden, batches.shape[2:], batch_size=batch_size),
         DATASET_NAME: default_fit(mnist, args.hidden, batches.shape[2:]),
@@ -246,29 +222,18 @@ def main(args: argparse.Namespace) -> None:
         variants[f"keras_genzoo model.fit, steps_per_execution (float32, {tag})"] = fit
         variants[f"keras_genzoo train_step in a tf.function loop (float32, {tag})"] = loop
 
-    wall = {name: [] for name in variants}
-    cpu = {name: [] for name in variants}
-    reference = None
     with blas_threads:
-        for _ in range(args.repeats):
-            for name, run in variants.items():
-                start, start_cpu = time.perf_counter(), time.process_time()
-                result = run()
-                seconds = time.perf_counter() - start
-                cpu_seconds = time.process_time() - start_cpu
-                if isinstance(result, float):  # a two-epoch fit: its second epoch
-                    cpu_seconds *= result / seconds
-                    seconds = result
-                wall[name].append(seconds)
-                cpu[name].append(cpu_seconds)
-                if isinstance(result, BernoulliRBM):
-                    reference = result
+        rounds = alternating_rounds(
+            {name: functools.partial(epoch_times, run) for name, run in variants.items()}, args.repeats
+        )
+    wall = {name: [seconds for seconds, _, _ in results] for name, results in rounds.items()}
+    cpu = {name: [cpu_seconds for _, cpu_seconds, _ in results] for name, results in rounds.items()}
+    reference = rounds[SKLEARN_NAME][-1][2]
     peak = matmul_peak(batch_size, args.hidden, args.repeats)
-    load_after = os.getloadavg()[0]
+    load_after = load_average()
 
-    sklearn_name = "scikit-learn BernoulliRBM.partial_fit (float64)"
-    baseline = statistics.median(wall[sklearn_name])
-    baseline_cpu = statistics.median(cpu[sklearn_name])
+    baseline = statistics.median(wall[SKLEARN_NAME])
+    baseline_cpu = statistics.median(cpu[SKLEARN_NAME])
     threads = f"{args.threads} thread(s) per library" if args.threads else "default threads"
     print(
         f"One CD-1 epoch: {n_batches} batches of {batch_size} MNIST images, 784-{args.hidden} "
@@ -280,26 +245,22 @@ def main(args: argparse.Namespace) -> None:
         f"{os.cpu_count()} CPUs.\n"
     )
     floor = min(wall[FLOOR_NAME])
-    print(
-        "| implementation | wall s / epoch | GFLOP/s | % of matmul peak | speed-up vs "
-        "scikit-learn | CPU s / epoch | CPU-time ratio | fastest / floor's fastest |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+    rows = []
     for name, values in wall.items():
         median, median_cpu = statistics.median(values), statistics.median(cpu[name])
-        print(
-            f"| {name} | {median:.3f} ({min(values):.3f}) | {flops / median / 1e9:.0f} | "
-            f"{100 * flops / median / 1e9 / peak:.0f}% | {baseline / median:.2f}x | "
-            f"{median_cpu:.3f} | {baseline_cpu / median_cpu:.2f}x | "
-            f"{min(values) / floor:.2f}x |"
-        )
+        rows.append([
+            name, f"{median:.3f} ({min(values):.3f})", f"{flops / median / 1e9:.0f}",
+            f"{100 * flops / median / 1e9 / peak:.0f}%", f"{baseline / median:.2f}x",
+            f"{median_cpu:.3f}", f"{baseline_cpu / median_cpu:.2f}x", f"{min(values) / floor:.2f}x",
+        ])
+    print(markdown_table(COLUMNS, rows))
     print(
         f"\nSanity check, pseudo-likelihood of the first {len(pl_images)} images after one "
         "epoch: "
         f"scikit-learn {reference.score_samples(pl_images).mean():.1f}, "
         + ", ".join(f"ours ({tag}) {value:.1f}" for tag, value in one_epoch_pl.items())
     )
-    if max(load_before, load_after) > (os.cpu_count() or 1):
+    if machine_is_busy(load_before, load_after):
         print(
             "\nWARNING: the machine was busy (load average above the number of CPUs). "
             "Multi-threaded wall times are then unreliable, scikit-learn's most (its BLAS "
@@ -310,9 +271,6 @@ def main(args: argparse.Namespace) -> None:
 
 def digits_table(seeds: int) -> None:
     """Held-out pseudo-likelihood and AIS log-likelihood on the binarised digits."""
-    from keras_genzoo.core.layers import RBM
-    from keras_genzoo.models.rbm import ais_log_partition, average_log_likelihood
-
     hidden, learning_rate, epochs, batch_size = 100, 0.06, 10, 10
     train, _, info = load_arrays("digits", "train")
     test, _, _ = load_arrays("digits", "test")
@@ -352,14 +310,14 @@ def digits_table(seeds: int) -> None:
         f"units, {epochs} epochs, batch size {batch_size}, learning rate {learning_rate}; "
         f"mean (min, max) over seeds 0-{seeds - 1}. AIS: 100 chains, 10,000 temperatures.\n"
     )
-    print("| model | held-out pseudo-likelihood | held-out log-likelihood (AIS) |")
-    print("|---|---|---|")
+    table = []
     for name, values in rows.items():
         pl, ll = np.array(values).T
-        print(
-            f"| {name} | {pl.mean():.2f} ({pl.min():.2f}, {pl.max():.2f}) | "
-            f"{ll.mean():.2f} ({ll.min():.2f}, {ll.max():.2f}) |"
-        )
+        table.append([
+            name, f"{pl.mean():.2f} ({pl.min():.2f}, {pl.max():.2f})",
+            f"{ll.mean():.2f} ({ll.min():.2f}, {ll.max():.2f})",
+        ])
+    print(markdown_table(["model", "held-out pseudo-likelihood", "held-out log-likelihood (AIS)"], table))
 
 
 if __name__ == "__main__":

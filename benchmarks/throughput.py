@@ -19,12 +19,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Some virtual machines advertise Intel AMX but fault on it (SIGILL in bfloat16 matmuls
 # on CPU); set ONEDNN_MAX_CPU_ISA=ALL to let oneDNN use AMX where it works.
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_FP16")
+
+import keras
+import tensorflow as tf
+from _common import fit_images_per_second, markdown_row, markdown_table
+
+import keras_genzoo
+from keras_genzoo.data import load_arrays
+from keras_genzoo.training.distribute import get_strategy, split_cpu
 
 FAMILY_MODELS = {
     "autoencoder": "ae_conv", "vae": "vae_conv", "gan": "dcgan", "rbm": "rbm_bernoulli",
@@ -47,11 +54,6 @@ def parse_args() -> argparse.Namespace:
 
 def measure(name, images, strategy, precision, xla, batch_size, steps) -> float:
     """Images per second of `fit` on `name` after one warm-up epoch."""
-    import keras
-    import tensorflow as tf
-
-    import keras_genzoo
-
     global_batch = batch_size * strategy.num_replicas_in_sync
     keras.mixed_precision.set_dtype_policy(precision)
     try:
@@ -67,25 +69,15 @@ def measure(name, images, strategy, precision, xla, batch_size, steps) -> float:
             .batch(global_batch, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE)
         )
-        model.fit(data, steps_per_epoch=max(5, steps // 5), epochs=1, verbose=0)
-        start = time.perf_counter()
-        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-        seconds = time.perf_counter() - start
+        return fit_images_per_second(model, data, steps, global_batch)
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
-    return steps * global_batch / seconds
 
 
 def main() -> None:
     args = parse_args()
-    import tensorflow as tf
-
-    from keras_genzoo.training.distribute import get_strategy, split_cpu
-
     if args.split_cpu:
         split_cpu(args.split_cpu)
-    from keras_genzoo.data import load_arrays
-
     images, _, info = load_arrays(args.dataset, "train", data_dir=args.data_dir)
     gpus = tf.config.list_logical_devices("GPU")
     strategies = {1: get_strategy("onedevice")}
@@ -96,21 +88,20 @@ def main() -> None:
     device = f"{len(gpus)} GPU(s): {gpus[0].name}" if gpus else "CPU only"
     print(f"{args.dataset} {info.image_shape}, {device}, TensorFlow {tf.__version__}, "
           f"batch {args.batch_size} per replica, {args.steps} timed steps\n")
-    print("| model | devices | precision | XLA | global batch | images/s | scaling |")
-    print("|---|---|---|---|---|---|---|")
+    print(markdown_table(["model", "devices", "precision", "XLA", "global batch", "images/s", "scaling"]))
     one_device: dict[tuple, float] = {}
     for name in args.models:
         for precision in args.precisions:
             for xla in xla_modes:
                 for count, strategy in strategies.items():
-                    row = f"| {name} | {count} | {precision} | {'on' if xla else 'off'} | "
-                    row += f"{args.batch_size * count} | "
+                    row = [name, count, precision, "on" if xla else "off", args.batch_size * count]
                     try:
                         speed = measure(name, images, strategy, precision, xla,
                                         args.batch_size, args.steps)
                     except Exception as err:  # report and carry on with the next config
                         message = " ".join(str(err).split())[:80]
-                        print(row + f"failed: {type(err).__name__}: {message} | |", flush=True)
+                        print(markdown_row([*row, f"failed: {type(err).__name__}: {message}", ""]),
+                              flush=True)
                         continue
                     key = (name, precision, xla)
                     if count == 1:
@@ -119,8 +110,7 @@ def main() -> None:
                         f"{speed / (count * one_device[key]):.0%}"
                         if count > 1 and key in one_device else ""
                     )
-                    print(row + f"{speed:,.0f} | {scaling} |", flush=True)
-
+                    print(markdown_row([*row, f"{speed:,.0f}", scaling]), flush=True)
 
 if __name__ == "__main__":
     main()

@@ -15,13 +15,17 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_genzoo.evaluation.classifiers import WEIGHTS_DIR, train_feature_classifier  # noqa: E402
+from _common import markdown_table
+
+from keras_genzoo.evaluation.classifiers import WEIGHTS_DIR, train_feature_classifier
 
 EPOCHS = {"digits": 40, "mnist": 15}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mnist-dir", help="folder with the MNIST IDX files")
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist"], choices=sorted(EPOCHS))
     parser.add_argument("--out", default=WEIGHTS_DIR, help="where to write weights and classifiers.json")
@@ -41,14 +45,12 @@ def main() -> None:
         )
         rows.append((dataset, record, time.time() - start))
 
-    print("| dataset | train / test images | epochs | test accuracy | sha256 | wall s |")
-    print("|---|---|---|---|---|---|")
-    for dataset, record, seconds in rows:
-        print(
-            f"| {dataset} | {record['train_examples']} / {record['test_examples']} | "
-            f"{record['training']['epochs']} | {record['test_accuracy']:.4f} | "
-            f"`{record['sha256']}` | {seconds:.0f} |"
-        )
+    print(markdown_table(
+        ["dataset", "train / test images", "epochs", "test accuracy", "sha256", "wall s"],
+        [[dataset, f"{record['train_examples']} / {record['test_examples']}", record["training"]["epochs"],
+          f"{record['test_accuracy']:.4f}", f"`{record['sha256']}`", f"{seconds:.0f}"]
+         for dataset, record, seconds in rows],
+    ))
 
 
 if __name__ == "__main__":

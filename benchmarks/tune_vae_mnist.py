@@ -3,8 +3,9 @@
 Data: a folder of MNIST IDX files (default ../shared/datasets/mnist, the 10,000-image
 test split), split 8,000 train / 2,000 held out with seed 0, binarised. The search
 optimises the held-out importance-weighted NLL (`val_iw_nll`, `--search-samples`
-samples) with the defaults as trial 0 (first layer width pinned at 256); at the end the default trial's model and the
-best trial's model are re-scored with `--final-samples` importance samples.
+samples) with the defaults as trial 0 (first layer width pinned at 256); at the end the
+default trial's model and the best trial's model are re-scored with `--final-samples`
+importance samples.
 
     python benchmarks/tune_vae_mnist.py --trials 5 --epochs 3 --search-samples 10 --final-samples 200
 """
@@ -21,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras_genzoo  # noqa: E402
+import keras_genzoo
 
 
 def main() -> None:

@@ -24,17 +24,17 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.data import load_arrays  # noqa: E402
-from keras_genzoo.evaluation import (  # noqa: E402
+import keras_genzoo
+from keras_genzoo.data import load_arrays
+from keras_genzoo.evaluation import (
     fid,
     kid,
     load_feature_classifier,
     train_feature_classifier,
 )
-from keras_genzoo.training import train_run  # noqa: E402
+from keras_genzoo.training import train_run
 
 CLASSIFIER = "my_folder"
 

@@ -17,13 +17,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.data import load_arrays, load_dataset  # noqa: E402
-from keras_genzoo.evaluation import conditional_accuracy  # noqa: E402
-from keras_genzoo.io.images import save_image_grid  # noqa: E402
+import keras_genzoo
+from keras_genzoo.data import load_arrays, load_dataset
+from keras_genzoo.evaluation import conditional_accuracy
+from keras_genzoo.io.images import save_image_grid
 
 
 def main() -> None:

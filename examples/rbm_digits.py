@@ -18,15 +18,15 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy.ndimage import shift  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
+import keras
+import numpy as np
+from scipy.ndimage import shift
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 
-import keras_genzoo  # noqa: E402
-from keras_genzoo.data import load_arrays  # noqa: E402
-from keras_genzoo.io.images import save_image_grid  # noqa: E402
+import keras_genzoo
+from keras_genzoo.data import load_arrays
+from keras_genzoo.io.images import save_image_grid
 
 
 def nudge(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

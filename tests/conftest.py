@@ -9,6 +9,8 @@ os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_FP16")
 import pytest
 import tensorflow as tf
 
+import keras_genzoo
+
 # Two logical CPU devices for the whole test run, so tests can run MirroredStrategy with
 # two replicas. It must happen before TensorFlow initialises its devices; ops without a
 # strategy still run on the first device only.
@@ -18,6 +20,10 @@ tf.config.set_logical_device_configuration(
 )
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The folder the tests import keras_genzoo from: the source tree in development
+# (PYTHONPATH), site-packages in CI (pytest puts tests/, not the repository, on sys.path).
+# Subprocesses put it first on their PYTHONPATH, so they run the same code.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(keras_genzoo.__file__)))
 MNIST_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "datasets", "mnist")
 
 
@@ -35,3 +41,7 @@ def _seed():
 
     keras.utils.set_random_seed(1234)
     yield
+
+
+def pytest_report_header(config) -> str:
+    return f"keras_genzoo {keras_genzoo.__version__} from {os.path.dirname(keras_genzoo.__file__)}"

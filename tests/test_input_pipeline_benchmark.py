@@ -6,7 +6,8 @@ import os
 from conftest import REPO_ROOT
 
 
-def test_input_pipeline_benchmark_runs_and_writes_its_section(tmp_path):
+def test_input_pipeline_benchmark_runs_and_writes_its_section(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(REPO_ROOT, "benchmarks"))  # as for a script: its _common
     spec = importlib.util.spec_from_file_location(
         "input_pipeline", os.path.join(REPO_ROOT, "benchmarks", "input_pipeline.py")
     )

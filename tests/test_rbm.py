@@ -617,7 +617,7 @@ def test_default_fit_epoch_is_within_2x_of_the_matmul_floor(mnist_dir):
     import time
 
     sys.path.insert(0, os.path.join(REPO_ROOT, "benchmarks"))
-    from rbm_cd1 import EpochTimer, dependent_products
+    from _common import EpochTimer, dependent_products
 
     images, _, _ = load_arrays("mnist", "all", data_dir=mnist_dir)
     images = images[:3000]

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import PACKAGE_PARENT
 
 import keras_genzoo
 from keras_genzoo import cli
@@ -436,7 +437,7 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_an_epoch(tmp_path):
         [sys.executable, os.path.join(REPO_ROOT, "tests", "killable_train.py"), str(kill_at),
          *args, "--out", killed],
         capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": REPO_ROOT},
+        env={**os.environ, "PYTHONPATH": PACKAGE_PARENT},
     )
     assert victim.returncode == -9, victim.stdout[-2000:] + victim.stderr[-2000:]
     assert victim.stderr == "", victim.stderr
@@ -464,11 +465,11 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_an_epoch(tmp_path):
 def test_the_command_line_starts_quietly_and_errors_are_one_line(tmp_path, capsys):
     """No TensorFlow start-up lines or warnings on stderr (a subprocess, as a user runs
     it); a mistake is one exact line with exit status 2."""
-    env = {**os.environ, "PYTHONPATH": REPO_ROOT}
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     command = [sys.executable, "-m", "keras_genzoo.cli"]
     listing = subprocess.run([*command, "list", "vae*"], capture_output=True, text=True,
-                             timeout=120, env=env)
+                             timeout=120, env=env, cwd=tmp_path)  # not the source tree: -m imports from cwd
     assert listing.returncode == 0 and "vae_conv" in listing.stdout
     assert listing.stderr == ""
     code = cli.main(["train", "ae_dense", "--out", str(tmp_path / "r"), "--set", "latent_dimm=3"])

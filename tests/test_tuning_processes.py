@@ -10,11 +10,11 @@ import sys
 import time
 
 import pytest
+from conftest import PACKAGE_PARENT
 
 import keras_genzoo
 from keras_genzoo import tuning
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_AE = ["--set", "units_width=8", "--set", "units_depth=1"]
 
 
@@ -24,8 +24,10 @@ def _tune_command(directory, *extra: str) -> list[str]:
 
 
 def _env() -> dict[str, str]:
+    """The environment of a search's processes; they run in a temporary folder, since
+    `python -m` imports from the working directory first."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
-    env["PYTHONPATH"] = os.pathsep.join([REPO_ROOT, env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([PACKAGE_PARENT, env.get("PYTHONPATH", "")])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
 
@@ -38,7 +40,7 @@ def _ended(project_dir: str) -> list[dict]:
 def test_a_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     project = os.path.join(tmp_path, "ae_dense_digits")
     command = _tune_command(tmp_path, "--max-trials", "4")
-    first = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL,
+    first = subprocess.Popen(command, env=_env(), cwd=tmp_path, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 400
@@ -55,7 +57,8 @@ def test_a_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     finished_first = {r["trial"] for r in _ended(project)}
     assert 1 <= len(finished_first) < 4
 
-    second = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
+    second = subprocess.run(command, env=_env(), cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600)
     assert second.returncode == 0, second.stderr[-2000:]
     records = tuning.read_trial_log(project)
     begun_by_second = {r["trial"] for r in records
@@ -73,7 +76,7 @@ def test_distributed_tuning_with_a_chief_and_two_workers(tmp_path):
     project = os.path.join(tmp_path, "ae_dense_digits")
     done = subprocess.run(
         [*_tune_command(tmp_path, "--max-trials", "4", "--distributed", "2", "--timeout", "1100")],
-        env=_env(), capture_output=True, text=True, timeout=1200,
+        env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     by_tuner: dict[str, set[str]] = {}
