@@ -133,7 +133,8 @@ def find_image_files(folder: str) -> tuple[list[str], list[int] | None, tuple[st
             others.extend(os.path.join(root, f) for f in files)
         what = f"it holds {len(others)} other files ({_listing(sorted(others), folder)})"
         raise DataNotFoundError(
-            f"No image files found in {folder} or its subfolders: {what if others else 'it holds only folders'}. "
+            f"No image files found in {folder} or its subfolders: "
+            f"{what if others else 'it holds only folders'}. "
             f"Images are files ending in {', '.join(IMAGE_EXTENSIONS)}."
         )
     return paths, labels, tuple(names)
@@ -263,9 +264,12 @@ def _decode_folder(
 ) -> ImageFolder:
     skipped: list[tuple[str, str]] = []
 
-    def attempt(work, path: str) -> object:
+    def attempt(work, *args) -> object:
+        """`work(*args)`, or None for a bad image when bad images are skipped
+        (the last argument is always the file's path)."""
+        path = args[-1]
         try:
-            return work()
+            return work(*args)
         except BadImageError as err:
             if not options.skip_bad_images:
                 raise
@@ -277,9 +281,9 @@ def _decode_folder(
     shape = options.image_shape
     fitted, final = [], []
     for index, path in enumerate(paths):
-        image = attempt(lambda: decode_image_file(path), path)
+        image = attempt(decode_image_file, path)
         if image is not None and shape is not None:
-            image = attempt(lambda: fit_image(image, shape, options.resize_mode, path), path)
+            image = attempt(fit_image, image, shape, options.resize_mode, path)
         if image is not None:
             fitted.append(image)
             final.append(index)

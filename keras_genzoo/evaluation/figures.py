@@ -35,7 +35,8 @@ def coverage_figure(
     extent = float(extent or 1.25 * (np.abs(centers).max() + radius))
 
     def to_pixel(xy: np.ndarray) -> np.ndarray:
-        return (np.asarray(xy) + extent) / (2 * extent) * (size - 1) * np.array([1, -1]) + np.array([0, size - 1])
+        unit = (np.asarray(xy) + extent) / (2 * extent)
+        return unit * (size - 1) * np.array([1, -1]) + np.array([0, size - 1])
 
     image = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(image)
