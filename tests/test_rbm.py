@@ -343,8 +343,9 @@ def test_model_rejects_bad_inputs(binary_digits):
         model.fit(train, np.zeros(len(train)), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="takes no labels"):
         model.generate(4, labels=[1, 2, 3, 4])
-    with pytest.raises(ValueError, match="n must be a positive integer"):
-        model.generate(0)
+    assert model.generate(0).shape == (0, 8, 8, 1)
+    with pytest.raises(ValueError, match="n must be a non-negative integer"):
+        model.generate(-1)
     with pytest.raises(ValueError, match="gibbs_steps must be a positive integer"):
         model.generate(2, gibbs_steps=0)
     with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 8, 8, 1\)"):
