@@ -496,7 +496,7 @@ def test_generate_contract(untrained):
     assert cgan.generate(4, labels=3, seed=1).shape == (4, 8, 8, 1)
     with pytest.raises(ValueError, match=r"must lie in \[0, 9\]"):
         cgan.generate(2, labels=[0, 10])
-    with pytest.raises(ValueError, match="one label per sample"):
+    with pytest.raises(ValueError, match="one label per image"):
         cgan.generate(3, labels=[0, 1])
     with pytest.raises(ValueError, match="not one-hot"):
         cgan.generate(2, labels=np.eye(10)[:2])
@@ -535,12 +535,12 @@ def test_latent_interpolation(untrained):
     assert norms.min() > 0.9 * min(norms[0], norms[-1]), "slerp keeps latent norms typical"
     linear = latent_interpolation(start, end, 9, method="linear")
     np.testing.assert_allclose(linear[4], (start + end) / 2, atol=1e-6)
-    frames = dcgan.interpolate(9, seed=4)
+    frames = dcgan.latent_walk(9, seed=4)
     assert frames.shape == (9, 8, 8, 1)
     np.testing.assert_allclose(frames[[0, -1]], dcgan.generate(2, seed=4), atol=1e-5)
-    assert cgan.interpolate(5, seed=1, label=7).shape == (5, 8, 8, 1)
+    assert cgan.latent_walk(5, seed=1, labels=7).shape == (5, 8, 8, 1)
     with pytest.raises(ValueError, match="pass the class"):
-        cgan.interpolate(5)
+        cgan.latent_walk(5)
     with pytest.raises(ValueError, match="at least 2"):
         latent_interpolation(start, end, 1)
 
@@ -604,4 +604,4 @@ def test_example_logs_losses_to_tensorboard_and_writes_grids(tmp_path, monkeypat
     assert {"epoch_d_loss", "epoch_g_loss", "epoch_d_real", "epoch_d_fake"} <= tags
     assert [event.step for event in events.Tensors("epoch_g_loss")] == [0, 1]
     assert Image.open(tmp_path / "samples.png").size == (651, 651)  # 10 x 10 digits of 64 px
-    assert (tmp_path / "interpolation.png").is_file() and (tmp_path / "dcgan.keras").is_file()
+    assert (tmp_path / "latent_walk.png").is_file() and (tmp_path / "dcgan.keras").is_file()

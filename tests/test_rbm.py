@@ -343,8 +343,9 @@ def test_model_rejects_bad_inputs(binary_digits):
         model.fit(train, np.zeros(len(train)), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="takes no labels"):
         model.generate(4, labels=[1, 2, 3, 4])
-    with pytest.raises(ValueError, match="n must be a positive integer"):
-        model.generate(0)
+    assert model.generate(0).shape == (0, 8, 8, 1)
+    with pytest.raises(ValueError, match="n must be a non-negative integer"):
+        model.generate(-1)
     with pytest.raises(ValueError, match="gibbs_steps must be a positive integer"):
         model.generate(2, gibbs_steps=0)
     with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 8, 8, 1\)"):
@@ -429,6 +430,14 @@ def test_ais_agrees_with_exact_log_partition_within_half_a_nat(fifteen_hidden_rb
     assert abs(uniform.log_z - exact) < 0.5, (uniform, exact)
     assert from_data.log_z_low - 0.1 < exact < from_data.log_z_high + 0.1
     assert model.estimate_log_partition("exact") == pytest.approx(exact)
+
+
+def test_ais_serves_rbms_of_every_size_in_one_process():
+    """The compiled AIS loop is shared; RBMs with other visible sizes reuse it."""
+    for visible_units in (6, 10, 6, 13):
+        layer = _random_rbm(visible_units, 3, scale=0.5, seed=visible_units)
+        estimate = ais_log_partition(layer, num_chains=50, num_betas=200, seed=0)
+        assert abs(estimate.log_z - exact_log_partition(layer)) < 0.1
 
 
 def test_ais_agrees_with_exact_log_partition_for_gaussian_units():

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_genzoo.core.model import check_finite, empty_data_error
+from keras_genzoo.core.checks import check_finite, empty_data_error
 from keras_genzoo.data import load_arrays
 from keras_genzoo.io.checksums import load_verified, sha256_file
 
@@ -169,7 +169,9 @@ class FeatureClassifier:
         in_low, in_high = (float(v) for v in self.metadata.get("input_range", (0.0, 1.0)))
         return unit * (in_high - in_low) + in_low
 
-    def features(self, images: Any, value_range: Sequence[float] = (0.0, 1.0), batch_size: int = 500) -> np.ndarray:
+    def features(
+        self, images: Any, value_range: Sequence[float] = (0.0, 1.0), batch_size: int = 500
+    ) -> np.ndarray:
         """Penultimate-layer activations (n, feature_dim) of images in `value_range`."""
         x = self._prepare(images, value_range)
         return np.asarray(self._feature_model.predict(x, batch_size=batch_size, verbose=0), np.float64)
@@ -184,7 +186,9 @@ class FeatureClassifier:
         )
         return np.asarray(features, np.float64), np.argmax(scores, axis=1)
 
-    def predict(self, images: Any, value_range: Sequence[float] = (0.0, 1.0), batch_size: int = 500) -> np.ndarray:
+    def predict(
+        self, images: Any, value_range: Sequence[float] = (0.0, 1.0), batch_size: int = 500
+    ) -> np.ndarray:
         """Predicted class ids (n,) of images in `value_range`."""
         x = self._prepare(images, value_range)
         return np.argmax(self.model.predict(x, batch_size=batch_size, verbose=0), axis=1)

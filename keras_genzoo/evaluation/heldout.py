@@ -8,18 +8,16 @@ number for the same model, data, seed and options.
 
 Every measurement reads a `HeldOut` split and returns `{output: value}`:
 
-- `iw_nll`: minus the mean importance-weighted log p(x), nats (VAEs).
-- `neg_elbo`: the mean negative ELBO, nats (VAEs).
-- `nll`: minus the mean exact log p(x), nats, and the same in bits per dimension (PixelCNN).
+- `nll`: minus the mean exact log p(x), nats, and the same in bits per dimension (models
+  whose likelihood is exact, e.g. PixelCNN).
 - `generator`: FID, KID, classes covered, class entropy and (conditional models)
   conditional accuracy of `generate` samples against the held-out images, in the
   features of the shipped classifier of the dataset.
-- `pseudo_likelihood`: mean log pseudo-likelihood (RBMs).
-- `ais`: AIS log Z started from the base rates of the clean training images, and the
-  mean held-out log-likelihood under it (RBMs).
 - `reconstruction`: mean squared reconstruction error (and, with the training images,
   the error of predicting the mean training image, and their ratio).
-- `denoising`: the error of the model's own noisy inputs and of their reconstructions.
+
+Families register their own beside their model: `iw_nll` and `neg_elbo` (VAEs),
+`pseudo_likelihood` and `ais` (RBMs), `denoising` (denoising autoencoders).
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator
 from keras_genzoo.evaluation.scores import evaluate_generator
 
 
@@ -58,53 +57,39 @@ Compute = Callable[[Any, HeldOut, Mapping[str, Any]], dict[str, Any]]
 @dataclasses.dataclass(frozen=True)
 class Measurement:
     """One held-out measurement: how it is computed, its options with their defaults,
-    the direction of each output that can be optimised, the method a model needs, and
-    the section of a run's metrics it is recorded in."""
+    the direction of each output that can be optimised, the class a model must be an
+    instance of (a capability of `keras_genzoo.core.capabilities`, or a family's model
+    class for a family's own measurement), the likelihood kinds it accepts (density
+    measurements), and the section of a run's metrics it is recorded in."""
 
     name: str
     compute: Compute
     options: Mapping[str, Any]
     directions: Mapping[str, str]
-    requires: str
+    requires: type
     description: str
     section: str = "scores"
+    likelihood_kinds: tuple[str, ...] | None = None
 
 
 class MeasurementError(ValueError):
     """A measurement that does not exist, does not apply to a model, or lacks its data."""
 
 
-def _labels(model: Any, held: HeldOut, count: int | None = None) -> np.ndarray | None:
-    if held.labels is None or not getattr(model, "is_conditional", False):
+def model_labels(model: Any, held: HeldOut, count: int | None = None) -> np.ndarray | None:
+    if held.labels is None or not model.is_conditional:
         return None
     return held.labels if count is None else held.labels[:count]
 
 
-def _reconstruct(model: Any, images: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+def reconstruct(model: Any, images: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
     if labels is None:
         return np.asarray(model.reconstruct(images))
     return np.asarray(model.reconstruct(images, labels=labels))
 
 
-def _iw_nll(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    count = options["num_images"] or len(held.targets)
-    log_px = model.log_likelihood(
-        held.targets[:count], labels=_labels(model, held, count),
-        num_samples=options["num_samples"], seed=held.seed,
-    )
-    return {"iw_nll": float(-np.mean(log_px))}
-
-
-def _neg_elbo(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    reconstruction, kl = model.elbo_terms(
-        held.targets, labels=_labels(model, held), num_samples=options["num_samples"],
-        seed=held.seed,
-    )
-    return {"neg_elbo": float(np.mean(reconstruction + kl))}
-
-
 def _nll(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    nll = float(-np.mean(model.log_likelihood(held.targets, labels=_labels(model, held))))
+    nll = float(-np.mean(model.log_likelihood(held.targets, labels=model_labels(model, held))))
     dims = int(np.prod(held.targets.shape[1:]))
     return {"nll": nll, "bits_per_dim": float(nll / (dims * np.log(2.0)))}
 
@@ -116,24 +101,8 @@ def _generator(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[st
     )
 
 
-def _pseudo_likelihood(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    return {"pseudo_likelihood": float(np.mean(model.pseudo_likelihood(held.targets, seed=held.seed)))}
-
-
-def _ais(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    if held.train_images is None:
-        raise MeasurementError("The 'ais' measurement starts from the training images' base rates; "
-                               "the held-out split was given none (HeldOut.train_images).")
-    log_z = model.estimate_log_partition(
-        "ais", train_images=held.train_images, num_chains=options["num_chains"],
-        num_betas=options["num_betas"], seed=held.seed,
-    )
-    log_px = model.log_likelihood(held.targets, log_z=log_z)
-    return {"ais_log_z": float(log_z), "ais_log_likelihood": float(np.mean(log_px))}
-
-
 def _reconstruction(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    reconstructions = _reconstruct(model, held.images, _labels(model, held))
+    reconstructions = reconstruct(model, held.images, model_labels(model, held))
     mse = float(np.mean((reconstructions - held.targets) ** 2))
     report = {"num_images": int(len(held.images)), "mse": mse}
     if held.train_images is not None:
@@ -143,37 +112,20 @@ def _reconstruction(model: Any, held: HeldOut, options: Mapping[str, Any]) -> di
     return report
 
 
-def _denoising(model: Any, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    noisy = np.asarray(model.corrupt(held.targets, seed=held.seed))
-    denoised = _reconstruct(model, noisy, _labels(model, held))
-    return {"noisy_input_mse": float(np.mean((noisy - held.targets) ** 2)),
-            "denoised_mse": float(np.mean((denoised - held.targets) ** 2))}
-
-
+#: The measurements every family can use; a family registers its own
+#: (`register_measurement`) beside its model, e.g. the VAE's bound and the RBM's AIS.
 MEASUREMENTS: dict[str, Measurement] = {
     m.name: m for m in (
-        Measurement("iw_nll", _iw_nll, {"num_samples": 100, "num_images": None},
-                    {"iw_nll": "min"}, "log_likelihood",
-                    "importance-weighted negative log-likelihood, nats"),
-        Measurement("neg_elbo", _neg_elbo, {"num_samples": 1}, {"neg_elbo": "min"},
-                    "elbo_terms", "negative ELBO, nats"),
-        Measurement("nll", _nll, {}, {"nll": "min", "bits_per_dim": "min"}, "bits_per_dim",
-                    "exact negative log-likelihood, nats and bits per sub-pixel"),
+        Measurement("nll", _nll, {}, {"nll": "min", "bits_per_dim": "min"}, DensityModel,
+                    "exact negative log-likelihood, nats and bits per sub-pixel",
+                    likelihood_kinds=("exact",)),
         Measurement("generator", _generator, {"num_samples": 1000, "classifier": None},
                     {"fid": "min", "kid": "min", "classes_covered": "max",
-                     "class_entropy": "max", "conditional_accuracy": "max"}, "generate",
+                     "class_entropy": "max", "conditional_accuracy": "max"}, Generator,
                     "FID, KID, class coverage and conditional accuracy of samples"),
-        Measurement("pseudo_likelihood", _pseudo_likelihood, {}, {"pseudo_likelihood": "max"},
-                    "pseudo_likelihood", "log pseudo-likelihood per image"),
-        Measurement("ais", _ais, {"num_chains": 100, "num_betas": 10000},
-                    {"ais_log_likelihood": "max"}, "estimate_log_partition",
-                    "log-likelihood with an AIS estimate of log Z from the training base rates"),
         Measurement("reconstruction", _reconstruction, {},
-                    {"mse": "min", "ratio_to_mean_image": "min"}, "reconstruct",
+                    {"mse": "min", "ratio_to_mean_image": "min"}, Encoder,
                     "mean squared reconstruction error", section="reconstruction"),
-        Measurement("denoising", _denoising, {}, {"denoised_mse": "min"}, "corrupt",
-                    "mean squared error of denoising the model's own corruption",
-                    section="reconstruction"),
     )
 }
 
@@ -210,7 +162,20 @@ def direction(name: str, output: str) -> str:
 
 def supports(model: Any, name: str) -> bool:
     """True when `model` can be measured by `name`."""
-    return hasattr(model, get_measurement(name).requires)
+    measurement = get_measurement(name)
+    if not isinstance(model, measurement.requires):
+        return False
+    kinds = measurement.likelihood_kinds
+    return kinds is None or model.likelihood_kind in kinds
+
+
+def requirement(name: str) -> str:
+    """What a model needs for the measurement `name`, in words."""
+    measurement = get_measurement(name)
+    needed = f"a {measurement.requires.__name__} model"
+    if measurement.likelihood_kinds:
+        needed += f" with a likelihood that is {' or '.join(measurement.likelihood_kinds)}"
+    return needed
 
 
 def resolve_options(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -234,7 +199,7 @@ def measure(
     measurement = get_measurement(name)
     if not supports(model, name):
         raise MeasurementError(
-            f"The measurement {name!r} needs a model with {measurement.requires}(); "
-            f"{type(model).__name__} has none."
+            f"The measurement {name!r} needs {requirement(name)}; "
+            f"{type(model).__name__} is not one."
         )
     return measurement.compute(model, held, resolve_options(name, options))

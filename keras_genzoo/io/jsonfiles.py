@@ -25,7 +25,7 @@ def jsonable(value: Any) -> Any:
         return value
     try:  # keras objects given as overrides (e.g. a loss instance)
         return keras.saving.serialize_keras_object(value)
-    except Exception:  # noqa: BLE001 - anything else is recorded by its repr
+    except Exception:
         return repr(value)
 
 

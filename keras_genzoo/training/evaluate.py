@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_genzoo.evaluation.heldout import HeldOut, get_measurement, measure, supports
+from keras_genzoo.evaluation.heldout import HeldOut, measure, requirement, supports
 from keras_genzoo.loading import load
 from keras_genzoo.presets import (
     load_preset_dir,
@@ -35,8 +35,8 @@ def _measure(
 ) -> dict[str, Any]:
     if not supports(model, name):
         raise RunError(
-            f"Metric {name!r} needs a model with {get_measurement(name).requires}(); "
-            f"{type(model).__name__} has none. Remove it from the config's metrics."
+            f"Metric {name!r} needs {requirement(name)}; {type(model).__name__} is not one. "
+            "Remove it from the config's metrics."
         )
     with reraised_as(RunError, ValueError, KeyError):
         return measure(name, model, held, options)

@@ -3,7 +3,7 @@
 Registered builders: `ae_dense`, `ae_conv`, `dae_dense`, `dae_conv`.
 """
 
-from keras_genzoo.models.autoencoders import presets, space  # noqa: F401  (declares the presets and search table)
+from keras_genzoo.models.autoencoders import measurements, presets, space  # noqa: F401  (registers its tables)
 from keras_genzoo.models.autoencoders.builders import (
     ae_conv,
     ae_dense,
@@ -11,14 +11,12 @@ from keras_genzoo.models.autoencoders.builders import (
     dae_dense,
 )
 from keras_genzoo.models.autoencoders.model import (
-    NOISE_KINDS,
     Autoencoder,
     DenoisingAutoencoder,
     default_loss,
 )
 
 __all__ = [
-    "NOISE_KINDS",
     "Autoencoder",
     "DenoisingAutoencoder",
     "ae_conv",

@@ -1,6 +1,6 @@
 """Restricted Boltzmann machines trained by contrastive divergence."""
 
-from keras_genzoo.models.rbm import presets, space  # noqa: F401  (declares the presets and search table)
+from keras_genzoo.models.rbm import measurements, presets, space  # noqa: F401  (registers its tables)
 from keras_genzoo.models.rbm.builders import rbm_bernoulli, rbm_gaussian
 from keras_genzoo.models.rbm.likelihood import (
     AISEstimate,
@@ -9,6 +9,7 @@ from keras_genzoo.models.rbm.likelihood import (
     base_rate_visible_bias,
     exact_log_partition,
     free_energy,
+    log_probability,
     pseudo_likelihood,
 )
 from keras_genzoo.models.rbm.model import RBMModel
@@ -21,6 +22,7 @@ __all__ = [
     "base_rate_visible_bias",
     "exact_log_partition",
     "free_energy",
+    "log_probability",
     "pseudo_likelihood",
     "rbm_bernoulli",
     "rbm_gaussian",

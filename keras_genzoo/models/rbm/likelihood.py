@@ -227,7 +227,7 @@ def _ais_log_weights(
         noise = tf.random.stateless_uniform(tf.shape(mean_or_logit), step_seed, dtype=dtype)
         return tf.cast(noise < tf.sigmoid(mean_or_logit), dtype)
 
-    visible_units = kernel.shape[0]
+    visible_units = tf.shape(kernel)[0]  # dynamic: one trace serves every visible size
     v = sample_visible(
         tf.broadcast_to(base_bias, (num_chains, visible_units)),
         tf.random.experimental.stateless_fold_in(seed, 0),
@@ -333,6 +333,11 @@ def free_energy(rbm: RBM, v: Any, batch_size: int = 1000) -> np.ndarray:
         else:
             out.append(0.5 * np.square(chunk - visible_bias).sum(axis=1) - softplus)
     return np.concatenate(out)
+
+
+def log_probability(rbm: RBM, v: Any, log_z: float) -> np.ndarray:
+    """`log p(v) = -F(v) - log Z` for each row of `v`, in float64."""
+    return -free_energy(rbm, v) - log_z
 
 
 def average_log_likelihood(rbm: RBM, v: Any, log_z: float) -> float:

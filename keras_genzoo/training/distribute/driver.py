@@ -22,12 +22,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_genzoo.core.model import (
-    ZooModel,
-    finite_checked,
-    nonfinite_raised,
-    split_batch,
-)
+from keras_genzoo.core.checks import finite_checked, nonfinite_raised
+from keras_genzoo.core.conditioning import split_batch
+from keras_genzoo.core.model import ZooModel
 from keras_genzoo.io.atomic import replacing, write_bytes
 from keras_genzoo.io.checksums import sha256_file, verify_file
 from keras_genzoo.training.distribute.strategies import is_chief, task_name
@@ -73,11 +70,11 @@ class TrainingBackup:
     so a resumed run draws the same noise as an uninterrupted one. Each epoch's weights
     go to a new file and `backup.json` (which records the weights' SHA-256, checked on
     restore) is replaced atomically, so a process killed while saving leaves the
-    previous backup intact; weights holding NaN or inf are never backed up. Under a multi-worker strategy every worker
-    saves (reading distributed variables is a collective operation), but only the chief
-    writes into `backup_dir`; the others write to a scratch folder beside it that they
-    delete again. Every worker restores from `backup_dir`: on several machines it must
-    be on a shared file system.
+    previous backup intact; weights holding NaN or inf are never backed up. Under a
+    multi-worker strategy every worker saves (reading distributed variables is a
+    collective operation), but only the chief writes into `backup_dir`; the others
+    write to a scratch folder beside it that they delete again. Every worker restores
+    from `backup_dir`: on several machines it must be on a shared file system.
     """
 
     def __init__(self, backup_dir: str) -> None:
