@@ -188,6 +188,11 @@ class ZooModel(keras.Model):
             with self.distribute_strategy.scope():
                 self.optimizer.build(self.trainable_variables)
 
+    @property
+    def optimizers(self) -> list[keras.optimizers.Optimizer]:
+        """Every optimizer the model trains with (one; a GAN has two)."""
+        return [self.optimizer] if isinstance(self.optimizer, keras.optimizers.Optimizer) else []
+
     def recompile_with_optimizer(
         self, spec: dict[str, Any], learning_rate: float | None = None
     ) -> None:

@@ -47,21 +47,11 @@ class PresetError(ValueError):
     """A preset that cannot be found, read or loaded as asked; says what to do instead."""
 
 
-def _optimizers(model: keras.Model) -> list:
-    """The optimizers a model holds (presets carry weights, not optimizer state)."""
-    found = []
-    for attribute in ("optimizer", "d_optimizer", "g_optimizer"):
-        optimizer = getattr(model, attribute, None)
-        if isinstance(optimizer, keras.optimizers.Optimizer) and optimizer not in found:
-            found.append(optimizer)
-    return found
-
-
 def save_weights(model: keras.Model, path: str) -> None:
     """Save the model's weights (seed states included, optimizer state left out)."""
     if not model.built:  # zoo models create their variables up front; Keras wants `built`
         model.build((None, *model.image_shape))
-    keras.saving.save_weights(model, path, objects_to_skip=_optimizers(model) or None)
+    keras.saving.save_weights(model, path, objects_to_skip=model.optimizers or None)
 
 
 def weight_shapes(path: str) -> dict[str, tuple[int, ...]]:
@@ -322,7 +312,7 @@ def load_preset_dir(
             + ". Drop the overrides that change weight shapes, or pass skip_mismatch=True "
             "to load every compatible layer."
         )
-    optimizers = _optimizers(model) or None
+    optimizers = model.optimizers or None
     if mismatched:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras' own per-layer warnings; ours follows

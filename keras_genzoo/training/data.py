@@ -7,9 +7,9 @@ import hashlib
 import inspect
 from typing import Any
 
-import keras
 import numpy as np
 
+from keras_genzoo.core.model import ZooModel
 from keras_genzoo.data import DataNotFoundError, DatasetInfo, load_arrays, load_dataset
 from keras_genzoo.training.errors import RunError, reraised_as
 
@@ -102,9 +102,9 @@ def held_out_fingerprint(data: RunData) -> str:
     return digest.hexdigest()
 
 
-def model_scale(model: keras.Model, name: str = "The model") -> str:
+def model_scale(model: ZooModel, name: str = "The model") -> str:
     """The data layer's `scale` for a model's pixel range; other ranges raise `RunError`."""
-    value_range = tuple(float(v) for v in getattr(model, "value_range", (0.0, 1.0)))
+    value_range = tuple(float(v) for v in model.value_range)
     if value_range not in SCALE_OF_RANGE:
         raise RunError(
             f"{name} works on pixels in {list(value_range)}; the trainer can feed [0, 1] "
@@ -113,7 +113,7 @@ def model_scale(model: keras.Model, name: str = "The model") -> str:
     return SCALE_OF_RANGE[value_range]
 
 
-def load_run_data(config: dict[str, Any], model: keras.Model) -> RunData:
+def load_run_data(config: dict[str, Any], model: ZooModel) -> RunData:
     """Load the config's training and held-out splits in the form `model` trains on.
 
     Images are scaled to the model's value range, conditional models get labels, and the
@@ -121,7 +121,7 @@ def load_run_data(config: dict[str, Any], model: keras.Model) -> RunData:
     """
     load_options = dict(
         batch_size=config["batch_size"], scale=model_scale(model, f"Model {config['model']!r}"),
-        labels=bool(getattr(model, "is_conditional", False)),
+        labels=model.is_conditional,
         **{"seed": config["seed"], **_data_options(config)},
     )
     name = config["dataset"]["name"]
@@ -129,8 +129,7 @@ def load_run_data(config: dict[str, Any], model: keras.Model) -> RunData:
     with reraised_as(RunError, *DATA_ERRORS):
         train_ds, train_info = load_dataset(name, "train", **load_options)
         test_ds, test_info = load_dataset(name, "test", shuffle=False, **load_options)
-        if hasattr(model, "check_training_data"):
-            model.check_training_data(train_ds)
+        model.check_training_data(train_ds)
         train_images, _, _ = load_arrays(
             name, "train", scale=load_options["scale"],
             **{k: v for k, v in _data_options(config).items() if k in array_options},

@@ -14,8 +14,6 @@ from typing import Any
 import keras
 import numpy as np
 
-OPTIMIZER_ATTRIBUTES = ("optimizer", "d_optimizer", "g_optimizer")
-
 
 class TrainingDiverged(RuntimeError):
     """Training produced a NaN or infinite loss, metric or weight.
@@ -57,11 +55,9 @@ def nonfinite_weights(model: keras.Model) -> list[str]:
 def learning_rates(model: keras.Model) -> list[float]:
     """The constant learning rates of the model's optimizers (schedules are skipped)."""
     rates = []
-    for attribute in OPTIMIZER_ATTRIBUTES:
-        optimizer = getattr(model, attribute, None)
-        rate = getattr(optimizer, "learning_rate", None)
+    for optimizer in model.optimizers:
         try:
-            rates.append(float(np.asarray(rate)))
+            rates.append(float(np.asarray(optimizer.learning_rate)))
         except (TypeError, ValueError):
             continue
     return sorted(set(rates))

@@ -346,6 +346,12 @@ class GAN(Generator, ZooModel):
             raise ValueError(f"Could not interpret {role}={spec!r} as an optimizer.")
         return optimizer
 
+    @property
+    def optimizers(self) -> list[keras.optimizers.Optimizer]:
+        """The discriminator's and the generator's optimizers, once compiled."""
+        found = [getattr(self, role, None) for role in ("d_optimizer", "g_optimizer")]
+        return [opt for opt in found if isinstance(opt, keras.optimizers.Optimizer)]
+
     def recompile_with_optimizer(
         self, spec: dict[str, Any], learning_rate: float | None = None
     ) -> None:
