@@ -465,7 +465,7 @@ def test_every_family_ships_a_preset_with_complete_metadata():
         total += metadata["weights"]["bytes"]
         training = metadata["training"]
         with open(os.path.join(REPO_ROOT, training["zoo_config"])) as f:
-            recipe = runs.normalize_run_config(json.load(f))
+            recipe = runs.RunConfig.from_dict(json.load(f)).to_dict()
         assert {k: v for k, v in training["config"].items() if k != "dataset"} == {
             k: v for k, v in recipe.items() if k != "dataset"
         }, name
@@ -491,7 +491,7 @@ def test_each_family_declares_its_presets_beside_it_and_every_one_is_built():
             builder = keras_genzoo.core.registry.get_entry(declaration.model).builder
             assert builder.__module__.startswith(f"keras_genzoo.models.{folder}."), declaration
             recipe = runs.load_run_config(os.path.join(REPO_ROOT, declaration.zoo_config))
-            assert (recipe["model"], recipe["dataset"]["name"]) == (declaration.model, declaration.data)
+            assert (recipe.model, recipe.dataset.name) == (declaration.model, declaration.data)
             training = presets.preset_metadata(declaration.name)["training"]
             assert training["zoo_config"] == declaration.zoo_config
             assert presets.preset_summary(declaration.name)["description"] == declaration.description
@@ -506,7 +506,7 @@ def test_the_build_plan_reproduces_each_recorded_command():
     for build in builds:
         metadata = presets.preset_metadata(build.declaration.name)
         assert build.command == metadata["training"]["command"]
-        assert build.config == metadata["training"]["config"]
+        assert build.config.to_dict() == metadata["training"]["config"]
     with pytest.raises(runs.RunError, match="No declared preset matches 'nothing.*'"):
         runs.plan_builds("nothing.*")
 

@@ -188,15 +188,15 @@ BAD_INPUTS = {
     "labels-for-rbm": (lambda m, x, y, t: m("rbm_bernoulli").fit(x, y, verbose=0),
                        ValueError, r"unconditional model and trains on images alone"),
     # configs
-    "config-bad-epochs": (lambda m, x, y, t: runs.normalize_run_config({"model": "ae_dense", "epochs": 0}),
+    "config-bad-epochs": (lambda m, x, y, t: runs.RunConfig.from_dict({"model": "ae_dense", "epochs": 0}),
                           runs.RunError, r"epochs must be a positive integer, got 0"),
-    "config-unknown-key": (lambda m, x, y, t: runs.normalize_run_config({"model": "ae_dense", "epoch": 3}),
+    "config-unknown-key": (lambda m, x, y, t: runs.RunConfig.from_dict({"model": "ae_dense", "epoch": 3}),
                            runs.RunError, r"Unknown run config key 'epoch' \(did you mean 'epochs'\?\)"),
-    "config-unknown-dataset-option": (lambda m, x, y, t: runs.normalize_run_config({"model": "ae_dense", "dataset": {"name": "digits", "colour": 1}}),
+    "config-unknown-dataset-option": (lambda m, x, y, t: runs.RunConfig.from_dict({"model": "ae_dense", "dataset": {"name": "digits", "colour": 1}}),
                                       runs.RunError, r"Unknown dataset option 'colour'"),
     "config-not-json": (lambda m, x, y, t: runs.load_run_config(_config_file(t, "{epochs: 3")),
                         runs.RunError, r"is not valid JSON"),
-    "config-strategy-typo": (lambda m, x, y, t: runs.normalize_run_config({"model": "ae_dense", "strategy": "mirorred"}),
+    "config-strategy-typo": (lambda m, x, y, t: runs.RunConfig.from_dict({"model": "ae_dense", "strategy": "mirorred"}),
                              runs.RunError, r"did you mean 'mirrored'"),
     "config-unknown-dataset": (lambda m, x, y, t: runs.train_run({**TINY_RUN, "dataset": "digts"}, str(t / "run"), verbose=0),
                                runs.RunError, r"digts"),
@@ -216,7 +216,7 @@ def test_existing_runs_are_never_silently_replaced(finished_run, tmp_path):
     """A second run into an existing run directory, `--out` naming a file, --resume of
     a complete run, of nothing, or with another config: each is refused before
     anything is written; --overwrite removes the run's own files and nothing else."""
-    config = runs.normalize_run_config(TINY_RUN)
+    config = runs.RunConfig.from_dict(TINY_RUN)
     before = {name: sha256_file(os.path.join(finished_run, name)) for name in ("model.keras", "metrics.json")}
     a_file = tmp_path / "notes.txt"
     a_file.write_text("mine")
@@ -238,7 +238,7 @@ def test_existing_runs_are_never_silently_replaced(finished_run, tmp_path):
         copy = _fresh_copy(finished_run, tmp_path)
         os.makedirs(os.path.join(copy, runs.BACKUP_DIR, "x"))  # looks interrupted
         (tmp_path / "copy" / runs.BACKUP_DIR / "backup.json").write_text("{}")
-        train_module.prepare_run_dir(copy, {**config, "seed": 5}, resume=True)
+        train_module.prepare_run_dir(copy, config.replace(seed=5), resume=True)
     assert a_file.read_text() == "mine" and (other / "cat.png").exists()
     after = {name: sha256_file(os.path.join(finished_run, name)) for name in before}
     assert after == before

@@ -116,8 +116,9 @@ def test_pinned_learning_rate_and_batch_size_reach_the_optimizer_and_the_run_con
     model = hypermodel.build(hp)
     assert float(model.optimizer.learning_rate) == pytest.approx(3e-3)
     config = hypermodel.run_config(hp)
-    assert config["learning_rate"] == 3e-3 and config["batch_size"] == 32
-    assert config["overrides"]["units"] == [64, 32]
+    assert isinstance(config, runs.RunConfig)
+    assert config.learning_rate == 3e-3 and config.batch_size == 32
+    assert config.overrides["units"] == [64, 32]
 
 
 def test_conditional_hyperparameters_are_inactive_where_they_do_not_apply():
@@ -227,16 +228,16 @@ def test_a_runs_recorded_metrics_are_what_a_search_optimises(tmp_path):
 # -------------------------------------------------------------------------- searches
 
 
-def _default_score(config: dict, objective: str | None = None, **options) -> float:
+def _default_score(config: dict | runs.RunConfig, objective: str | None = None, **options) -> float:
     """The objective of the default model trained outside the tuner (run layer only)."""
-    config = runs.normalize_run_config(config)
-    spec = tuning.resolve_objective(config["model"], objective)
-    keras.utils.set_random_seed(config["seed"])
+    config = runs.as_run_config(config)
+    spec = tuning.resolve_objective(config.model, objective)
+    keras.utils.set_random_seed(config.seed)
     model, _ = runs.build_model(config)
     data = runs.load_run_data(config, model)
-    model.fit(data.train, epochs=config["epochs"], verbose=0)
+    model.fit(data.train, epochs=config.epochs, verbose=0)
     held = tuning.HeldOut(data.test_inputs, data.test_targets, data.test_labels, "digits",
-                          config["seed"])
+                          config.seed)
     return spec.score(model, held, options)
 
 
@@ -263,8 +264,9 @@ def test_autoencoder_search_writes_a_trainable_best_config(tmp_path, capsys):
     assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
 
     config = runs.load_run_config(result.best_config_path)
-    assert config["overrides"]["latent_dim"] == 8
-    assert config["overrides"]["filters"][0] == 8
+    assert config.overrides["latent_dim"] == 8
+    assert config.overrides["filters"][0] == 8
+    assert result.best_config == config
     code = cli.main(["train", "--config", result.best_config_path, "--epochs", "1",
                      "--out", str(tmp_path / "run")])
     assert code == 0
@@ -320,7 +322,7 @@ def test_pixelcnn_search_from_its_zoo_config(tmp_path):
     assert result.objective.name == "val_nll"
     assert result.table[0].hyperparameters["learning_rate"] == 0.002  # the config's value
     base = runs.load_run_config(config)
-    default = _default_score({**base, "epochs": 1, "overrides": {**base["overrides"], **pins}})
+    default = _default_score(base.replace(epochs=1, overrides={**base.overrides, **pins}))
     _no_worse(result, default)
     assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
 
@@ -354,7 +356,7 @@ def test_hyperband_and_bayesian_searches(tmp_path, tuner):
                                overrides={"units_width": 16, "units_depth": 1},
                                directory=str(tmp_path))
     assert all(row.status == "COMPLETED" for row in result.table)
-    assert result.best_config["epochs"] <= 2
+    assert result.best_config.epochs <= 2
     assert result.hypermodel.score(result.model) == pytest.approx(result.best_score, rel=1e-5)
 
 

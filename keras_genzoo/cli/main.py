@@ -41,13 +41,13 @@ from keras_genzoo.presets import (
     undeclared_presets,
 )
 from keras_genzoo.training import (
+    DEFAULT_DATASET,
     DEFAULT_RUNS_DIR,
-    RUN_DEFAULTS,
+    RunConfig,
     RunError,
     build_presets,
     evaluate_run,
     load_run_config,
-    normalize_run_config,
     parse_overrides,
     read_run_config,
     recorded_metrics,
@@ -69,16 +69,16 @@ class UsageError(Exception):
     """A mistake on the command line: exit status 2."""
 
 
-def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
+def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The run config of a `train` command: defaults < --config file < flags.
 
     `--resume` without a model or --config continues the run directory's own config.
     """
     config: dict[str, Any] = {}
     if args.config:
-        config = load_run_config(args.config)
+        config = load_run_config(args.config).to_dict()
     elif getattr(args, "resume", False) and args.model is None and os.path.isdir(args.out):
-        config = read_run_config(args.out)
+        config = read_run_config(args.out).to_dict()
     flags = {
         "model": args.model,
         "epochs": args.epochs,
@@ -88,15 +88,14 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "strategy": args.strategy,
     }
     config.update({k: v for k, v in flags.items() if v is not None})
-    dataset = config.get("dataset", RUN_DEFAULTS["dataset"])
-    dataset = {"name": dataset} if isinstance(dataset, str) else dict(dataset)
+    dataset = config.get("dataset", {"name": DEFAULT_DATASET})
     if args.dataset is not None:
         dataset["name"] = args.dataset
     if args.data_dir is not None:
         dataset["data_dir"] = args.data_dir
     config["dataset"] = dataset
     config["overrides"] = {**config.get("overrides", {}), **parse_overrides(args.set)}
-    return normalize_run_config(config)
+    return RunConfig.from_dict(config)
 
 
 # --------------------------------------------------------------------------- commands
@@ -138,7 +137,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         with reraised_as(UsageError, ValueError, OSError):
             metadata = save_preset(
                 load(args.out), args.preset_out, run=metrics, command=args.command_line,
-                zoo_config=args.config, description=config.get("description", ""),
+                zoo_config=args.config, description=config.description or "",
             )
         print(f"  preset           {args.preset_out} ({metadata['weights']['bytes']} bytes, "
               f"sha256 {metadata['weights']['sha256'][:12]}...)")

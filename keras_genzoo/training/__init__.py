@@ -1,7 +1,8 @@
 """The run layer: a run config in, a trained model and its run directory out.
 
-- `normalize_run_config` / `load_run_config`: the config schema (`zoo_configs/*.json`)
-  and its validation; mistakes raise `RunError`.
+- `RunConfig` / `load_run_config`: the config schema (`zoo_configs/*.json`), checked
+  once where a config enters (`RunConfig.from_dict`, a file); mistakes raise `RunError`.
+  Everything below takes a `RunConfig`; `train_run` also accepts its JSON form.
 - `train_run(config, out_dir)`: builds the model (`build_model`), loads its data
   (`load_run_data`), trains with the run's callbacks (`run_callbacks`, `fit_model`),
   measures the held-out split (`held_out_metrics`) and writes the run directory
@@ -37,12 +38,14 @@ from keras_genzoo.training.build import (
 )
 from keras_genzoo.training.config import (
     CONFIG_KEYS,
-    RUN_DEFAULTS,
+    DEFAULT_DATASET,
+    DatasetConfig,
+    RunConfig,
+    as_run_config,
     dataset_options,
     load_run_config,
     make_optimizer,
     metric_options,
-    normalize_run_config,
     parse_overrides,
 )
 from keras_genzoo.training.data import (
@@ -77,15 +80,18 @@ __all__ = [
     "CHECKPOINTS_DIR",
     "CONFIG_FILE",
     "CONFIG_KEYS",
+    "DEFAULT_DATASET",
     "DEFAULT_RUNS_DIR",
+    "DatasetConfig",
     "ImageSummaries",
     "LOGS_DIR",
     "METRICS_FILE",
     "PresetBuild",
     "QUICK_METRICS",
-    "RUN_DEFAULTS",
+    "RunConfig",
     "RunData",
     "RunError",
+    "as_run_config",
     "build_model",
     "build_presets",
     "builder_arguments",
@@ -102,7 +108,6 @@ __all__ = [
     "load_run_data",
     "make_optimizer",
     "metric_options",
-    "normalize_run_config",
     "parse_overrides",
     "plan_builds",
     "preview_grids",

@@ -22,7 +22,7 @@ import keras
 from keras_genzoo.core.preset_table import PresetDeclaration, declared_presets
 from keras_genzoo.loading import load
 from keras_genzoo.presets import save_preset
-from keras_genzoo.training.config import load_run_config, normalize_run_config
+from keras_genzoo.training.config import RunConfig, load_run_config
 from keras_genzoo.training.data import probe_dataset
 from keras_genzoo.training.errors import RunError
 from keras_genzoo.training.train import train_run
@@ -49,7 +49,7 @@ class PresetBuild:
     """One preset to build: its declaration, run config, folders and recorded command."""
 
     declaration: PresetDeclaration
-    config: dict[str, Any]
+    config: RunConfig
     run_dir: str
     preset_dir: str
     command: str
@@ -85,23 +85,24 @@ def plan_builds(
                 "build presets from a source checkout of the package."
             )
         config = load_run_config(path)
-        if (config["model"], config["dataset"]["name"]) != (declaration.model, declaration.data):
+        if (config.model, config.dataset.name) != (declaration.model, declaration.data):
             raise RunError(
-                f"{declaration.zoo_config} trains {config['model']} on {config['dataset']['name']}, "
+                f"{declaration.zoo_config} trains {config.model} on {config.dataset.name}, "
                 f"but {name} is declared as {declaration.model} on {declaration.data}."
             )
         run_dir = os.path.join(runs_dir, f"{declaration.model}_{declaration.tag}")
         preset_dir = os.path.join(presets_dir, declaration.model, declaration.tag)
         command = ["keras-genzoo", "train", "--config", declaration.zoo_config,
                    "--out", run_dir, "--preset-out", preset_dir]
+        changes: dict[str, Any] = {}
         if declaration.data in data_dirs:
-            config["dataset"]["data_dir"] = data_dirs[declaration.data]
+            changes["dataset"] = {**config.dataset.to_dict(), "data_dir": data_dirs[declaration.data]}
             command += ["--data-dir", data_dirs[declaration.data]]
         if quick:
-            config["epochs"] = 1
-            config["metrics"] = {k: QUICK_METRICS.get(k, {}) for k in config["metrics"]}
+            changes["epochs"] = 1
+            changes["metrics"] = {k: QUICK_METRICS.get(k, {}) for k in config.metrics}
             command += ["--epochs", "1"]
-        config = normalize_run_config(config)
+        config = config.replace(**changes) if changes else config
         probe_dataset(config)  # data that cannot be read fails here, before any training
         for folder in (run_dir, preset_dir):
             if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
@@ -136,7 +137,7 @@ def build_presets(
         written.append(save_preset(
             load(build.run_dir), build.preset_dir, run=run, command=build.command,
             zoo_config=build.declaration.zoo_config,
-            description=build.config.get("description", ""), overwrite=overwrite,
+            description=build.config.description or "", overwrite=overwrite,
         ))
         report(f"== {name}: built in {time.perf_counter() - started:.0f} s")
     return written

@@ -1,8 +1,8 @@
 """Run configs: the JSON recipes in `zoo_configs/`, their defaults and their validation.
 
-A run config is a dict with `model` (a registered name), builder `overrides`, `dataset`
-(a name or `{"name": ..., <load_dataset options>}`), `epochs`, `batch_size`,
-`learning_rate`, `seed`, `strategy` and an optional `description`, plus:
+A run config is a `RunConfig`: `model` (a registered name), builder `overrides`,
+`dataset` (a `DatasetConfig`: a name and `load_dataset` options), `epochs`,
+`batch_size`, `learning_rate`, `seed`, `strategy` and an optional `description`, plus:
 
 - `optimizer`: the optimizer to train with, as Keras serialises one
   (`{"class_name": "Adam", "config": {"beta_1": 0.5}}`, or just `"Adam"`); the run's
@@ -15,14 +15,20 @@ A run config is a dict with `model` (a registered name), builder `overrides`, `d
   `generator` (FID, KID, class coverage and conditional accuracy of samples, with the
   shipped feature classifier of the dataset), `pseudo_likelihood` and `ais` (AIS log Z,
   then the average log-likelihood).
+
+A config is checked and given its defaults once, where it enters: `RunConfig.from_dict`
+(a JSON object, e.g. a file's: `load_run_config`), or the `RunConfig(...)` constructor.
+It is frozen; `config.replace(epochs=5)` makes a checked copy, and `to_dict()` gives the
+JSON layout that run directories, `best_config.json` and preset metadata record.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import json
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.registry import UnknownModelError, builder_parameters
@@ -31,21 +37,35 @@ from keras_genzoo.evaluation.heldout import MEASUREMENTS
 from keras_genzoo.training.distribute import STRATEGIES
 from keras_genzoo.training.errors import RunError, reraised_as
 
-RUN_DEFAULTS: dict[str, Any] = {
-    "model": None,
-    "overrides": {},
-    "dataset": {"name": "digits"},
-    "epochs": 10,
-    "batch_size": 64,
-    "learning_rate": None,
-    "seed": 0,
-    "strategy": "auto",
-    "optimizer": None,
-    "metrics": {},
-}
-CONFIG_KEYS = (*RUN_DEFAULTS, "description")
+DEFAULT_DATASET = "digits"
 # load_dataset arguments the trainer sets itself; a config cannot override them.
 TRAINER_DATA_ARGS = ("name", "split", "batch_size", "scale", "labels", "shuffle")
+
+
+class ReadOnlyDict(dict):
+    """A dict that refuses changes: the mappings held by a frozen `RunConfig`."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("A run config is frozen; make a changed copy with config.replace(...).")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple:  # copy, deepcopy and pickle build a new one
+        return (ReadOnlyDict, (dict(self),))
+
+
+def _copy(value: Any) -> Any:
+    """`value` with its dicts and lists copied (dicts as plain dicts); other values as they are."""
+    if isinstance(value, Mapping):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+def _read_only(mapping: Mapping[str, Any]) -> ReadOnlyDict:
+    return ReadOnlyDict(_copy(mapping))
 
 
 def parse_overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
@@ -77,8 +97,7 @@ def check_known_keys(keys: Sequence[str], allowed: Sequence[str], where: str) ->
         raise RunError(f"Unknown {where} {', '.join(hints)}. Allowed: {', '.join(allowed)}.")
 
 
-def _check_positive_int(config: dict[str, Any], key: str) -> None:
-    value = config[key]
+def _check_positive_int(key: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise RunError(f"{key} must be a positive integer, got {value!r}.")
 
@@ -88,66 +107,149 @@ def dataset_options() -> list[str]:
     return [p for p in inspect.signature(load_dataset).parameters if p not in TRAINER_DATA_ARGS]
 
 
-def normalize_run_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Fill defaults into a run config and check its keys, types and names (`RunError`)."""
-    if not isinstance(config, dict):
-        raise RunError(f"A run config is a JSON object, got {type(config).__name__}.")
-    check_known_keys(list(config), CONFIG_KEYS, "run config key")
-    merged = {**RUN_DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
-    if not isinstance(merged["model"], str) or not merged["model"]:
-        raise RunError(
-            "No model given: name one (e.g. `keras-genzoo train ae_conv`) or set \"model\" "
-            "in the --config file. See `keras-genzoo list`."
-        )
-    with reraised_as(RunError, UnknownModelError):
-        params = builder_parameters(merged["model"])
-    overrides = merged["overrides"]
-    if not isinstance(overrides, dict):
-        raise RunError(f"overrides must be a JSON object of builder arguments, got {overrides!r}.")
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    if not takes_any:
-        check_known_keys(list(overrides), list(params), f"argument of model {merged['model']!r}:")
-    merged["overrides"] = dict(overrides)
-    dataset = merged["dataset"]
-    dataset = {"name": dataset} if isinstance(dataset, str) else dataset
-    if not isinstance(dataset, dict) or not isinstance(dataset.get("name"), str):
-        raise RunError(f"dataset must be a name or an object with a \"name\", got {dataset!r}.")
-    check_known_keys([k for k in dataset if k != "name"], dataset_options(), "dataset option")
-    merged["dataset"] = dict(dataset)
-    _check_positive_int(merged, "epochs")
-    _check_positive_int(merged, "batch_size")
-    rate = merged["learning_rate"]
-    if rate is not None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-            raise RunError(f"learning_rate must be a positive number, got {rate!r}.")
-        if "learning_rate" not in params and not takes_any:
-            raise RunError(f"Model {merged['model']!r} has no learning_rate argument.")
-    if isinstance(merged["seed"], bool) or not isinstance(merged["seed"], int):
-        raise RunError(f"seed must be an integer, got {merged['seed']!r}.")
-    if merged["strategy"] not in STRATEGIES:
-        check_known_keys([str(merged["strategy"])], STRATEGIES, "strategy")
-    merged["optimizer"] = _check_optimizer(merged["optimizer"])
-    merged["metrics"] = _check_metrics(merged["metrics"])
-    return merged
+def _dataset_error(value: Any) -> RunError:
+    return RunError(f"dataset must be a name or an object with a \"name\", got {value!r}.")
 
 
-def _check_optimizer(spec: Any) -> dict[str, Any] | None:
+@dataclasses.dataclass(frozen=True)
+class DatasetConfig:
+    """The data of a run: a dataset `name` (or a folder or archive path) and its
+    `load_dataset` options (`holdout_fraction`, `binarize`, `data_dir`, ...)."""
+
+    name: str
+    options: Mapping[str, Any] = dataclasses.field(default_factory=ReadOnlyDict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise _dataset_error(self.name)
+        if not isinstance(self.options, Mapping):
+            raise RunError(f"dataset options must be an object, got {self.options!r}.")
+        check_known_keys(list(self.options), dataset_options(), "dataset option")
+        object.__setattr__(self, "options", _read_only(self.options))
+
+    @classmethod
+    def from_value(cls, value: str | Mapping[str, Any] | DatasetConfig) -> DatasetConfig:
+        """The dataset of a config's `"dataset"` value: a name, or `{"name": ..., <options>}`."""
+        if isinstance(value, DatasetConfig):
+            return value
+        value = {"name": value} if isinstance(value, str) else value
+        if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
+            raise _dataset_error(value)
+        return cls(value["name"], {k: v for k, v in value.items() if k != "name"})
+
+    def to_dict(self) -> dict[str, Any]:
+        """`{"name": ..., <options>}`, as a run config records it."""
+        return {"name": self.name, **_copy(self.options)}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """A checked run config with its defaults filled in (see the module's documentation).
+
+    Build one with `RunConfig.from_dict(mapping)` (JSON data: unknown keys are refused and
+    None means the default) or `load_run_config(path)`; the constructor also accepts the
+    JSON forms of `dataset`, `optimizer` and `metrics`. Every mistake raises `RunError`.
+    """
+
+    model: str
+    overrides: Mapping[str, Any] = dataclasses.field(default_factory=ReadOnlyDict)
+    dataset: DatasetConfig = dataclasses.field(
+        default_factory=lambda: DatasetConfig(DEFAULT_DATASET)
+    )
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float | None = None
+    seed: int = 0
+    strategy: str = "auto"
+    optimizer: Mapping[str, Any] | None = None
+    metrics: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=ReadOnlyDict)
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, str) or not self.model:
+            raise RunError(
+                "No model given: name one (e.g. `keras-genzoo train ae_conv`) or set \"model\" "
+                "in the --config file. See `keras-genzoo list`."
+            )
+        with reraised_as(RunError, UnknownModelError):
+            params = builder_parameters(self.model)
+        if not isinstance(self.overrides, Mapping):
+            raise RunError(
+                f"overrides must be a JSON object of builder arguments, got {self.overrides!r}."
+            )
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        if not takes_any:
+            check_known_keys(list(self.overrides), list(params), f"argument of model {self.model!r}:")
+        object.__setattr__(self, "overrides", _read_only(self.overrides))
+        object.__setattr__(self, "dataset", DatasetConfig.from_value(self.dataset))
+        _check_positive_int("epochs", self.epochs)
+        _check_positive_int("batch_size", self.batch_size)
+        rate = self.learning_rate
+        if rate is not None:
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+                raise RunError(f"learning_rate must be a positive number, got {rate!r}.")
+            if "learning_rate" not in params and not takes_any:
+                raise RunError(f"Model {self.model!r} has no learning_rate argument.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise RunError(f"seed must be an integer, got {self.seed!r}.")
+        if self.strategy not in STRATEGIES:
+            check_known_keys([str(self.strategy)], STRATEGIES, "strategy")
+        object.__setattr__(self, "optimizer", _check_optimizer(self.optimizer))
+        object.__setattr__(self, "metrics", _check_metrics(self.metrics))
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any]) -> RunConfig:
+        """The config of JSON data (a config file, `config.json`, `best_config.json`, a
+        preset's recorded config): keys are checked, missing or null ones get defaults."""
+        if not isinstance(config, Mapping):
+            raise RunError(f"A run config is a JSON object, got {type(config).__name__}.")
+        check_known_keys(list(config), CONFIG_KEYS, "run config key")
+        given = {key: value for key, value in config.items() if value is not None}
+        return cls(model=given.pop("model", None), **given)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as JSON data (new dicts and lists): the layout `from_dict` reads back
+        and run directories, `best_config.json` and preset metadata record."""
+        data = {key: _copy(getattr(self, key)) for key in CONFIG_KEYS}
+        data["dataset"] = self.dataset.to_dict()
+        if self.description is None:
+            del data["description"]
+        return data
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with `changes` (values as a config file spells them), checked again."""
+        return RunConfig.from_dict({**self.to_dict(), **changes})
+
+
+CONFIG_KEYS = tuple(field.name for field in dataclasses.fields(RunConfig))
+
+
+def as_run_config(config: RunConfig | Mapping[str, Any]) -> RunConfig:
+    """`config` itself, or the `RunConfig` of JSON data (`RunConfig.from_dict`)."""
+    return config if isinstance(config, RunConfig) else RunConfig.from_dict(config)
+
+
+def _check_optimizer(spec: Any) -> ReadOnlyDict | None:
     """A Keras optimizer spec as `{"class_name": ..., "config": {...}}`, or None."""
     if spec is None:
         return None
     spec = {"class_name": spec} if isinstance(spec, str) else spec
-    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("class_name"), str):
         raise RunError(
             "optimizer must be a Keras optimizer name or {\"class_name\": ..., \"config\": "
             f"{{...}}}}, got {spec!r}."
         )
     check_known_keys(list(spec), ["class_name", "config"], "optimizer key")
-    spec = {"class_name": spec["class_name"], "config": dict(spec.get("config") or {})}
+    spec = ReadOnlyDict(
+        class_name=spec["class_name"], config=_read_only(spec.get("config") or {})
+    )
     make_optimizer(spec)  # unknown classes or arguments fail here, before training
     return spec
 
 
-def make_optimizer(spec: dict[str, Any], learning_rate: float | None = None, name: str | None = None):
+def make_optimizer(
+    spec: Mapping[str, Any], learning_rate: float | None = None, name: str | None = None
+):
     """A fresh Keras optimizer from a normalised spec, with `learning_rate` if given."""
     try:
         return optimizer_from_spec(spec, learning_rate, name)
@@ -161,25 +263,25 @@ def metric_options() -> dict[str, dict[str, Any]]:
     return {name: dict(m.options) for name, m in MEASUREMENTS.items() if m.section == "scores"}
 
 
-def _check_metrics(metrics: Any) -> dict[str, dict[str, Any]]:
+def _check_metrics(metrics: Any) -> ReadOnlyDict:
     if isinstance(metrics, (list, tuple)):
         metrics = {name: {} for name in metrics}
-    if not isinstance(metrics, dict):
+    if not isinstance(metrics, Mapping):
         raise RunError(f"metrics must be an object of metric names and options, got {metrics!r}.")
     allowed = metric_options()
     check_known_keys(list(metrics), list(allowed), "metric")
     checked = {}
     for name, options in metrics.items():
         options = {} if options is None else options
-        if not isinstance(options, dict):
+        if not isinstance(options, Mapping):
             raise RunError(f"The options of metric {name!r} must be an object, got {options!r}.")
         check_known_keys(list(options), list(allowed[name]), f"option of metric {name!r}:")
-        checked[name] = {**allowed[name], **options}
-    return checked
+        checked[name] = _read_only({**allowed[name], **options})
+    return ReadOnlyDict(checked)
 
 
-def load_run_config(path: str) -> dict[str, Any]:
-    """Read and normalise a JSON run config file; every problem raises `RunError`."""
+def load_run_config(path: str) -> RunConfig:
+    """Read a JSON run config file as a `RunConfig`; every problem raises `RunError`."""
     try:
         with open(path, encoding="utf-8") as f:
             config = json.load(f)
@@ -190,6 +292,6 @@ def load_run_config(path: str) -> dict[str, Any]:
     except json.JSONDecodeError as err:
         raise RunError(f"Config file {path!r} is not valid JSON: {err}.") from None
     try:
-        return normalize_run_config(config)
+        return RunConfig.from_dict(config)
     except RunError as err:
         raise RunError(f"{path}: {err}") from None

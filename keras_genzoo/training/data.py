@@ -11,6 +11,7 @@ import numpy as np
 
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.data import DataNotFoundError, DatasetInfo, load_arrays, load_dataset
+from keras_genzoo.training.config import RunConfig
 from keras_genzoo.training.errors import RunError, reraised_as
 
 SCALE_OF_RANGE = {(0.0, 1.0): "unit", (-1.0, 1.0): "symmetric"}
@@ -37,21 +38,21 @@ class RunData:
     train_images: np.ndarray
 
 
-def _data_options(config: dict[str, Any]) -> dict[str, Any]:
+def _data_options(config: RunConfig) -> dict[str, Any]:
     """The config's `load_dataset` options; the model's `image_shape` override, when given,
     is the shape a folder of image files is brought to (other sources must match it)."""
-    options = {k: v for k, v in config["dataset"].items() if k != "name"}
-    image_shape = config["overrides"].get("image_shape")
+    options = dict(config.dataset.options)
+    image_shape = config.overrides.get("image_shape")
     if image_shape is not None:
         options.setdefault("image_shape", image_shape)
     return options
 
 
-def probe_dataset(config: dict[str, Any]) -> DatasetInfo:
-    """The training split's `DatasetInfo` (image shape, classes) of a normalised config."""
+def probe_dataset(config: RunConfig) -> DatasetInfo:
+    """The training split's `DatasetInfo` (image shape, classes) of a config."""
     with reraised_as(RunError, *DATA_ERRORS):
         _, info = load_dataset(
-            config["dataset"]["name"], "train", batch_size=config["batch_size"],
+            config.dataset.name, "train", batch_size=config.batch_size,
             **_data_options(config),
         )
     return info
@@ -113,18 +114,18 @@ def model_scale(model: ZooModel, name: str = "The model") -> str:
     return SCALE_OF_RANGE[value_range]
 
 
-def load_run_data(config: dict[str, Any], model: ZooModel) -> RunData:
+def load_run_data(config: RunConfig, model: ZooModel) -> RunData:
     """Load the config's training and held-out splits in the form `model` trains on.
 
     Images are scaled to the model's value range, conditional models get labels, and the
     training data is checked by the model (shape, dtype, range) before any step runs.
     """
     load_options = dict(
-        batch_size=config["batch_size"], scale=model_scale(model, f"Model {config['model']!r}"),
+        batch_size=config.batch_size, scale=model_scale(model, f"Model {config.model!r}"),
         labels=model.is_conditional,
-        **{"seed": config["seed"], **_data_options(config)},
+        **{"seed": config.seed, **_data_options(config)},
     )
-    name = config["dataset"]["name"]
+    name = config.dataset.name
     array_options = inspect.signature(load_arrays).parameters
     with reraised_as(RunError, *DATA_ERRORS):
         train_ds, train_info = load_dataset(name, "train", **load_options)

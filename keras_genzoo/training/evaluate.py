@@ -19,15 +19,15 @@ from keras_genzoo.presets import (
 )
 from keras_genzoo.training import distribute
 from keras_genzoo.training.artifacts import CONFIG_FILE, METRICS_FILE
-from keras_genzoo.training.config import normalize_run_config
+from keras_genzoo.training.config import RunConfig
 from keras_genzoo.training.data import RunData, held_out_fingerprint, load_run_data
 from keras_genzoo.training.errors import RunError, reraised_as
 
 
-def held_out_split(data: RunData, config: dict[str, Any]) -> HeldOut:
+def held_out_split(data: RunData, config: RunConfig) -> HeldOut:
     """The held-out split of a run's data as the measurement table reads it."""
     return HeldOut(data.test_inputs, data.test_targets, data.test_labels,
-                   config["dataset"]["name"], config["seed"], data.train_images)
+                   config.dataset.name, config.seed, data.train_images)
 
 
 def _measure(
@@ -42,17 +42,17 @@ def _measure(
         return measure(name, model, held, options)
 
 
-def score_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, float]:
+def score_metrics(model: keras.Model, data: RunData, config: RunConfig) -> dict[str, float]:
     """The config's `metrics` measured on the held-out images, seeded by the config's seed:
     each is a measurement of `keras_genzoo.evaluation.heldout` with the config's options."""
     held = held_out_split(data, config)
     results: dict[str, float] = {}
-    for name, options in config["metrics"].items():
+    for name, options in config.metrics.items():
         results.update(_measure(name, model, held, options))
     return results
 
 
-def reconstruction_report(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, Any]:
+def reconstruction_report(model: keras.Model, data: RunData, config: RunConfig) -> dict[str, Any]:
     """The `reconstruction` measurement (error, mean-image baseline, ratio); models that
     corrupt their own clean inputs add the `denoising` measurement under "denoising"."""
     held = held_out_split(data, config)
@@ -62,18 +62,18 @@ def reconstruction_report(model: keras.Model, data: RunData, config: dict[str, A
     return report
 
 
-def held_out_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> dict[str, Any]:
+def held_out_metrics(model: keras.Model, data: RunData, config: RunConfig) -> dict[str, Any]:
     """What a run measures on its held-out split: `evaluation` (the model's compiled
     metrics), `reconstruction` (`reconstruction_report`, models that reconstruct) and
     `scores` (the config's `metrics`, see `score_metrics`)."""
-    if config["strategy"] == "multiworker":
+    if config.strategy == "multiworker":
         evaluation = distribute.evaluate(model, data.test)
     else:
         evaluation = model.evaluate(data.test, verbose=0, return_dict=True)
     metrics: dict[str, Any] = {"evaluation": evaluation}
     if supports(model, "reconstruction"):
         metrics["reconstruction"] = reconstruction_report(model, data, config)
-    if config["metrics"]:
+    if config.metrics:
         metrics["scores"] = score_metrics(model, data, config)
     return metrics
 
@@ -95,14 +95,14 @@ def is_run_dir(path: str) -> bool:
     )
 
 
-def read_run_config(run_dir: str) -> dict[str, Any]:
-    """The normalised `config.json` of a run directory."""
+def read_run_config(run_dir: str) -> RunConfig:
+    """The `config.json` of a run directory, as a `RunConfig`."""
     if not os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
         raise RunError(
             f"{run_dir!r} holds no {CONFIG_FILE!r}; pass a run directory written by "
             "`keras-genzoo train`."
         )
-    return normalize_run_config(_read_json(os.path.join(run_dir, CONFIG_FILE), "the run config"))
+    return RunConfig.from_dict(_read_json(os.path.join(run_dir, CONFIG_FILE), "the run config"))
 
 
 def recorded_metrics(source: str) -> dict[str, Any]:
@@ -148,13 +148,14 @@ def evaluate_run(
                 f"The preset {source!r} records no training config, so its metrics cannot be "
                 "recomputed. Publish presets with save_preset(..., run=...)."
             )
-        config = normalize_run_config(metadata["training"]["config"])
+        config = RunConfig.from_dict(metadata["training"]["config"])
         recorded = metadata.get("dataset", {})
         model = load_preset_dir(directory) if model is None else model
-    config = {**config, "strategy": "default"}
+    changes: dict[str, Any] = {"strategy": "default"}
     if data_dir is not None:
-        config["dataset"] = {**config["dataset"], "data_dir": data_dir}
-    keras.utils.set_random_seed(config["seed"])
+        changes["dataset"] = {**config.dataset.to_dict(), "data_dir": data_dir}
+    config = config.replace(**changes)
+    keras.utils.set_random_seed(config.seed)
     data = load_run_data(config, model)
     expected = recorded.get("held_out_sha256")
     found = held_out_fingerprint(data)

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import shutil
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import keras
 import tensorflow as tf
@@ -43,7 +43,7 @@ from keras_genzoo.training.artifacts import (
     save_model,
     write_png,
 )
-from keras_genzoo.training.config import normalize_run_config
+from keras_genzoo.training.config import RunConfig, as_run_config
 from keras_genzoo.training.data import (
     RunData,
     held_out_fingerprint,
@@ -62,27 +62,27 @@ RUN_OUTPUTS = (LOGS_DIR, "reconstructions.png", "samples.png", "workers")
 # Config keys a resumed run may change.
 RESUMABLE_KEYS = ("epochs",)
 
-def builder_arguments(config: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
-    """The builder arguments of a normalised config: its overrides, the data's image shape
-    and classes (where the builder takes them) and the config's learning rate."""
-    params = builder_parameters(config["model"])
-    arguments = dict(config["overrides"])
+def builder_arguments(config: RunConfig, info: DatasetInfo) -> dict[str, Any]:
+    """The builder arguments of a config: its overrides, the data's image shape and
+    classes (where the builder takes them) and the config's learning rate."""
+    params = builder_parameters(config.model)
+    arguments = dict(config.overrides)
     if "image_shape" in params:
         arguments.setdefault("image_shape", tuple(info.image_shape))
     if "num_classes" in params:
         arguments.setdefault("num_classes", info.num_classes)
-    if config["learning_rate"] is not None:
-        arguments["learning_rate"] = config["learning_rate"]
+    if config.learning_rate is not None:
+        arguments["learning_rate"] = config.learning_rate
     return arguments
 
 
 def build_model(
-    config: dict[str, Any],
+    config: RunConfig,
     info: DatasetInfo | None = None,
     *,
     strategy: tf.distribute.Strategy | None = None,
 ) -> tuple[keras.Model, dict[str, Any]]:
-    """The compiled model of a normalised config and the builder arguments that made it.
+    """The compiled model of a config and the builder arguments that made it.
 
     `info` (default: probed from the config's dataset) fills in the image shape and the
     number of classes; the model's variables are created under `strategy`'s scope.
@@ -92,10 +92,10 @@ def build_model(
     strategy = strategy or tf.distribute.get_strategy()
     with reraised_as(RunError, ValueError, TypeError):
         with strategy.scope():
-            model = create_model(config["model"], **arguments)
-            if config["optimizer"] is not None:
-                model.recompile_with_optimizer(config["optimizer"], config["learning_rate"])
-    model.zoo_builder = BuilderCall(config["model"], arguments, config["optimizer"])
+            model = create_model(config.model, **arguments)
+            if config.optimizer is not None:
+                model.recompile_with_optimizer(config.optimizer, config.learning_rate)
+    model.zoo_builder = BuilderCall(config.model, arguments, config.optimizer)
     return model, arguments
 
 
@@ -170,7 +170,7 @@ def run_callbacks(out_dir: str, model: keras.Model, data: RunData, seed: int) ->
 def fit_model(
     model: keras.Model,
     data: RunData,
-    config: dict[str, Any],
+    config: RunConfig,
     *,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     backup_dir: str | None = None,
@@ -187,21 +187,21 @@ def fit_model(
     which backs up the same way. The backup is kept; `train_run` deletes it once the
     run directory is written.
     """
-    if config["strategy"] == "multiworker":
+    if config.strategy == "multiworker":
         return distribute.train(
-            model, data.train, epochs=config["epochs"], verbose=verbose,
+            model, data.train, epochs=config.epochs, verbose=verbose,
             backup_dir=backup_dir, keep_backup=True,
         ).history
     backup = RunBackup(backup_dir, data.train) if backup_dir else None
     train, steps = backup.training_data() if backup else (data.train, None)
     checked = {"check_first_batch": False} if isinstance(model, ZooModel) else {}
     fitted = model.fit(
-        train, epochs=config["epochs"], steps_per_epoch=steps, shuffle=False,
+        train, epochs=config.epochs, steps_per_epoch=steps, shuffle=False,
         validation_data=data.test, callbacks=[*callbacks, *([backup] if backup else [])],
         verbose=verbose, **checked,  # load_run_data checked the first batch
     ).history
     if backup and verbose and backup.completed:
-        print(f"Resumed from {backup_dir}: {backup.completed}/{config['epochs']} epochs "
+        print(f"Resumed from {backup_dir}: {backup.completed}/{config.epochs} epochs "
               "were done before.")
     return backup.history if backup else fitted
 
@@ -209,7 +209,7 @@ def fit_model(
 def write_run(
     out_dir: str,
     model: keras.Model,
-    config: dict[str, Any],
+    config: RunConfig,
     arguments: dict[str, Any],
     data: RunData,
     results: dict[str, Any],
@@ -222,21 +222,21 @@ def write_run(
     os.makedirs(out_dir, exist_ok=True)
     save_model(model, os.path.join(out_dir, RUN_MODEL_FILE), out_dir)
     artifacts = {"model": RUN_MODEL_FILE, "logs": LOGS_DIR, "checkpoints": CHECKPOINTS_DIR}
-    for tag, grid in run_preview_grids(model, data, config["seed"]).items():
+    for tag, grid in run_preview_grids(model, data, config.seed).items():
         artifacts[tag] = os.path.basename(write_png(grid, os.path.join(out_dir, f"{tag}.png")))
     metrics = _run_metrics(config, arguments, data, {**results, "artifacts": artifacts})
     write_json(metrics, os.path.join(out_dir, METRICS_FILE))
-    write_json(config, os.path.join(out_dir, CONFIG_FILE))
+    write_json(config.to_dict(), os.path.join(out_dir, CONFIG_FILE))
     return metrics
 
 
 def _run_metrics(
-    config: dict[str, Any], arguments: dict[str, Any], data: RunData, results: dict[str, Any]
+    config: RunConfig, arguments: dict[str, Any], data: RunData, results: dict[str, Any]
 ) -> dict[str, Any]:
     return jsonable({
-        "model": config["model"],
-        "family": get_entry(config["model"]).family,
-        "config": config,
+        "model": config.model,
+        "family": get_entry(config.model).family,
+        "config": config.to_dict(),
         "builder_arguments": arguments,
         "dataset": {
             "train": dataclasses.asdict(data.train_info),
@@ -249,7 +249,7 @@ def _run_metrics(
 
 def write_diverged_run(
     out_dir: str,
-    config: dict[str, Any],
+    config: RunConfig,
     arguments: dict[str, Any],
     data: RunData,
     error: TrainingDiverged,
@@ -280,7 +280,7 @@ def holds_run(out_dir: str) -> bool:
 
 
 def prepare_run_dir(
-    out_dir: str, config: dict[str, Any], *, resume: bool = False, overwrite: bool = False
+    out_dir: str, config: RunConfig, *, resume: bool = False, overwrite: bool = False
 ) -> bool:
     """Check that a run may be written to `out_dir`; returns True when it resumes one.
 
@@ -313,11 +313,11 @@ def prepare_run_dir(
             f"{out_dir!r} already holds a run. Pass --resume to continue it from its "
             "backup, --overwrite to replace it, or choose another --out."
         )
-    saved = read_run_config(out_dir)
-    keys = (set(saved) | set(config)) - set(RESUMABLE_KEYS)
-    changed = sorted(k for k in keys if saved.get(k) != config.get(k))
+    saved, given = read_run_config(out_dir).to_dict(), config.to_dict()
+    keys = (set(saved) | set(given)) - set(RESUMABLE_KEYS)
+    changed = sorted(k for k in keys if saved.get(k) != given.get(k))
     if changed:
-        shown = ", ".join(f"{k}: {saved.get(k)!r} -> {config.get(k)!r}" for k in changed)
+        shown = ", ".join(f"{k}: {saved.get(k)!r} -> {given.get(k)!r}" for k in changed)
         raise RunError(
             f"--resume continues the run in {out_dir!r} with its own config, but this "
             f"one differs ({shown}). Only epochs may change; use --overwrite to start over."
@@ -332,7 +332,7 @@ def prepare_run_dir(
 
 
 def train_run(
-    config: dict[str, Any],
+    config: RunConfig | Mapping[str, Any],
     out_dir: str,
     *,
     callbacks: Sequence[keras.callbacks.Callback] = (),
@@ -342,6 +342,7 @@ def train_run(
 ) -> dict[str, Any]:
     """Train the model of a run config and write a run directory; returns metrics.json's data.
 
+    `config` is a `RunConfig` or its JSON form (checked here, by `RunConfig.from_dict`).
     Extra `callbacks` run after the run's own. Mistakes in the config, its data or its
     model found before training starts raise `RunError`, with nothing written; so does
     an `out_dir` that already holds a run, unless `resume` (continue from its backup,
@@ -349,27 +350,27 @@ def train_run(
     weight that becomes NaN or infinite raises `TrainingDiverged`, after the run
     directory is written with its last finite checkpoint as the model.
     """
-    config = normalize_run_config(config)
+    config = as_run_config(config)
     with reraised_as(RunError, ValueError, TypeError, RuntimeError):
         # First of all: the multiworker strategy must exist before any TensorFlow work.
-        strategy = distribute.get_strategy(config["strategy"])
-    multiworker = config["strategy"] == "multiworker"
+        strategy = distribute.get_strategy(config.strategy)
+    multiworker = config.strategy == "multiworker"
     backup_dir = os.path.join(out_dir, BACKUP_DIR)  # the chief's, which every worker restores
     if multiworker and not distribute.is_chief():
         out_dir = os.path.join(out_dir, "workers", distribute.task_name())
     else:
         prepare_run_dir(out_dir, config, resume=resume, overwrite=overwrite)
-    keras.utils.set_random_seed(config["seed"])
+    keras.utils.set_random_seed(config.seed)
     model, arguments = build_model(config, strategy=strategy)
     data = load_run_data(config, model)
 
     os.makedirs(out_dir, exist_ok=True)
-    write_json(config, os.path.join(out_dir, CONFIG_FILE))
+    write_json(config.to_dict(), os.path.join(out_dir, CONFIG_FILE))
     started = time.perf_counter()
     try:
         history = fit_model(
             model, data, config, verbose=verbose, backup_dir=backup_dir,
-            callbacks=[*run_callbacks(out_dir, model, data, config["seed"]), *callbacks],
+            callbacks=[*run_callbacks(out_dir, model, data, config.seed), *callbacks],
         )
     except TrainingDiverged as err:
         write_diverged_run(out_dir, config, arguments, data, err, backup_dir)

@@ -37,7 +37,7 @@ class ZooHyperModel(kt.HyperModel):
         image_shape, num_classes: the data's shape and classes.
         objective: an objective name the family produces (default: the family's first),
             or a `keras_tuner.Objective` with that name and direction.
-        config: a run config (`runs.normalize_run_config`) whose data `fit` trains on
+        config: a run config (a `runs.RunConfig` or its JSON form) whose data `fit` trains on
             when it gets no arrays, and whose overrides, learning rate and batch size
             become the defaults of the space.
         fixed_arguments: builder arguments outside the space, passed to every build.
@@ -56,7 +56,7 @@ class ZooHyperModel(kt.HyperModel):
         num_classes: int | None = None,
         *,
         objective: str | kt.Objective | None = None,
-        config: Mapping[str, Any] | None = None,
+        config: runs.RunConfig | Mapping[str, Any] | None = None,
         fixed_arguments: Mapping[str, Any] | None = None,
         objective_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -64,11 +64,9 @@ class ZooHyperModel(kt.HyperModel):
         self.model_name = name
         self.image_shape = tuple(int(d) for d in image_shape)
         self.num_classes = num_classes
-        self.config = runs.normalize_run_config(dict(config or {"model": name}))
-        if self.config["model"] != name:
-            raise TuningError(
-                f"The run config trains {self.config['model']!r}, not {name!r}."
-            )
+        self.config = runs.as_run_config(config or {"model": name})
+        if self.config.model != name:
+            raise TuningError(f"The run config trains {self.config.model!r}, not {name!r}.")
         self.space = SearchSpace(name, self.image_shape, self._config_defaults())
         self.fixed_arguments = dict(fixed_arguments or {})
         for arg in self.fixed_arguments:
@@ -83,20 +81,22 @@ class ZooHyperModel(kt.HyperModel):
         self.spec.options(self.objective_options)  # unknown options fail before any trial
 
     @classmethod
-    def from_run_config(cls, config: Mapping[str, Any], **kwargs: Any) -> "ZooHyperModel":
+    def from_run_config(
+        cls, config: runs.RunConfig | Mapping[str, Any], **kwargs: Any
+    ) -> "ZooHyperModel":
         """The HyperModel of a run config: its model, its data's shape and classes."""
-        config = runs.normalize_run_config(dict(config))
+        config = runs.as_run_config(config)
         info = runs.probe_dataset(config)
-        return cls(config["model"], info.image_shape, info.num_classes or None,
+        return cls(config.model, info.image_shape, info.num_classes or None,
                    config=config, **kwargs)
 
     # ------------------------------------------------------------------ the space
 
     def _config_defaults(self) -> dict[str, Any]:
-        defaults = dict(self.config["overrides"])
-        if self.config["learning_rate"] is not None:
-            defaults["learning_rate"] = self.config["learning_rate"]
-        defaults["batch_size"] = self.config["batch_size"]
+        defaults = dict(self.config.overrides)
+        if self.config.learning_rate is not None:
+            defaults["learning_rate"] = self.config.learning_rate
+        defaults["batch_size"] = self.config.batch_size
         return defaults
 
     @property
@@ -111,30 +111,29 @@ class ZooHyperModel(kt.HyperModel):
         """The builder arguments of `hp` (its values, the fixed arguments)."""
         return {**self.fixed_arguments, **self.space.builder_arguments(self.space.declare(hp))}
 
-    def run_config(self, hp: kt.HyperParameters) -> dict[str, Any]:
+    def run_config(self, hp: kt.HyperParameters) -> runs.RunConfig:
         """The run config that trains the model of `hp` (`keras-genzoo train --config`)."""
         arguments = self.builder_arguments(hp)
-        learning_rate = arguments.pop("learning_rate", self.config["learning_rate"])
+        learning_rate = arguments.pop("learning_rate", self.config.learning_rate)
         values = self.space.declare(hp)
-        return runs.normalize_run_config({
-            **self.config,
-            "overrides": {**self.config["overrides"], **arguments},
-            "learning_rate": learning_rate,
-            "batch_size": values.get("batch_size", self.config["batch_size"]),
-        })
+        return self.config.replace(
+            overrides={**self.config.overrides, **arguments},
+            learning_rate=learning_rate,
+            batch_size=values.get("batch_size", self.config.batch_size),
+        )
 
     def _info(self) -> DatasetInfo:
         """What `runs.build_model` reads of the data: its image shape and classes."""
         param = builder_parameters(self.model_name).get("num_classes")
         num_classes = self.num_classes or (param.default if param is not None else 0)
         return DatasetInfo(
-            name=self.config["dataset"]["name"], split="train", image_shape=self.image_shape,
+            name=self.config.dataset.name, split="train", image_shape=self.image_shape,
             value_range=(0.0, 1.0), num_classes=num_classes, num_examples=0, source="",
         )
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         config = self.run_config(hp)
-        keras.utils.set_random_seed(config["seed"])
+        keras.utils.set_random_seed(config.seed)
         model, _ = runs.build_model(config, self._info())
         _builds_on_batch(model, self.image_shape)
         return model
@@ -143,7 +142,9 @@ class ZooHyperModel(kt.HyperModel):
 
     def held_out(self, model: keras.Model, batch_size: int | None = None) -> tuple[runs.RunData, HeldOut]:
         """The config's data for `model` (`runs.load_run_data`) and its held-out split."""
-        config = {**self.config, "batch_size": batch_size or self.config["batch_size"]}
+        config = self.config
+        if batch_size and batch_size != config.batch_size:
+            config = config.replace(batch_size=batch_size)
         data = runs.load_run_data(config, model)
         return data, runs.held_out_split(data, self.config)
 
@@ -166,9 +167,9 @@ class ZooHyperModel(kt.HyperModel):
         Without `x`, trains on the run config's data; otherwise on images `x` (labels
         `y` for conditional models), with `validation_data=(images[, labels])` held out.
         """
-        batch_size = self.space.declare(hp).get("batch_size", self.config["batch_size"])
+        batch_size = self.space.declare(hp).get("batch_size", self.config.batch_size)
         callbacks = list(kwargs.pop("callbacks", []))
-        kwargs.setdefault("epochs", self.config["epochs"])
+        kwargs.setdefault("epochs", self.config.epochs)
         kwargs.setdefault("verbose", 0)
         if x is None:
             data, held = self.held_out(model, batch_size)
@@ -180,7 +181,7 @@ class ZooHyperModel(kt.HyperModel):
                                else (validation_data,))
             images = np.asarray(images)
             held = HeldOut(images, images, np.asarray(labels[0]) if labels else None,
-                           self.config["dataset"]["name"], self.config["seed"],
+                           self.config.dataset.name, self.config.seed,
                            np.asarray(x) if isinstance(x, np.ndarray) else None)
             train = x if y is None else (x, y)
             fit_options = {"batch_size": batch_size, "shuffle": True}

@@ -131,7 +131,7 @@ class TuningResult:
     best_trial: str
     best_score: float
     best_hyperparameters: dict[str, Any]
-    best_config: dict[str, Any]
+    best_config: runs.RunConfig
     best_config_path: str
     results_path: str
     model: keras.Model
@@ -236,20 +236,22 @@ def _strategy(strategy: Any) -> tf.distribute.Strategy | None:
     return distribute.get_strategy(strategy)
 
 
-def _base_config(name, dataset, config, epochs, seed, batch_size) -> dict[str, Any]:
-    if isinstance(config, str):
-        base = runs.load_run_config(config)
-    else:
-        base = dict(config or {})
+def _base_config(name, dataset, config, epochs, seed, batch_size) -> runs.RunConfig:
+    """The search's run config: `config` (a RunConfig, its JSON form or file) with the
+    arguments of `tune` that are given over it."""
     given = {"model": name, "dataset": dataset, "epochs": epochs, "seed": seed,
              "batch_size": batch_size}
-    base.update({k: v for k, v in given.items() if v is not None})
-    return runs.normalize_run_config(base)
+    given = {k: v for k, v in given.items() if v is not None}
+    if isinstance(config, str):
+        config = runs.load_run_config(config)
+    if isinstance(config, runs.RunConfig):
+        return config.replace(**given) if given else config
+    return runs.RunConfig.from_dict({**(config or {}), **given})
 
 
-def _project_name(config: dict[str, Any]) -> str:
-    dataset = os.path.basename(str(config["dataset"]["name"]).rstrip("/")) or "data"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{config['model']}_{dataset}")
+def _project_name(config: runs.RunConfig) -> str:
+    dataset = os.path.basename(config.dataset.name.rstrip("/")) or "data"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{config.model}_{dataset}")
 
 
 def _check_resumable(project_dir: str, search: dict[str, Any], overwrite: bool) -> bool:
@@ -276,7 +278,7 @@ def tune(
     name: str | None = None,
     dataset: str | dict | None = None,
     *,
-    config: str | Mapping[str, Any] | None = None,
+    config: str | runs.RunConfig | Mapping[str, Any] | None = None,
     tuner: str = "random",
     max_trials: int = 10,
     objective: str | kt.Objective | None = None,
@@ -297,7 +299,7 @@ def tune(
 ) -> TuningResult | None:
     """Search the hyperparameters of model `name` on `dataset`; returns a `TuningResult`.
 
-    `config` (a run config or its JSON file) is the starting point: its values are the
+    `config` (a `RunConfig`, its JSON form or its file) is the starting point: its values are the
     space's defaults, and the first trial of random and Bayesian searches. `overrides`
     pin hyperparameters (`hp.Fixed`) or set builder arguments outside the space. Each
     trial trains for `epochs` (Hyperband: at most `epochs`); the objective is scored on
@@ -328,7 +330,7 @@ def tune(
     project_name = project_name or _project_name(base)
     project_dir = os.path.join(directory, project_name)
     search = runs.jsonable({
-        "config": base, "tuner": tuner, "objective": hypermodel.spec.name,
+        "config": base.to_dict(), "tuner": tuner, "objective": hypermodel.spec.name,
         "overrides": overrides, "objective_options": dict(objective_options or {}),
         "hyperband_factor": hyperband_factor,
     })
@@ -346,11 +348,11 @@ def tune(
         overwrite = False  # below: collect the chief's trials from the shared directory
     resuming = False if worker else _check_resumable(project_dir, search, overwrite)
 
-    options = dict(objective=hypermodel.objective, seed=base["seed"], hyperparameters=fixed,
+    options = dict(objective=hypermodel.objective, seed=base.seed, hyperparameters=fixed,
                    max_consecutive_failed_trials=max_consecutive_failed_trials)
     if tuner == "hyperband":
         search_tuner = ZooHyperband(
-            hypermodel, max_epochs=base["epochs"], factor=hyperband_factor,
+            hypermodel, max_epochs=base.epochs, factor=hyperband_factor,
             directory=directory, project_name=project_name, overwrite=overwrite,
             distribution_strategy=strategy, **options,
         )
@@ -397,14 +399,16 @@ def collect_results(search_tuner: kt.Tuner, hypermodel: ZooHyperModel) -> Tuning
             + (f" ({reasons})." if reasons else " (no trial ran).")
         )
     trial = best[0]
-    best_config = hypermodel.run_config(trial.hyperparameters)
-    if "tuner/epochs" in trial.hyperparameters.values:
-        best_config["epochs"] = int(trial.hyperparameters.values["tuner/epochs"])
-    best_config["description"] = (
+    changes: dict[str, Any] = {"description": (
         f"Best trial {trial.trial_id} of a {hypermodel.model_name} search: "
         f"{hypermodel.spec.name}={trial.score:.6g} on the held-out split."
+    )}
+    if "tuner/epochs" in trial.hyperparameters.values:
+        changes["epochs"] = int(trial.hyperparameters.values["tuner/epochs"])
+    best_config = hypermodel.run_config(trial.hyperparameters).replace(**changes)
+    best_config_path = runs.write_json(
+        best_config.to_dict(), os.path.join(project_dir, BEST_CONFIG_FILE)
     )
-    best_config_path = runs.write_json(best_config, os.path.join(project_dir, BEST_CONFIG_FILE))
     model = search_tuner.get_best_models(1)[0]
     return TuningResult(
         objective=hypermodel.objective, table=table, best_trial=trial.trial_id,

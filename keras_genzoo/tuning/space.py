@@ -30,7 +30,7 @@ from keras_genzoo.core.search_space import (
     conditions_for,
     dimensions_for,
 )
-from keras_genzoo.training import RUN_DEFAULTS, RunError
+from keras_genzoo.training import RunConfig, RunError
 
 POWERS_OF_TWO = tuple(2**k for k in range(3, 11))  # 8 ... 1024
 FIT_ARGUMENTS = ("batch_size",)  # hyperparameters that HyperModel.fit uses, not the builder
@@ -102,7 +102,7 @@ class SearchSpace:
             k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty
         }
         given = dict(defaults or {})
-        chosen = {**signature_defaults, "batch_size": RUN_DEFAULTS["batch_size"], **given}
+        chosen = {**signature_defaults, "batch_size": RunConfig.batch_size, **given}  # its default
         self.hyperparameters: dict[str, Hyperparameter] = {}
         self.widths: dict[str, tuple[float, str, str]] = {}  # arg -> (ratio, depth, width)
         conditions = conditions_for(name)
