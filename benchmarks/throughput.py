@@ -34,7 +34,7 @@ from keras_genzoo.data import load_arrays
 from keras_genzoo.training.distribute import get_strategy, split_cpu
 
 FAMILY_MODELS = {
-    "autoencoder": "ae_conv", "vae": "vae_conv", "gan": "dcgan", "rbm": "rbm_bernoulli",
+    "autoencoders": "ae_conv", "vae": "vae_conv", "gan": "dcgan", "rbm": "rbm_bernoulli",
 }
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 

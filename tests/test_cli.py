@@ -79,7 +79,7 @@ def test_list_shows_name_family_and_summary(capsys):
     names = [line.split()[0] for line in lines[1:]]
     assert names == keras_genzoo.list_models()
     ae_conv = next(line for line in lines if line.startswith("ae_conv "))
-    assert ae_conv.split()[1] == "autoencoder"
+    assert ae_conv.split()[1] == "autoencoders"
     assert registry.get_entry("ae_conv").summary in ae_conv
 
     code, out, _ = run_cli(["list", "dae_*"], capsys)
@@ -117,7 +117,7 @@ def test_train_writes_every_artifact(ae_run):
 def test_metrics_json_records_history_evaluation_data_and_config(ae_run):
     with open(os.path.join(ae_run, "metrics.json")) as f:
         metrics = json.load(f)
-    assert metrics["model"] == "ae_conv" and metrics["family"] == "autoencoder"
+    assert metrics["model"] == "ae_conv" and metrics["family"] == "autoencoders"
     assert {k: len(v) for k, v in metrics["history"].items()} == {
         "loss": 2, "mse": 2, "val_loss": 2, "val_mse": 2
     }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
+import pickle
 
 import keras
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 
 import keras_genzoo
 from keras_genzoo.core import registry
+from keras_genzoo.core.variants import Argument, BuilderTable
 from keras_genzoo.models.autoencoders import Autoencoder
 
 
@@ -75,6 +79,65 @@ def test_registering_a_taken_name_needs_overwrite(scratch_registry):
         keras_genzoo.register_model("  ")
     with pytest.raises(TypeError, match="decorates a callable"):
         keras_genzoo.register_model("not_callable")(42)
+
+
+def test_a_variant_table_makes_one_keyword_only_builder_per_row(scratch_registry):
+    calls = []
+
+    def build(**arguments):
+        calls.append(arguments)
+        return arguments
+
+    table = BuilderTable(
+        "toys",
+        [Argument("size", int, 4), Argument("labels", int, 10, only={"conditional": True}),
+         Argument("rate", float, 0.1)],
+        build, module=__name__, returns=dict,
+    )
+    plain = table.variant("toy_plain", """A plain toy.\n\n    Longer text.\n    """, conditional=False)
+    labelled = table.variant("toy_labelled", "A labelled toy.", conditional=True, defaults={"rate": 0.5})
+    assert str(inspect.signature(plain)) == "(*, size: int = 4, rate: float = 0.1) -> dict"
+    assert list(registry.builder_parameters("toy_labelled")) == ["size", "labels", "rate"]
+    assert registry.builder_parameters("toy_labelled")["rate"].default == 0.5
+    assert registry.get_entry("toy_labelled").builder is labelled
+    entry = registry.get_entry("toy_plain")
+    assert (entry.builder, entry.family, entry.summary) == (plain, "toys", "A plain toy.")
+    assert inspect.getdoc(plain) == "A plain toy.\n\nLonger text."
+    assert (plain.__name__, plain.__qualname__, plain.__module__) == ("toy_plain", "toy_plain", __name__)
+    assert keras_genzoo.create_model("toy_labelled", labels=3) == {
+        "conditional": True, "name": "toy_labelled", "size": 4, "labels": 3, "rate": 0.5}
+    with pytest.raises(TypeError, match="toy_plain\\(\\) got an unexpected keyword argument 'labels'"):
+        plain(labels=3)
+    with pytest.raises(TypeError, match="toy_plain\\(\\) takes 0 positional arguments"):
+        plain(4)
+    with pytest.raises(TypeError, match="Accepted overrides: size, rate"):
+        keras_genzoo.create_model("toy_plain", labels=3)
+    assert len(calls) == 1
+    # The same row again (a reloaded module) re-registers; a bad row fails at import.
+    assert table.variant("toy_plain", "Again.", conditional=False) is registry.get_entry("toy_plain").builder
+    with pytest.raises(ValueError, match="must set \\['conditional'\\]"):
+        table.variant("toy_unset", "No settings.")
+    with pytest.raises(ValueError, match="does not take: \\['labels'\\]"):
+        table.variant("toy_bad_default", "Bad.", conditional=False, defaults={"labels": 3})
+    with pytest.raises(ValueError, match="settings \\['size'\\] are also arguments"):
+        table.variant("toy_clash", "Clash.", conditional=False, size=2)
+    with pytest.raises(ValueError, match="repeat a name"):
+        BuilderTable("toys", [Argument("size", int, 1), Argument("size", int, 2)], build,
+                     module=__name__, returns=dict)
+    unnamed = BuilderTable("toys", [Argument("size", int, 4)], build, module=__name__, returns=dict,
+                           passes_name=False)
+    assert unnamed.variant("toy_unnamed", "Unnamed.", kind="a")() == {"kind": "a", "size": 4}
+
+
+def test_built_in_builders_are_module_functions_that_pickle_by_reference():
+    for name in keras_genzoo.list_models():
+        builder = registry.get_entry(name).builder
+        module = importlib.import_module(builder.__module__)
+        assert getattr(module, builder.__qualname__) is builder, name
+        assert pickle.loads(pickle.dumps(builder)) is builder, name
+        params = registry.builder_parameters(name).values()
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), name
+        assert builder.__module__ == f"keras_genzoo.models.{registry.get_entry(name).family}.builders"
 
 
 def test_list_models_patterns_are_sorted():

@@ -63,7 +63,7 @@ def register_model(
 
     Use as a decorator where the builder is defined::
 
-        @keras_genzoo.register_model("my_ae", family="autoencoder")
+        @keras_genzoo.register_model("my_ae", family="autoencoders")
         def my_ae(latent_dim: int = 8) -> keras.Model: ...
     """
     if not isinstance(name, str) or not name.strip():

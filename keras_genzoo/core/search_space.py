@@ -150,12 +150,11 @@ class Objective:
 
 @dataclasses.dataclass
 class FamilySearch:
-    """A family's tuning table: dimensions, conditions, objectives, other names."""
+    """A family's tuning table: dimensions, conditions, objectives."""
 
     dimensions: dict[str, Dimension]
     conditions: dict[str, tuple[str, tuple]]
     objectives: list[Objective]
-    aliases: tuple[str, ...] = ()
 
 
 _FAMILIES: dict[str, FamilySearch] = {}
@@ -168,24 +167,14 @@ def register_family_search(
     objectives: Sequence[Objective] = (),
     *,
     conditions: Mapping[str, tuple[str, tuple]] | None = None,
-    aliases: Sequence[str] = (),
 ) -> None:
-    """Declare the search table of `family` (a folder of `keras_genzoo.models`).
+    """Declare the search table of `family` (a folder of `keras_genzoo.models`, the
+    family its builders are registered under).
 
     `conditions` maps a hyperparameter to `(parent, values)`: it is only active while
-    its parent takes one of those values. Builders registered under one of `aliases`
-    belong to the family too. Declaring a family again replaces its table.
+    its parent takes one of those values. Declaring a family again replaces its table.
     """
-    _FAMILIES[family] = FamilySearch(
-        dict(dimensions), dict(conditions or {}), list(objectives), tuple(aliases)
-    )
-
-
-def canonical_family(family: str) -> str | None:
-    """The declared family named `family` or aliased by it; None when none is."""
-    if family in _FAMILIES:
-        return family
-    return next((name for name, table in _FAMILIES.items() if family in table.aliases), None)
+    _FAMILIES[family] = FamilySearch(dict(dimensions), dict(conditions or {}), list(objectives))
 
 
 def declared_families() -> list[str]:
@@ -194,9 +183,8 @@ def declared_families() -> list[str]:
 
 
 def family_search(family: str) -> FamilySearch | None:
-    """The search table of a family (or of one of its aliases); None when undeclared."""
-    found = canonical_family(family)
-    return None if found is None else _FAMILIES[found]
+    """The search table of a family; None when undeclared."""
+    return _FAMILIES.get(family)
 
 
 def register_space(

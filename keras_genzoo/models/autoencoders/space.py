@@ -26,4 +26,4 @@ OBJECTIVES = [
               applies=lambda params: "noise" in params),
 ]
 
-register_family_search("autoencoders", SPACE, OBJECTIVES, aliases=("autoencoder",))
+register_family_search("autoencoders", SPACE, OBJECTIVES)

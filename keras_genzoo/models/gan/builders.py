@@ -1,4 +1,9 @@
-"""Generator and discriminator networks, and the registered GAN builders."""
+"""Generator and discriminator networks, and the registered GAN builders.
+
+The networks are public building blocks; the registered GANs are rows of one variant
+table (`BUILDERS.variant`, arguments in `ARGUMENTS`): conditional or not, a
+discriminator or a Wasserstein critic.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from keras_genzoo.core.blocks import (
     build_dense_encoder,
     check_image_shape,
 )
-from keras_genzoo.core.registry import register_model
+from keras_genzoo.core.variants import Argument, BuilderTable
 from keras_genzoo.models.gan.model import GAN
 
 SYMMETRIC_RANGE = (-1.0, 1.0)
@@ -136,109 +141,108 @@ def _adam(learning_rate: float, beta_1: float, beta_2: float, role: str) -> kera
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, name=role)
 
 
-@register_model("dcgan", family="gan")
-def dcgan(
+def _build(
     *,
-    image_shape: Sequence[int] = (28, 28, 1),
-    latent_dim: int = 64,
-    generator_filters: Sequence[int] = (128, 64),
-    discriminator_filters: Sequence[int] = (64, 128),
-    loss: str = "non_saturating",
-    label_smoothing: float = 0.0,
-    instance_noise: float = 0.0,
-    ema_decay: float | None = 0.999,
-    learning_rate: float = 2e-4,
-    beta_1: float = 0.5,
-    seed: int | None = None,
+    name: str,
+    conditional: bool,
+    critic: bool,
+    image_shape: Sequence[int],
+    latent_dim: int,
+    generator_filters: Sequence[int],
+    ema_decay: float | None,
+    learning_rate: float,
+    beta_1: float,
+    seed: int | None,
+    num_classes: int | None = None,
+    embedding_dim: int | None = None,
+    discriminator_filters: Sequence[int] | None = None,
+    loss: str | None = None,
+    label_smoothing: float | None = None,
+    instance_noise: float | None = None,
+    critic_filters: Sequence[int] | None = None,
+    critic_steps: int | None = None,
+    gradient_penalty_weight: float | None = None,
+    beta_2: float = 0.999,
 ) -> GAN:
-    """DCGAN for any image shape: upsampling conv generator (tanh, [-1, 1]) vs strided-conv discriminator.
-
-    Train it on images scaled to [-1, 1] (`load_dataset(..., scale="symmetric")`).
-    """
+    """The one GAN builder: a (label-conditional) generator against a discriminator, or
+    against a Wasserstein `critic` with a gradient penalty."""
     image_shape = check_image_shape(image_shape)
-    model = GAN(
-        build_dcgan_generator(image_shape, latent_dim, generator_filters),
-        build_dcgan_discriminator(image_shape, discriminator_filters),
-        loss=loss, label_smoothing=label_smoothing, instance_noise=instance_noise,
-        ema_decay=ema_decay, value_range=SYMMETRIC_RANGE, seed=seed, name="dcgan",
-    )
-    model.compile(
-        d_optimizer=_adam(learning_rate, beta_1, 0.999, "d_optimizer"),
-        g_optimizer=_adam(learning_rate, beta_1, 0.999, "g_optimizer"),
-    )
-    return model
-
-
-@register_model("cgan", family="gan")
-def cgan(
-    *,
-    image_shape: Sequence[int] = (28, 28, 1),
-    num_classes: int = 10,
-    latent_dim: int = 64,
-    embedding_dim: int = 16,
-    generator_filters: Sequence[int] = (128, 64),
-    discriminator_filters: Sequence[int] = (64, 128),
-    loss: str = "non_saturating",
-    label_smoothing: float = 0.0,
-    instance_noise: float = 0.0,
-    ema_decay: float | None = 0.999,
-    learning_rate: float = 2e-4,
-    beta_1: float = 0.5,
-    seed: int | None = None,
-) -> GAN:
-    """Conditional GAN: label + noise in, projection discriminator that sees the label.
-
-    Train it on `(images, labels)` batches with images in [-1, 1]
-    (`load_dataset(..., scale="symmetric", labels=True)`); `generate(n, labels=...)`.
-    """
-    image_shape = check_image_shape(image_shape)
-    if int(num_classes) < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
-    model = GAN(
-        build_conditional_generator(
+    if conditional:
+        if int(num_classes) < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+        generator = build_conditional_generator(
             image_shape, latent_dim, num_classes, generator_filters, embedding_dim=embedding_dim
-        ),
-        build_projection_discriminator(image_shape, num_classes, discriminator_filters),
-        num_classes=num_classes, loss=loss, label_smoothing=label_smoothing,
-        instance_noise=instance_noise, ema_decay=ema_decay, value_range=SYMMETRIC_RANGE,
-        seed=seed, name="cgan",
-    )
-    model.compile(
-        d_optimizer=_adam(learning_rate, beta_1, 0.999, "d_optimizer"),
-        g_optimizer=_adam(learning_rate, beta_1, 0.999, "g_optimizer"),
-    )
-    return model
-
-
-@register_model("wgan_gp", family="gan")
-def wgan_gp(
-    *,
-    image_shape: Sequence[int] = (28, 28, 1),
-    latent_dim: int = 64,
-    generator_filters: Sequence[int] = (128, 64),
-    critic_filters: Sequence[int] = (64, 128),
-    critic_steps: int = 5,
-    gradient_penalty_weight: float = 10.0,
-    ema_decay: float | None = 0.999,
-    learning_rate: float = 1e-4,
-    beta_1: float = 0.5,
-    beta_2: float = 0.9,
-    seed: int | None = None,
-) -> GAN:
-    """WGAN-GP: Wasserstein critic (layer norm, no batch norm) with a gradient penalty.
-
-    The critic takes `critic_steps` updates per generator update. Images in [-1, 1].
-    """
-    image_shape = check_image_shape(image_shape)
+        )
+    else:
+        generator = build_dcgan_generator(image_shape, latent_dim, generator_filters)
+    if critic:
+        discriminator = build_dcgan_discriminator(
+            image_shape, critic_filters, normalization="layer", name="critic"
+        )
+        objective = dict(loss="wasserstein", discriminator_steps=critic_steps,
+                         gradient_penalty_weight=gradient_penalty_weight)
+    else:
+        discriminator = (
+            build_projection_discriminator(image_shape, num_classes, discriminator_filters)
+            if conditional else build_dcgan_discriminator(image_shape, discriminator_filters)
+        )
+        objective = dict(loss=loss, label_smoothing=label_smoothing, instance_noise=instance_noise)
     model = GAN(
-        build_dcgan_generator(image_shape, latent_dim, generator_filters),
-        build_dcgan_discriminator(image_shape, critic_filters, normalization="layer", name="critic"),
-        loss="wasserstein", discriminator_steps=critic_steps,
-        gradient_penalty_weight=gradient_penalty_weight, ema_decay=ema_decay,
-        value_range=SYMMETRIC_RANGE, seed=seed, name="wgan_gp",
+        generator, discriminator, num_classes=num_classes, **objective, ema_decay=ema_decay,
+        value_range=SYMMETRIC_RANGE, seed=seed, name=name,
     )
     model.compile(
         d_optimizer=_adam(learning_rate, beta_1, beta_2, "d_optimizer"),
         g_optimizer=_adam(learning_rate, beta_1, beta_2, "g_optimizer"),
     )
     return model
+
+
+#: Every argument of the GAN builders, in signature order; `only` marks the variants
+#: that take it.
+ARGUMENTS = (
+    Argument("image_shape", Sequence[int], (28, 28, 1)),
+    Argument("num_classes", int, 10, only={"conditional": True}),
+    Argument("latent_dim", int, 64),
+    Argument("embedding_dim", int, 16, only={"conditional": True}),
+    Argument("generator_filters", Sequence[int], (128, 64)),
+    Argument("discriminator_filters", Sequence[int], (64, 128), only={"critic": False}),
+    Argument("critic_filters", Sequence[int], (64, 128), only={"critic": True}),
+    Argument("critic_steps", int, 5, only={"critic": True}),
+    Argument("gradient_penalty_weight", float, 10.0, only={"critic": True}),
+    Argument("loss", str, "non_saturating", only={"critic": False}),
+    Argument("label_smoothing", float, 0.0, only={"critic": False}),
+    Argument("instance_noise", float, 0.0, only={"critic": False}),
+    Argument("ema_decay", float | None, 0.999),
+    Argument("learning_rate", float, 2e-4),
+    Argument("beta_1", float, 0.5),
+    Argument("beta_2", float, 0.9, only={"critic": True}),
+    Argument("seed", int | None, None),
+)
+BUILDERS = BuilderTable("gan", ARGUMENTS, _build, module=__name__, returns=GAN)
+
+dcgan = BUILDERS.variant(
+    "dcgan",
+    """DCGAN for any image shape: upsampling conv generator (tanh, [-1, 1]) vs strided-conv discriminator.
+
+    Train it on images scaled to [-1, 1] (`load_dataset(..., scale="symmetric")`).
+    """,
+    conditional=False, critic=False,
+)
+cgan = BUILDERS.variant(
+    "cgan",
+    """Conditional GAN: label + noise in, projection discriminator that sees the label.
+
+    Train it on `(images, labels)` batches with images in [-1, 1]
+    (`load_dataset(..., scale="symmetric", labels=True)`); `generate(n, labels=...)`.
+    """,
+    conditional=True, critic=False,
+)
+wgan_gp = BUILDERS.variant(
+    "wgan_gp",
+    """WGAN-GP: Wasserstein critic (layer norm, no batch norm) with a gradient penalty.
+
+    The critic takes `critic_steps` updates per generator update. Images in [-1, 1].
+    """,
+    conditional=False, critic=True, defaults={"learning_rate": 1e-4},
+)

@@ -12,7 +12,8 @@ The network is split in two functional models so sampling can reuse work:
 
 Together they have no blind spot: a pixel sees every earlier pixel within the receptive
 field, the rows above through the vertical stack and its own row through the
-horizontal one.
+horizontal one. The registered builders are rows of one variant table over one build
+function.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from keras import layers, ops
 from keras_genzoo.core.blocks import check_image_shape
 from keras_genzoo.core.checks import check_positive_int
 from keras_genzoo.core.layers.masked_conv import MaskedConv2D
-from keras_genzoo.core.registry import register_model
+from keras_genzoo.core.variants import Argument, BuilderTable
 from keras_genzoo.models.pixelcnn.model import LIKELIHOODS, PixelCNN
 
 
@@ -146,20 +147,25 @@ def build_gated_pixelcnn(
     return vertical, horizontal
 
 
-def _assemble(
-    image_shape: Sequence[int],
+def _build(
     *,
+    name: str,
+    conditional: bool,
+    image_shape: Sequence[int],
     likelihood: str,
     num_levels: int,
-    num_classes: int | None,
     filters: int,
     num_layers: int,
     kernel_size: int,
     first_kernel_size: int,
     head_filters: int | None,
     learning_rate: float,
-    name: str,
+    num_classes: int | None = None,
 ) -> PixelCNN:
+    """The one PixelCNN builder: a Gated PixelCNN, class-`conditional` or not."""
+    if conditional:
+        num_classes = check_positive_int(num_classes, "num_classes")
+    image_shape = check_image_shape(image_shape)
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}.")
     if likelihood == "categorical":
@@ -180,56 +186,38 @@ def _assemble(
     return model
 
 
-@register_model("pixelcnn", family="autoregressive")
-def pixelcnn(
-    *,
-    image_shape: Sequence[int] = (28, 28, 1),
-    likelihood: str = "bernoulli",
-    num_levels: int = 256,
-    filters: int = 64,
-    num_layers: int = 7,
-    kernel_size: int = 3,
-    first_kernel_size: int = 7,
-    head_filters: int | None = None,
-    learning_rate: float = 1e-3,
-) -> PixelCNN:
+#: Every argument of the PixelCNN builders, in signature order; `only` marks the
+#: variants that take it.
+ARGUMENTS = (
+    Argument("image_shape", Sequence[int], (28, 28, 1)),
+    Argument("num_classes", int, 10, only={"conditional": True}),
+    Argument("likelihood", str, "bernoulli"),
+    Argument("num_levels", int, 256),
+    Argument("filters", int, 64),
+    Argument("num_layers", int, 7),
+    Argument("kernel_size", int, 3),
+    Argument("first_kernel_size", int, 7),
+    Argument("head_filters", int | None, None),
+    Argument("learning_rate", float, 1e-3),
+)
+BUILDERS = BuilderTable("pixelcnn", ARGUMENTS, _build, module=__name__, returns=PixelCNN)
+
+pixelcnn = BUILDERS.variant(
+    "pixelcnn",
     """Gated PixelCNN for any image shape: exact log-likelihood, autoregressive sampling.
 
     `likelihood="bernoulli"` models binary images (binarise grey levels first);
     `"categorical"` models each sub-pixel as one of `num_levels` grey levels k /
     (num_levels - 1) in [0, 1] (256 for 8-bit images), colour channels in R, G, B order.
-    """
-    return _assemble(
-        check_image_shape(image_shape), likelihood=likelihood, num_levels=num_levels,
-        num_classes=None, filters=filters, num_layers=num_layers, kernel_size=kernel_size,
-        first_kernel_size=first_kernel_size, head_filters=head_filters,
-        learning_rate=learning_rate, name="pixelcnn",
-    )
-
-
-@register_model("pixelcnn_conditional", family="autoregressive")
-def pixelcnn_conditional(
-    *,
-    image_shape: Sequence[int] = (28, 28, 1),
-    num_classes: int = 10,
-    likelihood: str = "bernoulli",
-    num_levels: int = 256,
-    filters: int = 64,
-    num_layers: int = 7,
-    kernel_size: int = 3,
-    first_kernel_size: int = 7,
-    head_filters: int | None = None,
-    learning_rate: float = 1e-3,
-) -> PixelCNN:
+    """,
+    conditional=False,
+)
+pixelcnn_conditional = BUILDERS.variant(
+    "pixelcnn_conditional",
     """Class-conditional Gated PixelCNN: a learned class bias in every gate of both stacks.
 
     Trains on (images, labels); `generate(n, labels=...)` draws the requested classes.
     Likelihoods as in `pixelcnn`.
-    """
-    num_classes = check_positive_int(num_classes, "num_classes")
-    return _assemble(
-        check_image_shape(image_shape), likelihood=likelihood, num_levels=num_levels,
-        num_classes=num_classes, filters=filters, num_layers=num_layers,
-        kernel_size=kernel_size, first_kernel_size=first_kernel_size,
-        head_filters=head_filters, learning_rate=learning_rate, name="pixelcnn_conditional",
-    )
+    """,
+    conditional=True,
+)

@@ -19,4 +19,4 @@ OBJECTIVES = [
     Objective("val_bits_per_dim", "nll", "held-out bits per sub-pixel", key="bits_per_dim"),
 ]
 
-register_family_search("pixelcnn", SPACE, OBJECTIVES, aliases=("autoregressive",))
+register_family_search("pixelcnn", SPACE, OBJECTIVES)

@@ -1,4 +1,8 @@
-"""Registered builders: dense and convolutional VAEs, unconditional and conditional."""
+"""Registered builders: dense and convolutional VAEs, unconditional and conditional.
+
+`_build` makes every VAE; `ARGUMENTS` declares the builders' arguments once and each
+registered builder is one row (`BUILDERS.variant`): dense or conv body, conditional or not.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from keras_genzoo.core.blocks import (
     check_image_shape,
 )
 from keras_genzoo.core.checks import check_positive_int
-from keras_genzoo.core.registry import register_model
+from keras_genzoo.core.variants import Argument, BuilderTable
 from keras_genzoo.models.vae.model import LIKELIHOODS, VAE
 
 
@@ -55,25 +59,49 @@ def _conditional_decoder(body: keras.Model, num_classes: int, latent_dim: int):
     return keras.Model([codes, labels], body(joined), name="decoder")
 
 
-def _assemble(
-    encoder: keras.Model,
-    decoder: keras.Model,
+def _build(
     *,
-    image_shape,
-    value_range,
+    name: str,
+    body: str,
+    conditional: bool,
+    image_shape: Sequence[int],
+    value_range: Sequence[float],
+    latent_dim: int,
     likelihood: str,
-    decoder_std,
+    decoder_std: float | str,
     beta: float,
     kl_warmup_steps: int,
-    num_classes: int | None,
     learning_rate: float,
     seed: int | None,
-    name: str,
+    num_classes: int | None = None,
+    units: Sequence[int] | None = None,
+    filters: Sequence[int] | None = None,
 ) -> VAE:
+    """The one VAE builder: a `body` ("dense" or "conv") network, conditional or not."""
+    image_shape = check_image_shape(image_shape)
+    latent_dim = check_positive_int(latent_dim, "latent_dim")
+    if body == "dense":
+        widths = _check_widths(units, "units")
+        build_encoder, build_decoder = build_dense_encoder, build_dense_decoder
+    else:
+        widths = _check_widths(filters, "filters")
+        build_encoder, build_decoder = build_conv_encoder, build_conv_decoder
+    if conditional:
+        num_classes = check_positive_int(num_classes, "num_classes")
+        features = build_encoder(image_shape, widths, name="encoder_features")
+        decoder_body = build_decoder(
+            image_shape, latent_dim + num_classes, widths[::-1], output_activation=None,
+            name="decoder_body",
+        )
+        encoder = _conditional_encoder(features, image_shape, num_classes, latent_dim)
+        decoder = _conditional_decoder(decoder_body, num_classes, latent_dim)
+    else:
+        encoder = build_encoder(image_shape, widths, output_dim=2 * latent_dim)
+        decoder = build_decoder(image_shape, latent_dim, widths[::-1], output_activation=None)
     model = VAE(
         encoder,
         decoder,
-        likelihood=likelihood,
+        likelihood=_resolve_likelihood(likelihood, value_range),
         decoder_std=decoder_std,
         beta=beta,
         kl_warmup_steps=kl_warmup_steps,
@@ -87,144 +115,58 @@ def _assemble(
     return model
 
 
-@register_model("vae_dense", family="vae")
-def vae_dense(
-    *,
-    image_shape: Sequence[int] = (28, 28, 1),
-    value_range: Sequence[float] = (0.0, 1.0),
-    latent_dim: int = 16,
-    units: Sequence[int] = (512, 256),
-    likelihood: str = "auto",
-    decoder_std: float | str = "learned",
-    beta: float = 1.0,
-    kl_warmup_steps: int = 0,
-    learning_rate: float = 1e-3,
-    seed: int | None = None,
-) -> VAE:
+#: Every argument of the VAE builders, in signature order; `only` marks the variants
+#: that take it.
+ARGUMENTS = (
+    Argument("image_shape", Sequence[int], (28, 28, 1)),
+    Argument("num_classes", int, 10, only={"conditional": True}),
+    Argument("value_range", Sequence[float], (0.0, 1.0)),
+    Argument("latent_dim", int, 16),
+    Argument("units", Sequence[int], (512, 256), only={"body": "dense"}),
+    Argument("filters", Sequence[int], (32, 64), only={"body": "conv"}),
+    Argument("likelihood", str, "auto"),
+    Argument("decoder_std", float | str, "learned"),
+    Argument("beta", float, 1.0),
+    Argument("kl_warmup_steps", int, 0),
+    Argument("learning_rate", float, 1e-3),
+    Argument("seed", int | None, None),
+)
+BUILDERS = BuilderTable("vae", ARGUMENTS, _build, module=__name__, returns=VAE)
+
+vae_dense = BUILDERS.variant(
+    "vae_dense",
     """Dense VAE (MLP encoder and decoder) for any image shape; beta > 1 gives a beta-VAE.
 
     `units` are the encoder's hidden widths (the decoder mirrors them). The
     likelihood is Bernoulli for value_range (0, 1) and Gaussian otherwise unless set.
-    """
-    image_shape = check_image_shape(image_shape)
-    latent_dim = check_positive_int(latent_dim, "latent_dim")
-    units = _check_widths(units, "units")
-    encoder = build_dense_encoder(image_shape, units, output_dim=2 * latent_dim)
-    decoder = build_dense_decoder(image_shape, latent_dim, units[::-1], output_activation=None)
-    return _assemble(
-        encoder, decoder, image_shape=image_shape, value_range=value_range,
-        likelihood=_resolve_likelihood(likelihood, value_range), decoder_std=decoder_std,
-        beta=beta, kl_warmup_steps=kl_warmup_steps, num_classes=None,
-        learning_rate=learning_rate, seed=seed, name="vae_dense",
-    )
-
-
-@register_model("vae_conv", family="vae")
-def vae_conv(
-    *,
-    image_shape: Sequence[int] = (28, 28, 1),
-    value_range: Sequence[float] = (0.0, 1.0),
-    latent_dim: int = 16,
-    filters: Sequence[int] = (32, 64),
-    likelihood: str = "auto",
-    decoder_std: float | str = "learned",
-    beta: float = 1.0,
-    kl_warmup_steps: int = 0,
-    learning_rate: float = 1e-3,
-    seed: int | None = None,
-) -> VAE:
+    """,
+    body="dense", conditional=False,
+)
+vae_conv = BUILDERS.variant(
+    "vae_conv",
     """Convolutional VAE (strided convs down, transposed convs up) for any image shape.
 
     `filters` are the encoder's widths, one stride-2 convolution each (the decoder
     mirrors them). Likelihood as in `vae_dense`; beta > 1 gives a beta-VAE.
-    """
-    image_shape = check_image_shape(image_shape)
-    latent_dim = check_positive_int(latent_dim, "latent_dim")
-    filters = _check_widths(filters, "filters")
-    encoder = build_conv_encoder(image_shape, filters, output_dim=2 * latent_dim)
-    decoder = build_conv_decoder(image_shape, latent_dim, filters[::-1], output_activation=None)
-    return _assemble(
-        encoder, decoder, image_shape=image_shape, value_range=value_range,
-        likelihood=_resolve_likelihood(likelihood, value_range), decoder_std=decoder_std,
-        beta=beta, kl_warmup_steps=kl_warmup_steps, num_classes=None,
-        learning_rate=learning_rate, seed=seed, name="vae_conv",
-    )
-
-
-@register_model("cvae_dense", family="vae")
-def cvae_dense(
-    *,
-    image_shape: Sequence[int] = (28, 28, 1),
-    num_classes: int = 10,
-    value_range: Sequence[float] = (0.0, 1.0),
-    latent_dim: int = 2,
-    units: Sequence[int] = (512, 256),
-    likelihood: str = "auto",
-    decoder_std: float | str = "learned",
-    beta: float = 1.0,
-    kl_warmup_steps: int = 0,
-    learning_rate: float = 1e-3,
-    seed: int | None = None,
-) -> VAE:
+    """,
+    body="conv", conditional=False,
+)
+cvae_dense = BUILDERS.variant(
+    "cvae_dense",
     """Conditional dense VAE: generates images of a requested class from label + noise.
 
     Trains on (images, labels); encoder and decoder both see the one-hot label. The
     small default latent leaves the class to the label: with larger latents the
     encoder also stores the class in z, and prior samples drift to other classes.
-    """
-    image_shape = check_image_shape(image_shape)
-    latent_dim = check_positive_int(latent_dim, "latent_dim")
-    units = _check_widths(units, "units")
-    num_classes = check_positive_int(num_classes, "num_classes")
-    features = build_dense_encoder(image_shape, units, name="encoder_features")
-    body = build_dense_decoder(
-        image_shape, latent_dim + num_classes, units[::-1], output_activation=None,
-        name="decoder_body",
-    )
-    return _assemble(
-        _conditional_encoder(features, image_shape, num_classes, latent_dim),
-        _conditional_decoder(body, num_classes, latent_dim),
-        image_shape=image_shape, value_range=value_range,
-        likelihood=_resolve_likelihood(likelihood, value_range), decoder_std=decoder_std,
-        beta=beta, kl_warmup_steps=kl_warmup_steps, num_classes=num_classes,
-        learning_rate=learning_rate, seed=seed, name="cvae_dense",
-    )
-
-
-@register_model("cvae_conv", family="vae")
-def cvae_conv(
-    *,
-    image_shape: Sequence[int] = (28, 28, 1),
-    num_classes: int = 10,
-    value_range: Sequence[float] = (0.0, 1.0),
-    latent_dim: int = 2,
-    filters: Sequence[int] = (32, 64),
-    likelihood: str = "auto",
-    decoder_std: float | str = "learned",
-    beta: float = 1.0,
-    kl_warmup_steps: int = 0,
-    learning_rate: float = 1e-3,
-    seed: int | None = None,
-) -> VAE:
+    """,
+    body="dense", conditional=True, defaults={"latent_dim": 2},
+)
+cvae_conv = BUILDERS.variant(
+    "cvae_conv",
     """Conditional convolutional VAE: generates images of a requested class from label + noise.
 
     Trains on (images, labels); encoder and decoder both see the one-hot label. The
     default latent is small for the reason given in `cvae_dense`.
-    """
-    image_shape = check_image_shape(image_shape)
-    latent_dim = check_positive_int(latent_dim, "latent_dim")
-    filters = _check_widths(filters, "filters")
-    num_classes = check_positive_int(num_classes, "num_classes")
-    features = build_conv_encoder(image_shape, filters, name="encoder_features")
-    body = build_conv_decoder(
-        image_shape, latent_dim + num_classes, filters[::-1], output_activation=None,
-        name="decoder_body",
-    )
-    return _assemble(
-        _conditional_encoder(features, image_shape, num_classes, latent_dim),
-        _conditional_decoder(body, num_classes, latent_dim),
-        image_shape=image_shape, value_range=value_range,
-        likelihood=_resolve_likelihood(likelihood, value_range), decoder_std=decoder_std,
-        beta=beta, kl_warmup_steps=kl_warmup_steps, num_classes=num_classes,
-        learning_rate=learning_rate, seed=seed, name="cvae_conv",
-    )
+    """,
+    body="conv", conditional=True, defaults={"latent_dim": 2},
+)
