@@ -96,7 +96,12 @@ def test_imports_only_point_down():
 
 
 def test_no_import_is_hidden_inside_a_function():
-    hidden = [f"{module} imports {target}" for module in MODULES for target, top in _imports(module) if not top]
+    hidden = [
+        f"{module} imports {target}"
+        for module in MODULES
+        for target, top in _imports(module)
+        if not top
+    ]
     assert not hidden, "\n".join(hidden)
 
 

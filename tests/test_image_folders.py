@@ -2,7 +2,6 @@
 
 import os
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -58,7 +57,8 @@ def test_grey_class_folders_load_exactly_with_labels_and_seeded_splits(grey_clas
     x_test, y_test, test = load_arrays(folder, "test")
     assert (train.num_examples, test.num_examples) == (240, 60)
     assert "holdout_fraction=0.2, split_seed=0" in train.source
-    rows = lambda a: {r.tobytes() + bytes([int(c)]) for r, c in zip(_bytes(a[0]), a[1])}
+    def rows(a):
+        return {r.tobytes() + bytes([int(c)]) for r, c in zip(_bytes(a[0]), a[1])}
     assert not rows((x_train, y_train)) & rows((x_test, y_test))
     assert rows((x_train, y_train)) | rows((x_test, y_test)) == rows((x, y))
     moved, _, _ = load_arrays(folder, "test", split_seed=3)
@@ -188,7 +188,8 @@ def test_unreadable_files_are_named(tmp_path):
     images, _ = grey_digits(3)
     write_images(tmp_path, images)
     os.symlink(tmp_path / "missing.png", tmp_path / "dangling.png")
-    with pytest.raises(DataFormatError, match=f"Could not read image file {re.escape(str(tmp_path / 'dangling.png'))}"):
+    dangling = re.escape(str(tmp_path / "dangling.png"))
+    with pytest.raises(DataFormatError, match=f"Could not read image file {dangling}"):
         load_arrays(tmp_path)
 
 
@@ -196,15 +197,19 @@ def test_images_too_small_for_the_crop_are_named(tmp_path):
     images, _ = colour_digits(4, (32, 32))
     write_images(tmp_path, images)
     Image.fromarray(images[0][:20, :30]).save(tmp_path / "small.png")
-    expected = f"Image file {tmp_path / 'small.png'} is 20x30 pixels (height x width), too small for a 24x24 centre crop"
+    expected = (f"Image file {tmp_path / 'small.png'} is 20x30 pixels (height x width), "
+                "too small for a 24x24 centre crop")
     with pytest.raises(DataFormatError, match=re.escape(expected)):
         load_arrays(tmp_path, image_shape=(24, 24, 3), resize_mode="crop")
     with pytest.warns(UserWarning, match="small.png is 20x30 pixels"):
-        x, _, info = load_arrays(tmp_path, "all", image_shape=(24, 24, 3), resize_mode="crop", skip_bad_images=True)
+        x, _, info = load_arrays(
+            tmp_path, "all", image_shape=(24, 24, 3), resize_mode="crop", skip_bad_images=True
+        )
     assert len(x) == 4 and info.skipped_files == ("small.png",)
     # Resizing takes any size; without image_shape, sizes must agree.
     assert load_arrays(tmp_path, "all", image_shape=(24, 24, 3))[0].shape == (5, 24, 24, 3)
-    with pytest.raises(DataFormatError, match=r"have 2 different sizes \(00000.png is 32x32, small.png is 20x30\). Pass image_shape"):
+    sizes = r"have 2 different sizes \(00000.png is 32x32, small.png is 20x30\). Pass image_shape"
+    with pytest.raises(DataFormatError, match=sizes):
         load_arrays(tmp_path)
 
 

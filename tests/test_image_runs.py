@@ -3,7 +3,6 @@ image_shape reaches the folder, colours survive into the PNGs, bad files stop th
 before anything is written."""
 
 import json
-import os
 
 import numpy as np
 import pytest

@@ -48,7 +48,8 @@ def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     config = root / "tiny.json"
     config.write_text(json.dumps(TINY_CONFIG))
-    args = ["train", "--config", str(config), "--out", str(root / "run"), "--preset-out", str(root / "preset")]
+    args = ["train", "--config", str(config), "--out", str(root / "run"),
+            "--preset-out", str(root / "preset")]
     assert cli.main(args) == 0
     with open(root / "run" / "metrics.json") as f:
         run = json.load(f)
@@ -125,7 +126,8 @@ def test_load_a_preset_directory_gives_the_same_model_and_recipe(tiny):
     # seeded evaluation recomputes the recorded metrics
     recomputed = runs.evaluate_run(tiny["dir"])
     assert recomputed["scores"]["iw_nll"] == pytest.approx(tiny["run"]["scores"]["iw_nll"], rel=1e-5)
-    assert recomputed["reconstruction"]["mse"] == pytest.approx(tiny["run"]["reconstruction"]["mse"], rel=1e-5)
+    recorded = tiny["run"]["reconstruction"]["mse"]
+    assert recomputed["reconstruction"]["mse"] == pytest.approx(recorded, rel=1e-5)
 
 
 def test_fine_tuning_continues_from_the_preset(tiny):
@@ -182,7 +184,9 @@ def test_create_model_remembers_its_builder_for_save_preset(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["tampered", "truncated", "swapped"])
-def test_weights_with_another_hash_are_refused_before_anything_loads(damage, preset_copy, tiny, monkeypatch, tmp_path):
+def test_weights_with_another_hash_are_refused_before_anything_loads(
+    damage, preset_copy, tiny, monkeypatch, tmp_path
+):
     weights = preset_copy / "model.weights.h5"
     expected = tiny["metadata"]["weights"]["sha256"]
     data = bytearray(weights.read_bytes())
@@ -249,9 +253,11 @@ def test_shipped_presets_load_by_tag_or_dotted_name_and_are_listed(shipped_tiny,
     for a, b, c in zip(_weights(tiny["model"]), _weights(by_tag), _weights(dotted), strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
-    with pytest.raises(presets.PresetError, match="No preset 'digits_tiyn' for 'vae_dense'. Did you mean: digits_tiny"):
+    typo = "No preset 'digits_tiyn' for 'vae_dense'. Did you mean: digits_tiny"
+    with pytest.raises(presets.PresetError, match=typo):
         keras_genzoo.load("vae_dense", pretrained="digits_tiyn")
-    with pytest.raises(presets.PresetError, match="Available tags: none for this model. All presets: vae_dense.digits_tiny"):
+    none = "Available tags: none for this model. All presets: vae_dense.digits_tiny"
+    with pytest.raises(presets.PresetError, match=none):
         keras_genzoo.load("vae_conv.mnist")
     with pytest.raises(keras_genzoo.UnknownModelError, match="Did you mean: vae_dense"):
         keras_genzoo.load("vae_dnse", pretrained="digits_tiny")
@@ -262,7 +268,8 @@ def test_shipped_presets_load_by_tag_or_dotted_name_and_are_listed(shipped_tiny,
     name, metric, value = lines[1].split()[:3]
     assert (name, metric) == ("vae_dense.digits_tiny", "scores.iw_nll")
     assert float(value) == pytest.approx(tiny["run"]["scores"]["iw_nll"], rel=1e-3)
-    assert cli.main(["sample", "vae_dense.digits_tiny", "--n", "4", "--out", str(shipped_tiny.parent / "s.png")]) == 0
+    grid = str(shipped_tiny.parent / "s.png")
+    assert cli.main(["sample", "vae_dense.digits_tiny", "--n", "4", "--out", grid]) == 0
     assert cli.main(["sample", "vae_dense.digits_tyni", "--out", str(shipped_tiny.parent / "s.png")]) == 2
     assert "Did you mean: digits_tiny" in capsys.readouterr().err
 
@@ -276,7 +283,8 @@ def test_cli_evaluate_recomputes_a_preset_and_refuses_clobbering_one(tiny, capsy
     assert float(recomputed) == pytest.approx(float(recorded), rel=1e-4)
     assert {"evaluation.loss", "reconstruction.mse", "reconstruction.ratio_to_mean_image"} <= set(rows)
     root = tiny["root"]
-    code = cli.main(["train", "--config", tiny["config"], "--out", str(root / "r2"), "--preset-out", tiny["dir"]])
+    code = cli.main(["train", "--config", tiny["config"], "--out", str(root / "r2"),
+                     "--preset-out", tiny["dir"]])
     assert code == 2 and "exists and is not empty" in capsys.readouterr().err
     assert not os.path.exists(root / "r2")
     assert cli.main(["evaluate", str(root / "nothing")]) == 2
@@ -312,7 +320,8 @@ def server(tmp_path):
     """An HTTP server on 127.0.0.1 (a free port) serving tmp_path/www; stopped afterwards."""
     www = tmp_path / "www"
     www.mkdir()
-    handler = functools.partial(type("H", (_Handler,), {"requests": [], "truncate": set()}), directory=str(www))
+    handler_class = type("H", (_Handler,), {"requests": [], "truncate": set()})
+    handler = functools.partial(handler_class, directory=str(www))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.timeout = 5
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -394,7 +403,8 @@ def _evil_tar(path, kind: str) -> None:
             info.type, info.linkname = tarfile.LNKTYPE, "preset/metadata.json"
             tar.addfile(info)
             return
-        name = {"parent": "../escaped.txt", "nested": "preset/../../escaped.txt", "absolute": "/tmp/escaped_preset.txt"}[kind]
+        name = {"parent": "../escaped.txt", "nested": "preset/../../escaped.txt",
+                "absolute": "/tmp/escaped_preset.txt"}[kind]
         data = b"not yours"
         info = tarfile.TarInfo(name)
         info.size = len(data)

@@ -41,7 +41,9 @@ def test_user_builders_load_by_name(scratch_registry):
     @keras_genzoo.register_model("tiny_user_ae", family="mine")
     def tiny_user_ae(*, image_shape=(8, 8, 1), latent_dim: int = 3) -> keras.Model:
         """A user's tiny dense autoencoder."""
-        return keras_genzoo.create_model("ae_dense", image_shape=image_shape, latent_dim=latent_dim, units=[8])
+        return keras_genzoo.create_model(
+            "ae_dense", image_shape=image_shape, latent_dim=latent_dim, units=[8]
+        )
 
     assert "tiny_user_ae" in keras_genzoo.list_models()
     entry = registry.get_entry("tiny_user_ae")
