@@ -2,7 +2,7 @@
 
 Trains a DCGAN (or a conditional GAN with --model cgan) with the standard Keras
 TensorBoard callback, so `d_loss`, `g_loss`, `d_real` and `d_fake` can be watched live,
-then writes a sample grid and a latent interpolation, scores the samples with FID (and
+then writes a sample grid and a walk through latent space, scores the samples with FID (and
 conditional accuracy) on the shipped digits classifier, and saves/reloads the model.
 About two minutes on a laptop CPU:
 
@@ -59,11 +59,11 @@ def main() -> None:
     )
     print(f"TensorBoard logs in {logs}: tensorboard --logdir {logs}")
 
-    # 4. Sample a grid (one row per digit for the cGAN) and a latent interpolation.
+    # 4. Sample a grid (one row per digit for the cGAN) and a walk through latent space.
     grid_labels = np.repeat(np.arange(10), 10) if conditional else None
     samples = gan.generate(100, labels=grid_labels, seed=1)
     print("samples:", save_image_grid(samples, os.path.join(args.out, "samples.png"), info.value_range, ncols=10))
-    path = gan.interpolate(10, seed=2, label=3 if conditional else None)
+    path = gan.latent_walk(10, seed=2, labels=3 if conditional else None)
     print("interpolation:", save_image_grid(path, os.path.join(args.out, "interpolation.png"), info.value_range, ncols=10))
 
     # 5. Scores on the held-out digits with the shipped (checksum-verified) classifier.

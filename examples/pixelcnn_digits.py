@@ -46,8 +46,8 @@ def main() -> None:
     model.fit(train_ds, epochs=args.epochs, verbose=2)
 
     # 3. Exact held-out likelihood, per image and per dimension.
-    nll = -model.log_likelihood(x_test, y_test).mean()
-    bits = model.bits_per_dim(x_test, y_test).mean()
+    nll = -model.log_likelihood(x_test, labels=y_test).mean()
+    bits = model.bits_per_dim(x_test, labels=y_test).mean()
     print(f"held-out NLL {nll:.2f} nats per image, {bits:.3f} bits/dim "
           f"(uniform model: {64 * np.log(17):.1f} nats)")
 

@@ -204,7 +204,7 @@ def test_parts_must_fit_together(digits):
         Autoencoder(dense.encoder, wide.bottleneck, dense.decoder, image_shape=info.image_shape)
     with pytest.raises(ValueError, match="encoder takes inputs of shape"):
         Autoencoder(dense.encoder, dense.bottleneck, dense.decoder, image_shape=(28, 28, 1))
-    with pytest.raises(ValueError, match="decodes codes of shape"):
+    with pytest.raises(ValueError, match="decode expects latent codes of shape"):
         dense.decode(np.zeros((2, 3), np.float32))
 
 
@@ -214,8 +214,8 @@ def test_parts_must_fit_together(digits):
         ({"latent_dim": 0}, "latent_dim must be a positive integer"),
         ({"filters": []}, "filters must be a non-empty list"),
         ({"noise": "salt"}, "noise must be one of"),
-        ({"noise": "masking", "noise_level": 1.5}, "must be in \\(0, 1\\)"),
-        ({"noise_level": -0.1}, "must be > 0"),
+        ({"noise": "masking", "noise_level": 1.5}, "must lie between 0 and 1"),
+        ({"noise_level": -0.1}, "must be positive"),
         ({"value_range": (0, 255)}, "support value_range \\(0, 1\\) or \\(-1, 1\\)"),
         ({"learning_rate": 0}, "learning_rate must be > 0"),
     ],

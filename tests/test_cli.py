@@ -18,6 +18,7 @@ from PIL import Image
 import keras_genzoo
 from keras_genzoo import cli
 from keras_genzoo.core import registry
+from keras_genzoo.core.capabilities import Encoder, Generator
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.data import load_arrays
 from keras_genzoo.models.autoencoders import Autoencoder, DenoisingAutoencoder
@@ -183,8 +184,9 @@ def test_train_from_a_zoo_config_with_flags_overriding_it(tmp_path, capsys, monk
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo_tests")
-class ClassMeans(ZooModel):
-    """Learns one mean image per class; generates (and "reconstructs") it from labels."""
+class ClassMeans(Generator, Encoder, ZooModel):
+    """Learns one mean image per class; generates it from labels and encodes an image as
+    its one-hot label (so it "reconstructs" the class mean)."""
 
     is_conditional = True
 
@@ -205,19 +207,19 @@ class ClassMeans(ZooModel):
         images, labels = data
         return super().test_step((labels, images))
 
-    def generate(self, n, labels=None, seed=None):
-        if labels is None:
-            labels = np.arange(n) % self.num_classes
-        labels = np.asarray(labels)
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(f"labels must be in [0, {self.num_classes}), got {labels.max()}.")
+    def _generate(self, n, labels, seed, batch_size):
         noise = np.random.default_rng(seed).normal(0.0, 0.05, (n, *self.image_shape))
         return np.clip(np.asarray(self(labels)) + noise, *self.value_range)
 
-    def reconstruct(self, images, labels=None):
-        if labels is None:
-            raise ValueError("ClassMeans reconstructs from labels; pass labels=.")
-        return np.asarray(self(np.asarray(labels)))
+    @property
+    def code_shape(self):
+        return (self.num_classes,)
+
+    def _encode_batch(self, images, one_hot):
+        return one_hot
+
+    def _decode_batch(self, codes, one_hot):
+        return self.to_image(keras.ops.matmul(codes, self.means.embeddings))
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
@@ -285,7 +287,7 @@ def test_train_and_sample_a_conditional_symmetric_generator(class_means_register
         assert png.size == (10 * 66 + 2, 66 + 2)
 
     code, _, err = run_cli(["sample", run_dir, "--labels", "12", "--out", fresh], capsys)
-    assert code == 2 and "labels must be in [0, 10)" in err
+    assert code == 2 and "labels must lie in [0, 9]" in err
 
 
 # ---------------------------------------------------------------------------- errors

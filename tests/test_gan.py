@@ -494,12 +494,12 @@ def test_latent_interpolation(untrained):
     assert norms.min() > 0.9 * min(norms[0], norms[-1]), "slerp keeps latent norms typical"
     linear = latent_interpolation(start, end, 9, method="linear")
     np.testing.assert_allclose(linear[4], (start + end) / 2, atol=1e-6)
-    frames = dcgan.interpolate(9, seed=4)
+    frames = dcgan.latent_walk(9, seed=4)
     assert frames.shape == (9, 8, 8, 1)
     np.testing.assert_allclose(frames[[0, -1]], dcgan.generate(2, seed=4), atol=1e-5)
-    assert cgan.interpolate(5, seed=1, label=7).shape == (5, 8, 8, 1)
+    assert cgan.latent_walk(5, seed=1, labels=7).shape == (5, 8, 8, 1)
     with pytest.raises(ValueError, match="pass the class"):
-        cgan.interpolate(5)
+        cgan.latent_walk(5)
     with pytest.raises(ValueError, match="at least 2"):
         latent_interpolation(start, end, 1)
 

@@ -67,7 +67,7 @@ def _dependence(outputs_of, images: np.ndarray, num_levels: int) -> np.ndarray:
 def _model_outputs(model, labels=None):
     def outputs_of(images):
         lab = None if labels is None else np.full(len(images), labels)
-        dist = model.predict_distributions(images, lab)
+        dist = model.predict_distributions(images, labels=lab)
         return dist.reshape(len(images), -1, dist.shape[-1])
     return outputs_of
 
@@ -175,7 +175,7 @@ def test_conditional_model_is_causal_and_uses_the_label():
         dependence = _dependence(_model_outputs(model, label), images, 2)
         assert dependence[~later].max() <= ZERO
         assert dependence[later].min() >= SOME
-    a, b = (model.predict_distributions(images[:1], [k]) for k in (0, 2))
+    a, b = (model.predict_distributions(images[:1], labels=[k]) for k in (0, 2))
     assert np.abs(a - b).max() > 1e-3, "the label must change every distribution, the first too"
     assert np.abs(a - b)[0, 0, 0].max() > 1e-3
 
@@ -210,13 +210,15 @@ def test_sampling_uses_the_teacher_forced_distributions():
     model = _full_view("pixelcnn_conditional", image_shape=(4, 3, 3), num_classes=4,
                   likelihood="categorical", num_levels=5, num_layers=2)
     labels = np.array([0, 1, 2, 3, 1, 2])
-    images, used = model.sample_with_distributions(6, labels, seed=7)
+    images, used = model.sample_with_distributions(6, labels=labels, seed=7)
     assert images.shape == (6, 4, 3, 3) and used.shape == (6, 4, 3, 3, 5)
-    np.testing.assert_allclose(used, model.predict_distributions(images, labels), atol=1e-5)
+    np.testing.assert_allclose(used, model.predict_distributions(images, labels=labels), atol=1e-5)
     levels = np.round(images * 4).astype(int)
     drawn = np.take_along_axis(used, levels[..., None], -1)[..., 0].reshape(6, -1).sum(1)
-    np.testing.assert_allclose(drawn, model.log_likelihood(images, labels), rtol=1e-5)
-    uncached, uncached_used = model.sample_with_distributions(6, labels, seed=7, cached=False)
+    np.testing.assert_allclose(drawn, model.log_likelihood(images, labels=labels), rtol=1e-5)
+    uncached, uncached_used = model.sample_with_distributions(
+        6, labels=labels, seed=7, cached=False
+    )
     np.testing.assert_array_equal(images, uncached)
     np.testing.assert_allclose(uncached_used, used, atol=1e-5)
     np.testing.assert_array_equal(model.generate(6, labels=labels, seed=7), images)
@@ -256,9 +258,9 @@ def test_conditional_digits_are_classified_as_requested(digits_conditional, digi
     model, history = digits_conditional
     x_test, y_test, _ = load_arrays("digits", "test")
     uniform = 64 * np.log(17)  # 181.3 nats
-    held_out = -model.log_likelihood(x_test, y_test).mean()
+    held_out = -model.log_likelihood(x_test, labels=y_test).mean()
     assert history["loss"][-1] < history["loss"][0] and held_out < 0.6 * uniform, held_out
-    bits = model.bits_per_dim(x_test, y_test).mean()
+    bits = model.bits_per_dim(x_test, labels=y_test).mean()
     np.testing.assert_allclose(bits, held_out / (64 * np.log(2)), rtol=1e-6)
     labels = np.arange(500) % 10
     samples = model.generate(500, labels=labels, seed=0)

@@ -130,7 +130,8 @@ def test_log_densities_match_scipy():
 
 def test_kl_term_matches_closed_form_and_monte_carlo(mnist_vae, mnist):
     x = mnist["b_test"][:200]
-    mean, log_var = mnist_vae.encode(x)
+    mean, log_var = mnist_vae.encode_distribution(x)
+    np.testing.assert_array_equal(mnist_vae.encode(x), mean)  # encode gives the means
     expected = _numpy_kl(mean, log_var)
     assert expected.mean() > 5.0, "the trained posterior should carry information"
     _, kl = mnist_vae.elbo_terms(x, num_samples=1, seed=0)
@@ -176,7 +177,7 @@ def test_gaussian_likelihood_learns_its_std_on_real_valued_digits(digits):
     np.testing.assert_allclose(model.observation_std, [0.2], rtol=1e-5)
     history = model.fit(x, batch_size=32, epochs=10, verbose=0).history
     assert history["loss"][-1] < history["loss"][0] - 50
-    mean, log_var = model.encode(x)
+    mean, log_var = model.encode_distribution(x)
     rng = np.random.default_rng(0)
     z = (mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)).astype(np.float32)
     predicted = np.asarray(model.decoder(z), np.float64)
@@ -276,8 +277,10 @@ def test_conditional_vae_samples_are_classified_as_requested(
     assert np.mean(cycled_predictions == np.arange(20) % 10) >= 0.8
 
 
-def test_conditional_bound_lies_above_the_conditional_elbo(mnist_cvae, mnist):
+def test_conditional_posterior_and_bound_take_labels(mnist_cvae, mnist):
     x, y = mnist["x_test"][:8], mnist["y_test"][:8]
+    mean, log_var = mnist_cvae.encode_distribution(x, labels=y)
+    assert mean.shape == log_var.shape == (8, 2)
     ll = mnist_cvae.log_likelihood(x, labels=y, num_samples=20, seed=0)
     assert np.all(ll > -mnist_cvae.anomaly_score(x, labels=y, seed=0) - 1.0)
 

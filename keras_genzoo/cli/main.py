@@ -24,6 +24,7 @@ import shlex
 import sys
 from typing import Any, Sequence
 
+from keras_genzoo.core.capabilities import Generator
 from keras_genzoo.core.quiet import silence_library_warnings
 from keras_genzoo.core.registry import UnknownModelError, get_entry, list_models
 from keras_genzoo.io.images import image_grid
@@ -188,7 +189,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.set)
     with reraised_as(UsageError, UnknownModelError, FileNotFoundError, ValueError, TypeError):
         model = load(args.run_or_name, **overrides)
-    if not hasattr(model, "generate"):
+    if not isinstance(model, Generator):
         raise UsageError(
             f"{args.run_or_name!r} loads a {type(model).__name__}, which has no generate() "
             "and cannot sample. Autoencoders show reconstructions instead: see "
@@ -197,14 +198,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     labels = _parse_labels(args.labels, args.n)
     with reraised_as(UsageError, ValueError):
         images = model.generate(args.n, labels=labels, seed=args.seed)
-    value_range = getattr(model, "value_range", (0.0, 1.0))
     directory = os.path.dirname(args.out)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    conditional = getattr(model, "is_conditional", False)
-    num_classes = getattr(model, "num_classes", None)
-    ncols = num_classes if conditional and labels is None and num_classes and num_classes <= 16 else None
-    grid = image_grid(images, value_range, ncols=ncols, scale=grid_scale(images), padding=2)
+    num_classes = model.num_classes
+    cycled = model.is_conditional and labels is None and num_classes <= 16
+    ncols = num_classes if cycled else None
+    grid = image_grid(images, model.value_range, ncols=ncols, scale=grid_scale(images), padding=2)
     with reraised_as(UsageError, ValueError, OSError):
         write_png(grid, args.out)
     print(f"Wrote {args.n} samples to {args.out}")

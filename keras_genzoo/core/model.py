@@ -1,27 +1,25 @@
-"""What every zoo model shares: its image contract and input checks before training."""
+"""What every zoo model shares: its image contract, input checks before training, compile
+defaults, the gradient step and the saving of seed states."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import re
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_genzoo.core.blocks import check_image_shape
+from keras_genzoo.core.checks import (
+    check_finite,
+    empty_data_error,
+    finite_checked,
+    nonfinite_raised,
+)
+from keras_genzoo.core.conditioning import first_batch, split_batch
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.precision import with_replica_safe_loss_scaling
-
-
-def split_batch(data: Any) -> tuple[Any, Any]:
-    """(inputs, second element or None) of a batch as `model.fit` passes it."""
-    if isinstance(data, (tuple, list)):
-        if len(data) == 1:
-            return data[0], None
-        return data[0], data[1]
-    return data, None
 
 
 def _tuples_as_lists(value: Any) -> Any:
@@ -40,115 +38,8 @@ def serialize_submodel(model: keras.Model) -> dict[str, Any]:
     return _tuples_as_lists(keras.saving.serialize_keras_object(model))
 
 
-# Marks the error a dataset's finiteness check raises inside tf.data (see `finite_checked`).
-NONFINITE_MARKER = "keras_genzoo: non-finite pixels"
-
-
-def empty_data_error(owner: str, what: str) -> ValueError:
-    """The error for data that holds no images at all."""
-    return ValueError(
-        f"{owner} got no {what}: the data is empty (0 images). Pass at least one image; "
-        "check the split, filter or holdout_fraction that produced it."
-    )
-
-
-def nonfinite_error(owner: str, what: str, count: int | None = None) -> ValueError:
-    """The error for images holding NaN or infinite pixels."""
-    where = "NaN or infinite pixel values"
-    if count:
-        where = f"{count} NaN or infinite pixel value" + ("s" if count > 1 else "")
-    return ValueError(
-        f"{owner} expects finite {what}, got {where}. Find them with "
-        "np.argwhere(~np.isfinite(images)) and repair or drop those images "
-        "(np.nan_to_num, or dataset.filter) before using the model."
-    )
-
-
-def check_finite(arr: np.ndarray, owner: str, what: str) -> None:
-    """Raise `nonfinite_error` if a floating-point array holds NaN or inf."""
-    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
-        raise nonfinite_error(owner, what, int(np.size(arr) - np.isfinite(arr).sum()))
-
-
-def finite_checked(dataset: Any, owner: str, what: str) -> Any:
-    """`dataset` with every floating-point tensor of every element checked for NaN and inf.
-
-    The check runs inside the input pipeline, batch by batch, as training reads it;
-    a failure surfaces as a `tf.errors.InvalidArgumentError` that `nonfinite_raised`
-    turns into `nonfinite_error`.
-    """
-    import tensorflow as tf
-
-    message = f"{NONFINITE_MARKER} in {what} of {owner}"
-
-    def check(*element):
-        checked = [
-            tf.debugging.assert_all_finite(t, message) if t.dtype.is_floating else t
-            for t in tf.nest.flatten(element)
-        ]
-        packed = tf.nest.pack_sequence_as(element, checked)
-        return packed if len(packed) > 1 else packed[0]
-
-    return dataset.map(check).prefetch(tf.data.AUTOTUNE)  # checks overlap training
-
-
-@contextlib.contextmanager
-def nonfinite_raised(owner: str, what: str) -> Iterator[None]:
-    """Turn the in-pipeline failure of `finite_checked` into a clear `ValueError`."""
-    import tensorflow as tf
-
-    try:
-        yield
-    except tf.errors.InvalidArgumentError as err:
-        found = re.search(f"{NONFINITE_MARKER} in (.+?) of ", str(err))
-        if found is None:
-            raise
-        raise nonfinite_error(owner, f"{found.group(1)} (in a batch {what} read)") from None
-
-
-def check_class_labels(labels: Any, num_classes: int, what: str = "labels") -> np.ndarray:
-    """Integer class ids in [0, num_classes) as an int32 array (n,), or a clear ValueError."""
-    arr = np.asarray(labels)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(
-            f"{what} must be integer class ids of shape (batch,), got shape {arr.shape}. "
-            "Pass class ids, not one-hot vectors (np.argmax(onehot, axis=1))."
-        )
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValueError(f"{what} must be integer class ids, got dtype {arr.dtype}.")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-        raise ValueError(
-            f"{what} must lie in [0, {num_classes - 1}] for this model with "
-            f"num_classes={num_classes}, got values in [{arr.min()}, {arr.max()}]."
-        )
-    return arr.astype(np.int32)
-
-
-def _first_batch(x: Any, y: Any) -> tuple[Any, Any]:
-    """The first batch `fit` would see, without consuming a user's iterator."""
-    import tensorflow as tf
-
-    if isinstance(x, tf.data.Dataset):
-        for element in x.take(1):
-            return split_batch(element)
-        raise ValueError(
-            "The dataset passed to the model is empty: it yields no batches. Check the "
-            "split, filter or take() that produced it."
-        )
-    if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
-        head = np.asarray(x[:64])
-        return head, (None if y is None else np.asarray(y[:64]))
-    return None, None  # generators and PyDatasets are checked batch by batch by Keras
-
-
 def _whole_array(x: Any) -> np.ndarray | None:
     """`x` as one NumPy array when it is an array or tensor (checked whole, cheaply)."""
-    import tensorflow as tf
-
     if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
         return np.asarray(x)
     return None
@@ -163,6 +54,7 @@ class ZooModel(keras.Model):
     """
 
     is_conditional: bool = False
+    num_classes: int | None = None
     #: Seed-generator attributes whose state is saved with the weights, mapped to their
     #: key in the saved file. Keras leaves these states out of `.keras` files; keeping
     #: them makes training resumed from a file draw the same noise.
@@ -225,12 +117,41 @@ class ZooModel(keras.Model):
                 "'symmetric')) or build the model with a matching value_range."
             )
 
+    def as_images(self, x: Any, what: str = "images") -> np.ndarray:
+        """`x` as float32 images after `check_images` (subclasses add their own checks)."""
+        arr = np.asarray(x)
+        self.check_images(arr, what)
+        return arr.astype(np.float32, copy=False)
+
+    def gradient_step(
+        self,
+        objective: Callable[[], Any],
+        variables: Sequence[Any],
+        optimizer: keras.optimizers.Optimizer | None = None,
+    ) -> Any:
+        """One optimizer step down the gradient of `objective()` for `variables`.
+
+        `objective` returns the loss, or a tuple whose first element is the loss, and is
+        run under the gradient tape; what it returns is returned. The optimizer (the
+        compiled one by default) sums gradients over replicas, so the loss is divided by
+        their number, then scaled for float16 loss scaling (`scale_loss`).
+        """
+        optimizer = self.optimizer if optimizer is None else optimizer
+        with tf.GradientTape() as tape:
+            result = objective()
+            loss = result[0] if isinstance(result, tuple) else result
+            replica_loss = loss / self.distribute_strategy.num_replicas_in_sync
+            scaled_loss = optimizer.scale_loss(replica_loss)
+        gradients = tape.gradient(scaled_loss, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+        return result
+
     def check_training_data(self, x: Any, y: Any = None) -> None:
         """Check the first batch of training data; subclasses add checks on the second element.
 
         Whole arrays and datasets are checked for NaN and inf by `fit` and `evaluate`.
         """
-        images, _ = _first_batch(x, y)
+        images, _ = first_batch(x, y)
         if images is not None:
             self.check_images(images)
 
@@ -238,8 +159,6 @@ class ZooModel(keras.Model):
         """Run `check_training_data` (unless not `first_batch`), check arrays whole for
         NaN and inf, and return `x`, a dataset wrapped in the per-batch finiteness check
         (`finite_checked`)."""
-        import tensorflow as tf
-
         if first_batch:
             self.check_training_data(x, y)
         if isinstance(x, tf.data.Dataset):
@@ -281,8 +200,6 @@ class ZooModel(keras.Model):
     def default_steps_per_execution(self) -> int:
         """`cpu_steps_per_execution` without a GPU or a tf.distribute strategy, else
         Keras' default of 1 (Keras' multi-step loop fails under MirroredStrategy)."""
-        import tensorflow as tf
-
         distributed = self._distribute_strategy is not None or tf.distribute.has_strategy()
         if distributed or tf.config.list_logical_devices("GPU"):
             return 1
@@ -349,10 +266,8 @@ class ZooModel(keras.Model):
 
         One batch per execution: Keras unrolls `steps_per_execution` predict steps into
         one graph, which costs tracing time and gains nothing here."""
-        import tensorflow as tf
-
         if isinstance(x, tf.data.Dataset):
-            self.check_images(_first_batch(x, None)[0])
+            self.check_images(first_batch(x, None)[0])
             x = finite_checked(x, self.name, "inputs")
         else:
             images, _ = split_batch(x)

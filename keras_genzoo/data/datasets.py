@@ -23,14 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from keras_genzoo.core.checks import check_choice, check_positive_int
+from keras_genzoo.data.corruption import DEFAULT_NOISE_LEVEL, NOISE_KINDS, check_noise
 from keras_genzoo.data.errors import DataFormatError, DataNotFoundError
 from keras_genzoo.data.folders import check_image_options
-from keras_genzoo.data.pipeline import (
-    DEFAULT_NOISE_LEVEL,
-    NOISE_KINDS,
-    build_pipeline,
-    scale_images,
-)
+from keras_genzoo.data.pipeline import build_pipeline, scale_images
 from keras_genzoo.data.sources import NAMED_DATASETS, RawData, RawSplit, resolve
 
 if TYPE_CHECKING:
@@ -71,11 +68,6 @@ class DatasetInfo:
 def list_datasets() -> list[str]:
     """Names `load_dataset` accepts besides local paths."""
     return sorted(NAMED_DATASETS)
-
-
-def _check_choice(what: str, value: object, choices: tuple | list) -> None:
-    if value not in choices:
-        raise ValueError(f"{what} must be one of {list(choices)}, got {value!r}.")
 
 
 def _holdout_indices(count: int, split: str, fraction: float, split_seed: int) -> np.ndarray:
@@ -119,8 +111,8 @@ def _load_split(
     name, split: str, data_dir, scale: str, holdout_fraction: float, split_seed: int,
     download: bool, image_shape, resize_mode: str, skip_bad_images: bool,
 ) -> tuple[RawSplit, DatasetInfo]:
-    _check_choice("split", split, SPLITS)
-    _check_choice("scale", scale, list(SCALES))
+    check_choice(split, SPLITS, "split")
+    check_choice(scale, list(SCALES), "scale")
     if not 0.0 < holdout_fraction < 1.0:
         raise ValueError(
             f"holdout_fraction must lie strictly between 0 and 1, got {holdout_fraction!r}."
@@ -217,12 +209,12 @@ def load_dataset(
     """A batched, cached, prefetched `tf.data.Dataset` for `model.fit`, and its `DatasetInfo`.
 
     Elements are image batches; `(images, labels)` with `labels=True`; `(noisy, clean)`
-    with `noise="gaussian"` (add N(0, noise_level^2), default 0.3, then clip) or
-    `noise="masking"` (set a `noise_level` fraction of pixels, default 0.25, to the low
-    end of the range). Noise levels are in units of the [0, 1] intensity whatever the
-    `scale`. `binarize=True` replaces each pixel by a Bernoulli sample with its [0, 1]
-    intensity as probability (then mapped to the ends of the range). Binarisation and
-    noise are drawn afresh every epoch, reproducibly for a given `seed`, which also seeds
+    with `noise="gaussian"` or `"masking"` (`keras_genzoo.data.corruption`: Gaussian
+    noise of standard deviation `noise_level` times the value range, clipped, or a
+    `noise_level` fraction of pixels set to the low end of the range; default 0.25).
+    `binarize=True` replaces each pixel by a Bernoulli sample with its [0, 1] intensity
+    as probability (then mapped to the ends of the range). Binarisation and noise are
+    drawn afresh every epoch, reproducibly for a given `seed`, which also seeds
     shuffling (on by default for "train"). `split_seed` and `holdout_fraction` choose
     the held-out images of single-pool sources, independently of `seed`, so train and
     test never overlap whatever `seed` is. `cache` keeps scaled images in memory (True),
@@ -237,27 +229,17 @@ def load_dataset(
     unreadable or unusable file is an error naming it, or, with `skip_bad_images=True`,
     left out with a warning (and listed in `DatasetInfo.skipped_files`).
     """
-    integer = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
-    if not integer or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if noise is not None:
-        _check_choice("noise", noise, [None, *NOISE_KINDS])
+        check_choice(noise, [None, *NOISE_KINDS], "noise")
         if labels:
             raise ValueError(
                 "noise and labels=True cannot be combined: denoising elements are (noisy, "
                 "clean) pairs, which leave no place for labels. Use one or the other."
             )
-        noise_level = DEFAULT_NOISE_LEVEL[noise] if noise_level is None else float(noise_level)
-        if noise == "masking" and not 0.0 < noise_level < 1.0:
-            raise ValueError(
-                "noise_level for 'masking' noise is the fraction of pixels masked and must lie "
-                f"between 0 and 1, got {noise_level!r}."
-            )
-        if noise == "gaussian" and not noise_level > 0.0:
-            raise ValueError(
-                "noise_level for 'gaussian' noise is a standard deviation and must be positive, "
-                f"got {noise_level!r}."
-            )
+        noise_level = check_noise(
+            noise, DEFAULT_NOISE_LEVEL if noise_level is None else noise_level
+        )
     elif noise_level is not None:
         raise ValueError("noise_level was given without noise; pass noise='gaussian' or 'masking'.")
     chosen, info = _load_split(
@@ -276,7 +258,7 @@ def load_dataset(
         chosen.labels if labels else None,
         chosen.max_value,
         info.value_range,
-        batch_size=int(batch_size),
+        batch_size=batch_size,
         shuffle=split == "train" if shuffle is None else bool(shuffle),
         seed=seed,
         binarize=binarize,

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from keras_genzoo.data.corruption import corrupt
+
 if TYPE_CHECKING:
     import tensorflow as tf
-
-NOISE_KINDS = ("gaussian", "masking")
-DEFAULT_NOISE_LEVEL = {"gaussian": 0.3, "masking": 0.25}
 
 
 def scale_images(
@@ -66,31 +65,25 @@ def build_pipeline(
 
     if binarize or noise:
 
-        def corrupt(batch, draw):
+        def randomise(batch, draw):
             x = batch[0] if labels is not None else batch
             batch_seed = tf.stack([draw, tf.constant(0, tf.int64)])
             binarize_seed, noise_seed = tf.unstack(
                 tf.random.experimental.stateless_split(batch_seed, 2)
             )
-            unit = (x - low) / span
+            clean = x
             if binarize:
+                unit = (x - low) / span
                 uniform = tf.random.stateless_uniform(tf.shape(unit), seed=binarize_seed)
-                unit = tf.cast(uniform < unit, tf.float32)
-            clean = unit * span + low
+                clean = tf.cast(uniform < unit, tf.float32) * span + low
             if labels is not None:
                 return clean, batch[1]
             if noise is None:
                 return clean
-            if noise == "gaussian":
-                gauss = tf.random.stateless_normal(tf.shape(unit), seed=noise_seed)
-                noisy = tf.clip_by_value(unit + noise_level * gauss, 0.0, 1.0)
-            else:
-                uniform = tf.random.stateless_uniform(tf.shape(unit), seed=noise_seed)
-                noisy = unit * tf.cast(uniform >= noise_level, tf.float32)
-            return noisy * span + low, clean
+            return corrupt(clean, noise_seed, noise, noise_level, value_range), clean
 
         draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         ds = tf.data.Dataset.zip((ds, draws)).map(
-            corrupt, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            randomise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
         )
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_genzoo.core.model import check_finite, empty_data_error
+from keras_genzoo.core.checks import check_finite, empty_data_error
 from keras_genzoo.data import load_arrays
 from keras_genzoo.io.checksums import load_verified, sha256_file
 

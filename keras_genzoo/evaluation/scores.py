@@ -7,6 +7,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from keras_genzoo.core.capabilities import Generator
+from keras_genzoo.core.conditioning import cycled_labels
 from keras_genzoo.evaluation.classifiers import (
     FeatureClassifier,
     load_feature_classifier,
@@ -82,7 +84,7 @@ def conditional_accuracy(
 
 
 def evaluate_generator(
-    model: Any,
+    model: Generator,
     real_images: Any,
     classifier: FeatureClassifier | str,
     *,
@@ -94,12 +96,15 @@ def evaluate_generator(
 
     `real_images` are compared in `real_range` (default: the model's `value_range`).
     """
+    if not isinstance(model, Generator):
+        raise TypeError(
+            f"evaluate_generator needs a model that generates images (a Generator), got "
+            f"{type(model).__name__}."
+        )
     clf = _classifier(classifier)
     value_range = tuple(model.value_range)
     real_range = tuple(real_range or value_range)
-    labels = None
-    if getattr(model, "is_conditional", False):
-        labels = np.arange(num_samples) % model.num_classes
+    labels = cycled_labels(num_samples, model.num_classes) if model.is_conditional else None
     samples = model.generate(num_samples, labels=labels, seed=seed)
     real_features = clf.features(real_images, real_range)
     fake_features, predicted = clf.features_and_predictions(samples, value_range)

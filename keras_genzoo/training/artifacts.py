@@ -13,9 +13,12 @@ from typing import Any, Callable
 import keras
 import numpy as np
 
+from keras_genzoo.core.capabilities import Encoder, Generator
+from keras_genzoo.core.model import ZooModel
 from keras_genzoo.io.atomic import replacing
 from keras_genzoo.io.checksums import record_checksum
 from keras_genzoo.io.images import image_grid
+from keras_genzoo.models.autoencoders import DenoisingAutoencoder
 from keras_genzoo.training.data import RunData
 from keras_genzoo.training.divergence import check_finite_weights
 
@@ -71,11 +74,9 @@ class RunCheckpoint(keras.callbacks.Callback):
 # ---------------------------------------------------------------------------- grids
 
 
-def reconstruct(model: keras.Model, images: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+def reconstruct(model: Encoder, images: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
     """The model's reconstructions; conditional models also get the images' labels."""
-    if labels is not None and getattr(model, "is_conditional", False):
-        return np.asarray(model.reconstruct(images, labels=labels))
-    return np.asarray(model.reconstruct(images))
+    return np.asarray(model.reconstruct(images, labels=labels if model.is_conditional else None))
 
 
 def grid_scale(images: np.ndarray) -> int:
@@ -84,7 +85,7 @@ def grid_scale(images: np.ndarray) -> int:
 
 
 def preview_grids(
-    model: keras.Model,
+    model: ZooModel,
     inputs: np.ndarray,
     targets: np.ndarray,
     labels: np.ndarray | None = None,
@@ -98,13 +99,13 @@ def preview_grids(
     images (the clean targets), the model's inputs when they differ (noisy pairs, or the
     noise a denoising model adds itself), then the model's reconstructions.
     """
-    value_range = getattr(model, "value_range", (0.0, 1.0))
+    value_range = model.value_range
     grids = {}
-    if hasattr(model, "reconstruct"):
+    if isinstance(model, Encoder):
         panels = [targets]
         if not np.array_equal(inputs, targets):
             panels.append(inputs)
-        elif hasattr(model, "corrupt"):
+        elif isinstance(model, DenoisingAutoencoder):
             panels.append(model.corrupt(inputs, seed=seed))
         panels.append(reconstruct(model, panels[-1], labels))
         scale = grid_scale(targets)
@@ -116,8 +117,8 @@ def preview_grids(
         grids["reconstructions"] = np.concatenate(
             [part for tile in tiles for part in (tile, gap)][:-1], axis=1
         )
-    if hasattr(model, "generate"):
-        conditional = getattr(model, "is_conditional", False)
+    if isinstance(model, Generator):
+        conditional = model.is_conditional
         ncols = num_classes if conditional and num_classes and num_classes <= 16 else 8
         samples = model.generate(ncols * max(1, 64 // ncols), seed=seed)
         grids["samples"] = image_grid(
@@ -126,7 +127,7 @@ def preview_grids(
     return grids
 
 
-def run_preview_grids(model: keras.Model, data: RunData, seed: int) -> dict[str, np.ndarray]:
+def run_preview_grids(model: ZooModel, data: RunData, seed: int) -> dict[str, np.ndarray]:
     """`preview_grids` of the first held-out images of a run."""
     labels = None if data.test_labels is None else data.test_labels[:PREVIEW_IMAGES]
     return preview_grids(
@@ -164,11 +165,11 @@ class ImageSummaries(keras.callbacks.Callback):
 # --------------------------------------------------------------------------- reports
 
 
-def reconstruction_report(model: keras.Model, data: RunData, seed: int) -> dict[str, Any]:
+def reconstruction_report(model: Encoder, data: RunData, seed: int) -> dict[str, Any]:
     """Held-out reconstruction error next to the error of predicting the mean training image.
 
-    Denoising models (with `corrupt`) also report the error of their own noisy inputs and
-    of the denoised images.
+    Denoising models also report the error of their own noisy inputs and of the denoised
+    images.
     """
     mean_image = data.train_images.astype(np.float64).mean(axis=0)
     reconstructions = reconstruct(model, data.test_inputs, data.test_labels)
@@ -180,7 +181,9 @@ def reconstruction_report(model: keras.Model, data: RunData, seed: int) -> dict[
         "mean_image_mse": baseline,
         "ratio_to_mean_image": mse / baseline,
     }
-    if hasattr(model, "corrupt") and np.array_equal(data.test_inputs, data.test_targets):
+    if isinstance(model, DenoisingAutoencoder) and np.array_equal(
+        data.test_inputs, data.test_targets
+    ):
         noisy = model.corrupt(data.test_targets, seed=seed)
         denoised = reconstruct(model, noisy, data.test_labels)
         report["denoising"] = {

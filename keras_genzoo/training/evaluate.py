@@ -55,13 +55,13 @@ def score_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> 
             _require(model, "log_likelihood", name)
             count = options["num_images"] or len(images)
             log_px = model.log_likelihood(
-                images[:count], labels[:count] if conditional else None,
+                images[:count], labels=labels[:count] if conditional else None,
                 num_samples=options["num_samples"], seed=seed,
             )
             results["iw_nll"] = float(-np.mean(log_px))
         elif name == "nll":
             _require(model, "bits_per_dim", name)
-            log_px = model.log_likelihood(images, labels if conditional else None)
+            log_px = model.log_likelihood(images, labels=labels if conditional else None)
             results["nll"] = float(-np.mean(log_px))
             results["bits_per_dim"] = float(results["nll"] / (np.prod(images.shape[1:]) * np.log(2.0)))
         elif name == "generator":
@@ -82,7 +82,7 @@ def score_metrics(model: keras.Model, data: RunData, config: dict[str, Any]) -> 
                 num_betas=options["num_betas"], seed=seed,
             )
             results["ais_log_z"] = float(log_z)
-            results["ais_log_likelihood"] = float(model.log_likelihood(images, log_z))
+            results["ais_log_likelihood"] = float(np.mean(model.log_likelihood(images, log_z=log_z)))
     return results
 
 

@@ -17,7 +17,8 @@ from typing import Any, Sequence
 import keras
 import tensorflow as tf
 
-from keras_genzoo.core.model import ZooModel, split_batch
+from keras_genzoo.core.conditioning import split_batch
+from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.registry import (
     BuilderCall,
     builder_parameters,
@@ -133,7 +134,8 @@ class RunBackup(keras.callbacks.Callback):
                 lambda spec: tf.zeros([1, *spec.shape[1:]], spec.dtype), self.dataset.element_spec
             )
             images, _ = split_batch(zeros)
-            self.model(zeros if getattr(self.model, "is_conditional", False) else images)
+            conditional = isinstance(self.model, ZooModel) and self.model.is_conditional
+            self.model(zeros if conditional else images)
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.completed, self.history = self.backup.restore(self.model)

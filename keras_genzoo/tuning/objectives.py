@@ -77,7 +77,7 @@ def denoising_mse(model: keras.Model, held: HeldOut, options: dict) -> float:
 
 def negative_elbo(model: keras.Model, held: HeldOut, options: dict) -> float:
     reconstruction, kl = model.elbo_terms(
-        held.images, _labels_for(model, held), num_samples=options.get("elbo_samples", 1),
+        held.images, labels=_labels_for(model, held), num_samples=options.get("elbo_samples", 1),
         seed=held.seed,
     )
     return float(np.mean(reconstruction + kl))
@@ -85,7 +85,7 @@ def negative_elbo(model: keras.Model, held: HeldOut, options: dict) -> float:
 
 def iw_nll(model: keras.Model, held: HeldOut, options: dict) -> float:
     log_px = model.log_likelihood(
-        held.images, _labels_for(model, held), num_samples=options.get("iw_samples", 100),
+        held.images, labels=_labels_for(model, held), num_samples=options.get("iw_samples", 100),
         seed=held.seed,
     )
     return float(-np.mean(log_px))
@@ -119,15 +119,15 @@ def rbm_ais_log_likelihood(model: keras.Model, held: HeldOut, options: dict) -> 
         "ais", train_images=held.images, seed=held.seed,
         **{"num_betas": 1000, **options.get("ais", {})},
     )
-    return float(model.log_likelihood(held.images, log_z))
+    return float(np.mean(model.log_likelihood(held.images, log_z=log_z)))
 
 
 def exact_nll(model: keras.Model, held: HeldOut, options: dict) -> float:
-    return float(-np.mean(model.log_likelihood(held.images, _labels_for(model, held))))
+    return float(-np.mean(model.log_likelihood(held.images, labels=_labels_for(model, held))))
 
 
 def bits_per_dim(model: keras.Model, held: HeldOut, options: dict) -> float:
-    return float(np.mean(model.bits_per_dim(held.images, _labels_for(model, held))))
+    return float(np.mean(model.bits_per_dim(held.images, labels=_labels_for(model, held))))
 
 
 def _conditional(params: dict) -> bool:

@@ -18,6 +18,9 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_genzoo.core.checks import check_positive_int
+from keras_genzoo.core.randomness import fold_in_replica
+
 VISIBLE_TYPES = ("bernoulli", "gaussian")
 
 Seed = Any  # None, an int, a keras.random.SeedGenerator or an int tensor of shape (2,)
@@ -34,15 +37,6 @@ def bernoulli_sample(probabilities: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         tf.shape(probabilities), seed, dtype=tf.float32, alg="philox"
     )
     return tf.cast(noise < tf.cast(probabilities, tf.float32), probabilities.dtype)
-
-
-def _fold_in_replica_id(seed: tf.Tensor) -> tf.Tensor:
-    """`seed` made distinct per replica (replica 0, and code outside a strategy, included)."""
-    context = tf.distribute.get_replica_context()
-    if context is None:  # cross-replica context: one stream, as on one device
-        return seed
-    replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
-    return tf.random.experimental.stateless_fold_in(seed, replica)
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")
@@ -71,8 +65,7 @@ class RBM(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units < 1:
-            raise ValueError(f"RBM units must be a positive integer, got {units!r}.")
+        units = check_positive_int(units, "RBM units")
         if visible not in VISIBLE_TYPES:
             raise ValueError(
                 f"RBM visible must be one of {VISIBLE_TYPES}, got {visible!r}. Use "
@@ -146,9 +139,9 @@ class RBM(keras.layers.Layer):
         if seed is None:
             current = ops.convert_to_tensor(self.seed_state)
             self.seed_state.assign(current + ops.convert_to_tensor([0, 1], dtype="int32"))
-            return _fold_in_replica_id(current)
+            return fold_in_replica(current)
         if isinstance(seed, keras.random.SeedGenerator):
-            return _fold_in_replica_id(tf.cast(seed.next(), tf.int32))
+            return fold_in_replica(tf.cast(seed.next(), tf.int32))
         if isinstance(seed, int):
             seed = [seed, 0]
         return tf.cast(seed, tf.int32)

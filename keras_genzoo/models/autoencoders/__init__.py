@@ -10,14 +10,12 @@ from keras_genzoo.models.autoencoders.builders import (
     dae_dense,
 )
 from keras_genzoo.models.autoencoders.model import (
-    NOISE_KINDS,
     Autoencoder,
     DenoisingAutoencoder,
     default_loss,
 )
 
 __all__ = [
-    "NOISE_KINDS",
     "Autoencoder",
     "DenoisingAutoencoder",
     "ae_conv",

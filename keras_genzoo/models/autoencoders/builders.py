@@ -15,20 +15,12 @@ from keras_genzoo.core.blocks import (
     build_dense_encoder,
     check_image_shape,
 )
+from keras_genzoo.core.checks import check_positive_int
 from keras_genzoo.core.registry import register_model
-from keras_genzoo.models.autoencoders.model import (
-    Autoencoder,
-    DenoisingAutoencoder,
-    check_noise,
-)
+from keras_genzoo.data.corruption import DEFAULT_NOISE_LEVEL, check_noise
+from keras_genzoo.models.autoencoders.model import Autoencoder, DenoisingAutoencoder
 
 OUTPUT_ACTIVATIONS = {(0.0, 1.0): "sigmoid", (-1.0, 1.0): "tanh"}
-
-
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
-    return value
 
 
 def _widths(values: Any, what: str) -> tuple[int, ...]:
@@ -36,7 +28,7 @@ def _widths(values: Any, what: str) -> tuple[int, ...]:
         values = (values,)
     if not isinstance(values, (list, tuple)) or not values:
         raise ValueError(f"{what} must be a non-empty list of positive integers, got {values!r}.")
-    return tuple(_positive_int(v, f"each entry of {what}") for v in values)
+    return tuple(check_positive_int(v, f"each entry of {what}") for v in values)
 
 
 def _output_activation(value_range: Sequence[float]) -> str:
@@ -89,7 +81,7 @@ def _dense(
     noise: dict[str, Any] | None = None,
 ) -> Autoencoder:
     image_shape = check_image_shape(image_shape)
-    latent_dim = _positive_int(latent_dim, "latent_dim")
+    latent_dim = check_positive_int(latent_dim, "latent_dim")
     units = _widths(units, "units")
     out_activation = _output_activation(value_range)
     encoder = build_dense_encoder(image_shape, units, activation=activation)
@@ -109,9 +101,9 @@ def _conv(
     noise: dict[str, Any] | None = None,
 ) -> Autoencoder:
     image_shape = check_image_shape(image_shape)
-    latent_dim = _positive_int(latent_dim, "latent_dim")
+    latent_dim = check_positive_int(latent_dim, "latent_dim")
     filters = _widths(filters, "filters")
-    kernel_size = _positive_int(kernel_size, "kernel_size")
+    kernel_size = check_positive_int(kernel_size, "kernel_size")
     out_activation = _output_activation(value_range)
     encoder = build_conv_encoder(
         image_shape, filters, kernel_size=kernel_size, activation=activation
@@ -127,10 +119,10 @@ def _conv(
 
 
 def _noise(noise: str, noise_level: float, seed: int | None) -> dict[str, Any]:
-    check_noise(noise, noise_level)
+    noise_level = check_noise(noise, noise_level)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"seed must be an integer or None, got {seed!r}.")
-    return {"noise": noise, "noise_level": float(noise_level), "seed": seed}
+    return {"noise": noise, "noise_level": noise_level, "seed": seed}
 
 
 @register_model("ae_dense", family="autoencoder")
@@ -186,7 +178,7 @@ def dae_dense(
     activation: str = "relu",
     value_range: Sequence[float] = (0.0, 1.0),
     noise: str = "gaussian",
-    noise_level: float = 0.25,
+    noise_level: float = DEFAULT_NOISE_LEVEL,
     seed: int | None = None,
     loss: Any = None,
     learning_rate: float = 1e-3,
@@ -212,7 +204,7 @@ def dae_conv(
     activation: str = "relu",
     value_range: Sequence[float] = (0.0, 1.0),
     noise: str = "gaussian",
-    noise_level: float = 0.25,
+    noise_level: float = DEFAULT_NOISE_LEVEL,
     seed: int | None = None,
     loss: Any = None,
     learning_rate: float = 1e-3,

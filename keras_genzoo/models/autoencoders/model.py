@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_genzoo.core.model import ZooModel, _first_batch
-
-NOISE_KINDS = ("gaussian", "masking")
+from keras_genzoo.core.capabilities import Encoder
+from keras_genzoo.core.conditioning import first_batch
+from keras_genzoo.core.model import ZooModel
+from keras_genzoo.core.randomness import ReplicaSeedGenerator, resolve_seed
+from keras_genzoo.data.corruption import DEFAULT_NOISE_LEVEL, check_noise, corrupt
 
 
 def default_loss(value_range: Sequence[float]) -> keras.losses.Loss:
@@ -18,20 +20,6 @@ def default_loss(value_range: Sequence[float]) -> keras.losses.Loss:
     if tuple(float(v) for v in value_range) == (0.0, 1.0):
         return keras.losses.BinaryCrossentropy(name="binary_crossentropy")
     return keras.losses.MeanSquaredError(name="mean_squared_error")
-
-
-def _batched(fn: Callable[[tf.Tensor], tf.Tensor], array: Any, batch_size: int) -> np.ndarray:
-    """Apply `fn` to `array` in batches (inference mode) and stack the numpy results."""
-    array = np.asarray(array, dtype=np.float32)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
-    parts = [
-        np.asarray(fn(tf.constant(array[start : start + batch_size])))
-        for start in range(0, len(array), batch_size)
-    ]
-    if not parts:
-        raise ValueError("Expected at least one image, got an empty batch.")
-    return np.concatenate(parts).astype(np.float32)
 
 
 def _output_shape(model: keras.Model) -> tuple[int, ...]:
@@ -43,7 +31,7 @@ def _input_shape(model: keras.Model) -> tuple[int, ...]:
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")
-class Autoencoder(ZooModel):
+class Autoencoder(Encoder, ZooModel):
     """An encoder, a bottleneck and a decoder trained to reproduce their input.
 
     The encoder maps images to features, the bottleneck maps features to the latent
@@ -106,6 +94,11 @@ class Autoencoder(ZooModel):
         """Size of the latent code."""
         return int(np.prod(_output_shape(self.bottleneck)))
 
+    @property
+    def code_shape(self) -> tuple[int, ...]:
+        """Shape of one latent code, as the decoder takes it."""
+        return _input_shape(self.decoder)
+
     # ------------------------------------------------------------------ forward passes
 
     def call(self, inputs: Any, training: bool = False) -> tf.Tensor:
@@ -113,29 +106,14 @@ class Autoencoder(ZooModel):
         codes = self.bottleneck(features, training=training)
         return self.decoder(codes, training=training)
 
-    def encode(self, images: Any, batch_size: int = 256) -> np.ndarray:
-        """Latent codes of `images` (N, *image_shape) -> (N, latent_dim)."""
-        self.check_images(images, "images")
-        return _batched(
-            lambda x: self.bottleneck(self.encoder(x, training=False), training=False),
-            images, batch_size,
-        )
+    def _encode_batch(self, images: np.ndarray, one_hot: None) -> tf.Tensor:
+        return self.bottleneck(self.encoder(images, training=False), training=False)
 
-    def decode(self, codes: Any, batch_size: int = 256) -> np.ndarray:
-        """Images decoded from latent codes (N, latent_dim), in `value_range`."""
-        codes = np.asarray(codes, dtype=np.float32)
-        expected = _input_shape(self.decoder)
-        if codes.ndim != 1 + len(expected) or tuple(codes.shape[1:]) != expected:
-            raise ValueError(
-                f"{self.name} decodes codes of shape (batch, {', '.join(map(str, expected))}), "
-                f"got {codes.shape}. Get codes from encode()."
-            )
-        return _batched(lambda z: self.decoder(z, training=False), codes, batch_size)
+    def _decode_batch(self, codes: np.ndarray, one_hot: None) -> tf.Tensor:
+        return self.decoder(codes, training=False)
 
-    def reconstruct(self, images: Any, batch_size: int = 256) -> np.ndarray:
-        """Decoded encodings of `images`; a denoising model returns the cleaned images."""
-        self.check_images(images, "images")
-        return _batched(lambda x: self(x, training=False), images, batch_size)
+    def _reconstruct_batch(self, images: np.ndarray, one_hot: None) -> tf.Tensor:
+        return self(images, training=False)
 
     # ------------------------------------------------------------------------ training
 
@@ -166,7 +144,7 @@ class Autoencoder(ZooModel):
         return super().compute_metrics(x, x if y is None else y, y_pred, sample_weight)
 
     def check_training_data(self, x: Any, y: Any = None) -> None:
-        images, targets = _first_batch(x, y)
+        images, targets = first_batch(x, y)
         if images is None:
             return
         self.check_images(images)
@@ -200,48 +178,32 @@ class DenoisingAutoencoder(Autoencoder):
         bottleneck: keras.Model,
         decoder: keras.Model,
         noise: str = "gaussian",
-        noise_level: float = 0.25,
+        noise_level: float = DEFAULT_NOISE_LEVEL,
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(encoder, bottleneck, decoder, **kwargs)
-        check_noise(noise, noise_level)
         self.noise = noise
-        self.noise_level = float(noise_level)
+        self.noise_level = check_noise(noise, noise_level)
         self.seed = seed
-        self.noise_seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
-
-    def _corrupt(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        low, high = self.value_range
-        images = tf.convert_to_tensor(images)
-        shape = tf.shape(images)
-        if self.noise == "gaussian":
-            noise = tf.random.stateless_normal(shape, seed, stddev=self.noise_level * (high - low))
-            return tf.clip_by_value(images + tf.cast(noise, images.dtype), low, high)
-        masked = tf.random.stateless_uniform(shape, seed) < self.noise_level
-        return tf.where(masked, tf.cast(low, images.dtype), images)
-
-    def _replica_seed(self) -> tf.Tensor:
-        """Next seed of the noise stream, folded with the replica id so replicas differ."""
-        seed = tf.cast(tf.math.floormod(self.noise_seed_generator.next(), 2**31 - 1), tf.int32)
-        context = tf.distribute.get_replica_context()
-        replica = context.replica_id_in_sync_group if context is not None else 0
-        return tf.random.experimental.stateless_fold_in(seed, replica)
+        self.noise_seed_generator = ReplicaSeedGenerator(seed, name="noise_seed")
 
     def corrupt(self, images: Any, seed: int | None = None) -> np.ndarray:
         """`images` with this model's training noise added (same seed, same noise)."""
         self.check_images(images, "images")
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31 - 1))
-        return np.asarray(
-            self._corrupt(np.asarray(images, np.float32), tf.constant([seed, 0], tf.int32))
-        )
+        seed = tf.constant([resolve_seed(seed), 0], tf.int32)
+        images = np.asarray(images, np.float32)
+        return np.asarray(corrupt(images, seed, self.noise, self.noise_level, self.value_range))
 
     def training_pair(self, inputs: Any, targets: Any) -> tuple[Any, Any]:
         """(model input, target) of a training batch: plain images are corrupted here."""
         if targets is not None:
             return inputs, targets
-        return self._corrupt(inputs, self._replica_seed()), inputs
+        noisy = corrupt(
+            inputs, self.noise_seed_generator.next(), self.noise, self.noise_level,
+            self.value_range,
+        )
+        return noisy, inputs
 
     def train_step(self, data: Any) -> dict[str, Any]:
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -252,20 +214,3 @@ class DenoisingAutoencoder(Autoencoder):
         config = super().get_config()
         config.update(noise=self.noise, noise_level=self.noise_level, seed=self.seed)
         return config
-
-
-def check_noise(noise: str, noise_level: float) -> None:
-    """Raise a ValueError for an unknown noise kind or an unusable noise level."""
-    if noise not in NOISE_KINDS:
-        raise ValueError(f"noise must be one of {NOISE_KINDS}, got {noise!r}.")
-    level = float(noise_level)
-    if noise == "masking" and not 0.0 < level < 1.0:
-        raise ValueError(
-            f"Masking noise_level is the probability of hiding a pixel and must be in "
-            f"(0, 1), got {noise_level!r}."
-        )
-    if noise == "gaussian" and not level > 0.0:
-        raise ValueError(
-            f"Gaussian noise_level is the noise standard deviation as a fraction of the "
-            f"value range and must be > 0, got {noise_level!r}."
-        )

@@ -11,14 +11,13 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_genzoo.core.model import (
-    ZooModel,
-    _first_batch,
-    check_class_labels,
-    split_batch,
-)
+from keras_genzoo.core.capabilities import Generator
+from keras_genzoo.core.checks import check_choice, check_class_labels, check_count
+from keras_genzoo.core.conditioning import first_batch, model_labels, split_batch
+from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.precision import LossScaleOptimizer
+from keras_genzoo.core.randomness import fold_in_replica, numpy_rng
 from keras_genzoo.models.gan.losses import PROBABILISTIC, SMOOTHABLE, get_loss
 
 INTERPOLATIONS = ("slerp", "linear")
@@ -66,8 +65,7 @@ def latent_interpolation(
         )
     if int(steps) < 2:
         raise ValueError(f"steps must be at least 2 (the two end points), got {steps}.")
-    if method not in INTERPOLATIONS:
-        raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}.")
+    check_choice(method, INTERPOLATIONS, "method")
     t = np.linspace(0.0, 1.0, int(steps))[:, None]
     if method == "linear":
         return ((1 - t) * start + t * end).astype(np.float32)
@@ -84,7 +82,7 @@ def _input_shapes(model: keras.Model) -> list[tuple]:
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")
-class GAN(ZooModel):
+class GAN(Generator, ZooModel):
     """A generator and a discriminator trained adversarially by `fit`.
 
     Each training step first updates the discriminator (`discriminator_steps` times) on a
@@ -268,15 +266,11 @@ class GAN(ZooModel):
                 f"makes {self.image_shape}."
             )
 
-    def check_labels(self, labels: Any, what: str = "labels") -> np.ndarray:
-        """Integer class ids in [0, num_classes) as an int32 array, or a clear ValueError."""
-        return check_class_labels(labels, self.num_classes, what)
-
     def check_training_data(self, x: Any, y: Any = None) -> None:
         super().check_training_data(x, y)
         if not self.is_conditional:
             return
-        _, labels = _first_batch(x, y)
+        _, labels = first_batch(x, y)
         if labels is None:
             if isinstance(x, tf.data.Dataset) or isinstance(x, np.ndarray):
                 raise ValueError(
@@ -285,7 +279,7 @@ class GAN(ZooModel):
                     "fit(images, labels)."
                 )
             return
-        self.check_labels(labels, "training labels")
+        check_class_labels(labels, self.num_classes, "training labels")
 
     # ------------------------------------------------------------------ compile
 
@@ -404,9 +398,7 @@ class GAN(ZooModel):
         else:
             seed = ops.convert_to_tensor(self._noise_state)
             self._noise_state.assign(seed + ops.convert_to_tensor([0, 1], dtype="int64"))
-        replica = tf.distribute.get_replica_context()
-        replica_id = 0 if replica is None else replica.replica_id_in_sync_group
-        return tf.random.experimental.stateless_fold_in(seed, replica_id)
+        return fold_in_replica(seed)
 
     def _normal(self, shape: Any) -> Any:
         return tf.random.stateless_normal(shape, seed=self._next_seed())
@@ -468,28 +460,24 @@ class GAN(ZooModel):
     def train_step(self, data: Any) -> dict[str, Any]:
         real, labels = self._unpack(data)
         batch_size = ops.shape(real)[0]
-        replicas = self.distribute_strategy.num_replicas_in_sync
-        d_vars = self.discriminator.trainable_variables
-        g_vars = self.generator.trainable_variables
 
         for _ in range(self.discriminator_steps):
             fake = ops.stop_gradient(self._fake_batch(batch_size, labels, training=True))
-            with tf.GradientTape() as tape:
-                d_loss, real_scores, fake_scores, penalty = self._discriminator_loss(
-                    real, fake, labels, training=True
-                )
-                scaled = self.d_optimizer.scale_loss(d_loss / replicas)
-            grads = tape.gradient(scaled, d_vars)
-            self.d_optimizer.apply_gradients(zip(grads, d_vars))
+            d_loss, real_scores, fake_scores, penalty = self.gradient_step(
+                lambda fake=fake: self._discriminator_loss(real, fake, labels, training=True),
+                self.discriminator.trainable_variables,
+                self.d_optimizer,
+            )
 
-        with tf.GradientTape() as tape:
+        def generator_objective():
             fake = self._fake_batch(batch_size, labels, training=True)
             g_own_losses = _network_losses(self.generator)
             g_scores = self._scores(self._noisy(fake), labels, training=True)
-            g_loss = ops.mean(self._objective.generator(g_scores)) + g_own_losses
-            scaled = self.g_optimizer.scale_loss(g_loss / replicas)
-        grads = tape.gradient(scaled, g_vars)
-        self.g_optimizer.apply_gradients(zip(grads, g_vars))
+            return ops.mean(self._objective.generator(g_scores)) + g_own_losses
+
+        g_loss = self.gradient_step(
+            generator_objective, self.generator.trainable_variables, self.g_optimizer
+        )
         self._update_ema()
 
         self._track(d_loss, g_loss, real_scores, fake_scores, penalty)
@@ -537,63 +525,38 @@ class GAN(ZooModel):
     # ------------------------------------------------------------------ sampling
 
     def sample_latent(self, n: int, seed: int | None = None) -> np.ndarray:
-        """`n` standard-normal latent vectors; the same seed gives the same vectors."""
-        n = int(n)
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}.")
-        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        """`n` standard-normal latent vectors; the same seed gives the same vectors.
 
-    def _generation_labels(self, n: int, labels: Any) -> np.ndarray | None:
-        if not self.is_conditional:
-            if labels is not None:
-                raise ValueError(
-                    f"{self.name} is unconditional and takes no labels; call generate(n) "
-                    "or build a conditional model (cgan) to choose classes."
-                )
-            return None
-        if labels is None:
-            return (np.arange(n) % self.num_classes).astype(np.int32)
-        if np.isscalar(labels):
-            labels = np.full(n, labels)
-        labels = self.check_labels(labels)
-        if len(labels) != n:
-            raise ValueError(f"Got {len(labels)} labels for n={n} samples; pass one label per sample.")
-        return labels
-
-    def generate(
-        self,
-        n: int,
-        labels: Any = None,
-        seed: int | None = None,
-        *,
-        use_ema: bool | None = None,
-        batch_size: int = 256,
-    ) -> np.ndarray:
-        """`n` samples (n, *image_shape) in `value_range`; the same seed gives the same samples.
-
-        Conditional models draw class `labels[i]` for sample i (cycling through the
-        classes when `labels` is None). `use_ema` (default: whenever the model keeps one)
-        samples with the moving average of the generator weights.
+        `seed` follows the seed policy of `keras_genzoo.core.randomness`.
         """
-        labels = self._generation_labels(int(n), labels)
-        return self.generate_from_latent(self.sample_latent(n, seed), labels, use_ema=use_ema,
-                                         batch_size=batch_size)
+        n = check_count(n, "n")
+        return numpy_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def _generate(
+        self, n: int, labels: Any, seed: int, batch_size: int, *, use_ema: bool | None = None
+    ) -> np.ndarray:
+        """Samples of `n` latent draws; `use_ema` (default: whenever the model keeps one)
+        samples with the moving average of the generator weights."""
+        return self.generate_from_latent(
+            self.sample_latent(n, seed), labels=labels, use_ema=use_ema, batch_size=batch_size
+        )
 
     def generate_from_latent(
         self,
         latent: np.ndarray,
-        labels: Any = None,
         *,
+        labels: Any = None,
         use_ema: bool | None = None,
         batch_size: int = 256,
     ) -> np.ndarray:
-        """Samples for given latent vectors (n, latent_dim) and, if conditional, labels."""
+        """Samples for given latent vectors (n, latent_dim) and, if conditional, labels
+        (as `generate` takes them)."""
         latent = np.asarray(latent, np.float32)
         if latent.ndim != 2 or latent.shape[1] != self.latent_dim:
             raise ValueError(
                 f"latent must have shape (n, {self.latent_dim}), got {latent.shape}."
             )
-        labels = self._generation_labels(len(latent), labels)
+        labels = model_labels(self, labels, len(latent), cycle=True)
         if use_ema is None:
             use_ema = bool(self._ema_weights)
         if use_ema and not self._ema_weights:
@@ -664,25 +627,26 @@ class GAN(ZooModel):
         self._ema_statistics = (fingerprint, tuple(state))
         return state
 
-    def interpolate(
+    def latent_walk(
         self,
         steps: int = 8,
-        seed: int | None = None,
-        label: int | None = None,
         *,
+        seed: int | None = None,
+        labels: Any = None,
         method: str = "slerp",
         use_ema: bool | None = None,
     ) -> np.ndarray:
-        """Samples along a latent path between two random points (from `seed`).
+        """Samples along a latent path (`latent_interpolation`) between two random points
+        drawn from `seed` (seed policy of `keras_genzoo.core.randomness`).
 
-        Conditional models keep the class fixed: pass `label`.
+        Conditional models take the class to draw: one class id kept along the walk,
+        or one per step.
         """
-        if self.is_conditional and label is None:
-            raise ValueError(f"{self.name} is conditional: pass the class to draw as label=k.")
+        if self.is_conditional and labels is None:
+            raise ValueError(f"{self.name} is conditional: pass the class to draw as labels=k.")
         start, end = self.sample_latent(2, seed)
         path = latent_interpolation(start, end, steps, method)
-        labels = None if label is None else np.full(len(path), label)
-        return self.generate_from_latent(path, labels, use_ema=use_ema)
+        return self.generate_from_latent(path, labels=labels, use_ema=use_ema)
 
     # ------------------------------------------------------------------ config
 

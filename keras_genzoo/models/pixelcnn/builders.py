@@ -23,13 +23,10 @@ import keras
 from keras import layers, ops
 
 from keras_genzoo.core.blocks import check_image_shape
+from keras_genzoo.core.checks import check_positive_int
 from keras_genzoo.core.layers.masked_conv import MaskedConv2D
 from keras_genzoo.core.registry import register_model
-from keras_genzoo.models.pixelcnn.model import (
-    LIKELIHOODS,
-    PixelCNN,
-    _check_positive_int,
-)
+from keras_genzoo.models.pixelcnn.model import LIKELIHOODS, PixelCNN
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")
@@ -57,7 +54,7 @@ def _with_bias(x, bias, name: str):
 
 
 def _check_odd(value: Any, what: str) -> int:
-    value = _check_positive_int(value, what)
+    value = check_positive_int(value, what)
     if value % 2 == 0:
         raise ValueError(f"{what} must be odd (a causal kernel has a centre tap), got {value}.")
     return value
@@ -85,11 +82,11 @@ def build_gated_pixelcnn(
     per-class bias.
     """
     height, width, channels = check_image_shape(image_shape)
-    filters = _check_positive_int(filters, "filters")
-    num_layers = _check_positive_int(num_layers, "num_layers")
+    filters = check_positive_int(filters, "filters")
+    num_layers = check_positive_int(num_layers, "num_layers")
     kernel_size = _check_odd(kernel_size, "kernel_size")
     first_kernel_size = _check_odd(first_kernel_size, "first_kernel_size")
-    head_filters = filters if head_filters is None else _check_positive_int(head_filters, "head_filters")
+    head_filters = filters if head_filters is None else check_positive_int(head_filters, "head_filters")
     for value, what in ((filters, "filters"), (head_filters, "head_filters")):
         if value % channels:
             raise ValueError(
@@ -229,7 +226,7 @@ def pixelcnn_conditional(
     Trains on (images, labels); `generate(n, labels=...)` draws the requested classes.
     Likelihoods as in `pixelcnn`.
     """
-    num_classes = _check_positive_int(num_classes, "num_classes")
+    num_classes = check_positive_int(num_classes, "num_classes")
     return _assemble(
         check_image_shape(image_shape), likelihood=likelihood, num_levels=num_levels,
         num_classes=num_classes, filters=filters, num_layers=num_layers,

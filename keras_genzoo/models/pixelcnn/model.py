@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 from typing import Any, Sequence
 
 import keras
@@ -11,24 +10,22 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_genzoo.core.model import (
-    ZooModel,
-    _first_batch,
-    check_class_labels,
-    split_batch,
+from keras_genzoo.core.capabilities import DensityModel, Generator, batch_slices
+from keras_genzoo.core.checks import check_choice, check_positive_int
+from keras_genzoo.core.conditioning import (
+    conditioned_batch,
+    first_batch,
+    model_labels,
+    one_hot,
+    one_hot_tensor,
 )
+from keras_genzoo.core.model import ZooModel
 
 LIKELIHOODS = ("bernoulli", "categorical")
 
 
-def _check_positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
 @keras.saving.register_keras_serializable(package="keras_genzoo")
-class PixelCNN(ZooModel):
+class PixelCNN(Generator, DensityModel, ZooModel):
     """p(x) = prod_i p(x_i | x_<i) over sub-pixels in raster order (row, column, colour).
 
     `vertical` and `horizontal` are the two stacks of a Gated PixelCNN (see
@@ -44,8 +41,10 @@ class PixelCNN(ZooModel):
     image) and `bits_per_dim`. Conditional models (`num_classes` set) train on
     (images, labels). `generate` samples with a compiled loop that runs the vertical
     stack once per row and only the horizontal stack, on one row, per sub-pixel.
+    `log_likelihood` is exact.
     """
 
+    likelihood_kind = "exact"
     submodels = ("vertical", "horizontal")
 
     def __init__(
@@ -67,16 +66,15 @@ class PixelCNN(ZooModel):
                 f"(num_levels - 1)); got value_range {list(self.value_range)}. Load the data "
                 "with scale='unit'."
             )
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}.")
-        num_levels = _check_positive_int(num_levels, "num_levels")
+        check_choice(likelihood, LIKELIHOODS, "likelihood")
+        num_levels = check_positive_int(num_levels, "num_levels")
         if likelihood == "bernoulli" and num_levels != 2:
             raise ValueError(f"A Bernoulli likelihood has 2 levels, got num_levels={num_levels}.")
         if num_levels < 2:
             raise ValueError(f"num_levels must be at least 2, got {num_levels}.")
         self.likelihood = likelihood
         self.num_levels = num_levels
-        self.num_classes = None if num_classes is None else _check_positive_int(num_classes, "num_classes")
+        self.num_classes = None if num_classes is None else check_positive_int(num_classes, "num_classes")
         self.is_conditional = self.num_classes is not None
         self.vertical = vertical
         self.horizontal = horizontal
@@ -117,28 +115,6 @@ class PixelCNN(ZooModel):
                 f"got {got}."
             )
 
-    def _labels(self, labels: Any, n: int, *, cycle: bool = False) -> np.ndarray | None:
-        if not self.is_conditional:
-            if labels is not None:
-                raise ValueError(
-                    f"{self.name} is unconditional and takes no labels; build "
-                    "pixelcnn_conditional to condition on classes."
-                )
-            return None
-        if labels is None:
-            if cycle:
-                return (np.arange(n) % self.num_classes).astype(np.int32)
-            raise ValueError(
-                f"{self.name} is class-conditional: pass labels (integers in "
-                f"[0, {self.num_classes - 1}]), one per image."
-            )
-        if np.ndim(labels) == 0:
-            labels = np.full(n, labels)
-        labels = check_class_labels(labels, self.num_classes)
-        if len(labels) != n:
-            raise ValueError(f"Got {len(labels)} labels for {n} images; pass one label per image.")
-        return labels
-
     def check_pixel_values(self, images: Any, what: str = "inputs") -> None:
         """Raise a ValueError for pixels that are not levels of the model's likelihood."""
         arr = np.asarray(images, np.float64)
@@ -162,14 +138,15 @@ class PixelCNN(ZooModel):
                 f"{hint}."
             )
 
-    def _as_images(self, x: Any, what: str = "images") -> np.ndarray:
-        self.check_images(x, what)
-        self.check_pixel_values(x, what)
-        return np.asarray(x, np.float32)
+    def as_images(self, x: Any, what: str = "images") -> np.ndarray:
+        """`x` as float32 images after `check_images` and `check_pixel_values`."""
+        images = super().as_images(x, what)
+        self.check_pixel_values(images, what)
+        return images
 
     def check_training_data(self, x: Any, y: Any = None) -> None:
         super().check_training_data(x, y)
-        images, labels = _first_batch(x, y)
+        images, labels = first_batch(x, y)
         if images is None:
             return
         self.check_pixel_values(images, "training images")
@@ -179,14 +156,9 @@ class PixelCNN(ZooModel):
                     f"{self.name} is class-conditional and trains on (images, labels) batches: "
                     "pass fit(x, labels) or load_dataset(..., labels=True)."
                 )
-            self._labels(np.asarray(labels).reshape(-1), len(images))
+            model_labels(self, np.asarray(labels).reshape(-1), len(images))
 
     # --------------------------------------------------------------- core maths
-
-    def _one_hot(self, labels):
-        if labels is None:
-            return None
-        return ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), self.num_classes)
 
     def _vertical(self, images, one_hot, training: bool = False):
         inputs = images if one_hot is None else [images, one_hot]
@@ -199,6 +171,7 @@ class PixelCNN(ZooModel):
 
     def _logits(self, images, one_hot, training: bool = False):
         images = ops.convert_to_tensor(images, "float32")
+        one_hot = None if one_hot is None else ops.convert_to_tensor(one_hot, "float32")
         return self._horizontal(images, self._vertical(images, one_hot, training), one_hot, training)
 
     def _log_probs(self, logits):
@@ -208,7 +181,7 @@ class PixelCNN(ZooModel):
             return ops.stack([-ops.softplus(logit), -ops.softplus(-logit)], axis=-1)
         return ops.log_softmax(logits, axis=-1)
 
-    def _log_likelihood(self, images, logits):
+    def _image_log_prob(self, images, logits):
         """log p(x) per image in nats, from the teacher-forced logits."""
         images = ops.cast(images, "float32")
         if self.likelihood == "bernoulli":
@@ -228,7 +201,7 @@ class PixelCNN(ZooModel):
         if self.is_conditional:
             if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
                 raise ValueError(f"{self.name} is class-conditional: call it on (images, labels).")
-            return self._logits(inputs[0], self._one_hot(inputs[1]), training)
+            return self._logits(inputs[0], one_hot_tensor(inputs[1], self.num_classes), training)
         return self._logits(inputs, None, training)
 
     # ------------------------------------------------------------------- training
@@ -238,10 +211,8 @@ class PixelCNN(ZooModel):
         return [self.loss_tracker, self.bits_tracker]
 
     def _unpack(self, data):
-        images, labels = split_batch(data)
-        if self.is_conditional and labels is None:
-            raise ValueError(f"{self.name} is class-conditional and trains on (images, labels).")
-        return ops.cast(images, "float32"), self._one_hot(labels) if self.is_conditional else None
+        images, one_hot = conditioned_batch(self, data)
+        return ops.cast(images, "float32"), one_hot
 
     def _update_metrics(self, nll, images):
         batch = ops.cast(ops.shape(images)[0], "float32")
@@ -251,47 +222,45 @@ class PixelCNN(ZooModel):
 
     def train_step(self, data):
         images, one_hot = self._unpack(data)
-        with tf.GradientTape() as tape:
-            nll = -ops.mean(self._log_likelihood(images, self._logits(images, one_hot, True)))
+
+        def objective():
+            nll = -ops.mean(self._image_log_prob(images, self._logits(images, one_hot, True)))
             loss = nll
             if self.losses:
                 loss = loss + ops.cast(ops.sum(self.losses), "float32")
-            # The optimizer sums gradients over replicas: average the loss over them.
-            replica_loss = loss / self.distribute_strategy.num_replicas_in_sync
-            scaled_loss = self.optimizer.scale_loss(replica_loss)
-        gradients = tape.gradient(scaled_loss, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+            return loss, nll
+
+        _, nll = self.gradient_step(objective, self.trainable_variables)
         return self._update_metrics(nll, images)
 
     def test_step(self, data):
         images, one_hot = self._unpack(data)
-        nll = -ops.mean(self._log_likelihood(images, self._logits(images, one_hot)))
+        nll = -ops.mean(self._image_log_prob(images, self._logits(images, one_hot)))
         return self._update_metrics(nll, images)
 
     # ---------------------------------------------------------------- user tools
 
-    def log_likelihood(self, x: Any, labels: Any = None, batch_size: int = 256) -> np.ndarray:
-        """Exact log p(x) (log p(x | label) if conditional) in nats, one per image."""
-        images = self._as_images(x)
-        labels = self._labels(labels, len(images))
-        batch_size = _check_positive_int(batch_size, "batch_size")
+    def _log_likelihood(self, images, labels, batch_size: int = 256) -> np.ndarray:
+        """Exact log p(x) per image, `batch_size` images per pass."""
+        batch_size = check_positive_int(batch_size, "batch_size")
+        conditions = one_hot(labels, self.num_classes)
         out = []
-        for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size]
-            one_hot = None if labels is None else self._one_hot(labels[start : start + batch_size])
-            out.append(ops.convert_to_numpy(self._log_likelihood(batch, self._logits(batch, one_hot))))
-        return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+        for rows in batch_slices(len(images), batch_size):
+            batch = images[rows]
+            hot = None if conditions is None else conditions[rows]
+            out.append(ops.convert_to_numpy(self._image_log_prob(batch, self._logits(batch, hot))))
+        return np.concatenate(out).astype(np.float64)
 
-    def bits_per_dim(self, x: Any, labels: Any = None, batch_size: int = 256) -> np.ndarray:
+    def bits_per_dim(self, x: Any, *, labels: Any = None, batch_size: int = 256) -> np.ndarray:
         """-log2 p(x) / (H * W * C): bits per sub-pixel, one per image."""
-        return -self.log_likelihood(x, labels, batch_size) / (self.num_dims * math.log(2.0))
+        log_px = self.log_likelihood(x, labels=labels, batch_size=batch_size)
+        return -log_px / (self.num_dims * math.log(2.0))
 
-    def predict_distributions(self, x: Any, labels: Any = None) -> np.ndarray:
+    def predict_distributions(self, x: Any, *, labels: Any = None) -> np.ndarray:
         """Log-probabilities (n, H, W, C, num_levels) of every level of every sub-pixel."""
-        images = self._as_images(x)
-        labels = self._labels(labels, len(images))
-        one_hot = None if labels is None else self._one_hot(labels)
-        return ops.convert_to_numpy(self._log_probs(self._logits(images, one_hot)))
+        images = self.as_images(x)
+        hot = one_hot(model_labels(self, labels, len(images)), self.num_classes)
+        return ops.convert_to_numpy(self._log_probs(self._logits(images, hot)))
 
     # ------------------------------------------------------------------ sampling
 
@@ -350,21 +319,17 @@ class PixelCNN(ZooModel):
         self._samplers[key] = compiled
         return compiled
 
-    def _sample(self, n, labels, seed, cached, batch_size, keep_distributions):
-        n = _check_positive_int(n, "n")
-        batch_size = _check_positive_int(batch_size, "batch_size")
-        labels = self._labels(labels, n, cycle=True)
-        seed = random.randint(0, 2**31 - 1) if seed is None else int(seed)
+    def _sample(self, n, labels, seed, batch_size, cached, keep_distributions):
         sampler = self._sampler(bool(cached), keep_distributions)
         images, log_probs = [], []
-        for chunk, start in enumerate(range(0, n, batch_size)):
-            size = min(batch_size, n - start)
-            one_hot = (
+        for chunk, rows in enumerate(batch_slices(n, batch_size)):
+            size = rows.stop - rows.start
+            conditions = (
                 tf.zeros((size, 0)) if labels is None
-                else tf.one_hot(labels[start : start + size], self.num_classes)
+                else tf.one_hot(labels[rows], self.num_classes)
             )
             chunk_seed = tf.constant([seed, chunk], tf.int64)
-            x, lp = sampler(one_hot, chunk_seed, tf.constant(size, tf.int32))
+            x, lp = sampler(conditions, chunk_seed, tf.constant(size, tf.int32))
             images.append(x.numpy())
             log_probs.append(lp.numpy())
         return np.concatenate(images), (np.concatenate(log_probs) if keep_distributions else None)
@@ -372,33 +337,28 @@ class PixelCNN(ZooModel):
     def sample_with_distributions(
         self,
         n: int,
+        *,
         labels: Any = None,
         seed: int | None = None,
-        *,
         cached: bool = True,
-        batch_size: int = 256,
+        batch_size: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """`n` samples and the log-probabilities (n, H, W, C, levels) each was drawn from."""
-        return self._sample(n, labels, seed, cached, batch_size, keep_distributions=True)
+        """`n` samples, as `generate` draws them, and the log-probabilities
+        (n, H, W, C, levels) each sub-pixel was drawn from."""
+        n, labels, seed, batch_size = self.generation_request(n, labels, seed, batch_size)
+        if n == 0:
+            return (
+                np.zeros((0, *self.image_shape), np.float32),
+                np.zeros((0, *self.image_shape, self.num_levels), np.float32),
+            )
+        return self._sample(n, labels, seed, batch_size, cached, keep_distributions=True)
 
-    def generate(
-        self,
-        n: int,
-        labels: Any = None,
-        seed: int | None = None,
-        *,
-        cached: bool = True,
-        batch_size: int = 256,
-    ) -> np.ndarray:
-        """`n` samples (n, H, W, C) in [0, 1]; the same seed gives the same images.
-
-        Conditional models draw class `labels[i]` for sample i (cycling through the
-        classes when `labels` is None). `cached=True` runs the vertical stack once per
-        row and the horizontal stack on one row per sub-pixel; `cached=False` runs the
-        whole network per sub-pixel. Both are one compiled loop and draw the same
-        samples from the same seed.
-        """
-        return self._sample(n, labels, seed, cached, batch_size, keep_distributions=False)[0]
+    def _generate(self, n, labels, seed, batch_size, *, cached: bool = True) -> np.ndarray:
+        """Samples in [0, 1]. `cached=True` runs the vertical stack once per row and the
+        horizontal stack on one row per sub-pixel; `cached=False` runs the whole network
+        per sub-pixel. Both are one compiled loop and draw the same samples from the same
+        seed; chunk i of `batch_size` images draws from the seed pair (seed, i)."""
+        return self._sample(n, labels, seed, batch_size, cached, keep_distributions=False)[0]
 
     # ------------------------------------------------------------------ config
 

@@ -8,6 +8,7 @@ from keras_genzoo.models.rbm.likelihood import (
     base_rate_visible_bias,
     exact_log_partition,
     free_energy,
+    log_probability,
     pseudo_likelihood,
 )
 from keras_genzoo.models.rbm.model import RBMModel
@@ -20,6 +21,7 @@ __all__ = [
     "base_rate_visible_bias",
     "exact_log_partition",
     "free_energy",
+    "log_probability",
     "pseudo_likelihood",
     "rbm_bernoulli",
     "rbm_gaussian",

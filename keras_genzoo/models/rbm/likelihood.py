@@ -335,6 +335,11 @@ def free_energy(rbm: RBM, v: Any, batch_size: int = 1000) -> np.ndarray:
     return np.concatenate(out)
 
 
+def log_probability(rbm: RBM, v: Any, log_z: float) -> np.ndarray:
+    """`log p(v) = -F(v) - log Z` for each row of `v`, in float64."""
+    return -free_energy(rbm, v) - log_z
+
+
 def average_log_likelihood(rbm: RBM, v: Any, log_z: float) -> float:
     """Mean of `log p(v) = -F(v) - log Z` over the rows of `v`."""
     return float(np.mean(-free_energy(rbm, v)) - log_z)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Sequence
 
 import keras
@@ -9,8 +10,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_genzoo.core.capabilities import DensityModel, Generator, batch_slices
+from keras_genzoo.core.checks import check_choice, check_positive_int, check_probability
+from keras_genzoo.core.conditioning import first_batch, split_batch
 from keras_genzoo.core.layers.rbm import RBM, VISIBLE_TYPES, bernoulli_sample
-from keras_genzoo.core.model import ZooModel, _first_batch, split_batch
+from keras_genzoo.core.model import ZooModel
+from keras_genzoo.core.randomness import resolve_seed
 from keras_genzoo.models.rbm import likelihood
 
 # Gaussian units: per-pixel standard deviations are floored at this fraction of the value
@@ -22,14 +27,8 @@ MIN_STD_FRACTION = 0.05
 PSEUDO_LIKELIHOOD_ROWS = None
 
 
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
 @keras.saving.register_keras_serializable(package="keras_genzoo")
-class RBMModel(ZooModel):
+class RBMModel(Generator, DensityModel, ZooModel):
     """A restricted Boltzmann machine over flattened images.
 
     `fit` trains it by CD-k (`persistent=False`) or persistent CD (`persistent=True`,
@@ -44,7 +43,15 @@ class RBMModel(ZooModel):
     measures on the training data.
 
     Calling the model on images returns the hidden probabilities (features).
+
+    `log_likelihood` is an estimate: `-F(v) - log Z` with log Z from
+    `estimate_log_partition`, cached until the weights change (AIS with its defaults
+    when no estimate is cached).
     """
+
+    likelihood_kind = "estimate"
+    # One pass by default: the chains of one call are drawn together from its seed.
+    generate_batch_size = None
 
     # A CD-1 step is a few milliseconds, so per-execution costs weigh most here: run a
     # whole epoch of MNIST at batch size 100 per execution (benchmarks/rbm_cd1.py).
@@ -65,19 +72,14 @@ class RBMModel(ZooModel):
         **kwargs: Any,
     ) -> None:
         super().__init__(image_shape=image_shape, value_range=value_range, **kwargs)
-        if visible not in VISIBLE_TYPES:
-            raise ValueError(f"visible must be one of {VISIBLE_TYPES}, got {visible!r}.")
-        self.hidden_units = _positive_int(hidden_units, "hidden_units")
-        self.visible = visible
-        self.cd_steps = _positive_int(cd_steps, "cd_steps")
+        self.visible = check_choice(visible, VISIBLE_TYPES, "visible")
+        self.hidden_units = check_positive_int(hidden_units, "hidden_units")
+        self.cd_steps = check_positive_int(cd_steps, "cd_steps")
         self.persistent = bool(persistent)
-        self.num_chains = _positive_int(num_chains, "num_chains")
-        if sparsity_target is not None and not 0.0 < float(sparsity_target) < 1.0:
-            raise ValueError(
-                f"sparsity_target is the desired mean hidden activation, strictly between 0 "
-                f"and 1 (or None for no penalty); got {sparsity_target!r}."
-            )
-        self.sparsity_target = None if sparsity_target is None else float(sparsity_target)
+        self.num_chains = check_positive_int(num_chains, "num_chains")
+        self.sparsity_target = None if sparsity_target is None else check_probability(
+            sparsity_target, "sparsity_target (the desired mean hidden activation)"
+        )
         if float(sparsity_cost) < 0:
             raise ValueError(f"sparsity_cost must be non-negative, got {sparsity_cost!r}.")
         self.sparsity_cost = float(sparsity_cost)
@@ -89,6 +91,7 @@ class RBMModel(ZooModel):
             keras.metrics.Mean(name="pseudo_likelihood") if visible == "bernoulli" else None
         )
         self._generate_fn = None
+        self._log_partition = None  # (fingerprint of the weights, log Z) once estimated
         self.build((None, *self.image_shape))
 
     # ------------------------------------------------------------------ state
@@ -176,7 +179,7 @@ class RBMModel(ZooModel):
 
     def check_training_data(self, x: Any, y: Any = None) -> None:
         super().check_training_data(x, y)
-        _, labels = _first_batch(x, y)
+        _, labels = first_batch(x, y)
         if labels is not None:
             raise ValueError(
                 f"{self.name} is an unconditional model and trains on images alone; got "
@@ -375,67 +378,74 @@ class RBMModel(ZooModel):
         hidden = bernoulli_sample(self.rbm.hidden_probabilities(v), final_seed)
         return self.from_visible(self.rbm.visible_probabilities(hidden))
 
-    def generate(
-        self,
-        n: int,
-        labels: Any = None,
-        seed: int | None = None,
-        gibbs_steps: int = 1000,
-    ) -> np.ndarray:
-        """`n` images from `gibbs_steps` of Gibbs sampling started at the visible biases.
-
-        The images are the visible probabilities (Bernoulli) or means (Gaussian) given
-        the last hidden sample, in `value_range`. The same seed gives the same images.
-        """
-        if labels is not None:
-            raise ValueError(
-                f"{self.name} is unconditional: generate() takes no labels. Call "
-                "generate(n, seed=...) instead."
-            )
-        n = _positive_int(n, "n")
-        gibbs_steps = _positive_int(gibbs_steps, "gibbs_steps")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ValueError(f"seed must be an integer or None, got {seed!r}.")
+    def _generate(self, n, labels, seed, batch_size, *, gibbs_steps: int = 1000) -> np.ndarray:
+        """Images from `gibbs_steps` of Gibbs sampling started at the visible biases: the
+        visible probabilities (Bernoulli) or means (Gaussian) given the last hidden
+        sample, in `value_range`. Chunk i of `batch_size` chains draws from the seed
+        pair (seed, i); by default all chains run in one chunk."""
+        gibbs_steps = check_positive_int(gibbs_steps, "gibbs_steps")
         if self._generate_fn is None:
             self._generate_fn = tf.function(self._generate_graph, reduce_retracing=True)
-        seed_tensor = self.rbm.seed_tensor(None if seed is None else int(seed))
-        return np.asarray(self._generate_fn(n, gibbs_steps, seed_tensor))
+        chunks = [
+            self._generate_fn(rows.stop - rows.start, gibbs_steps, tf.constant([seed, i], tf.int32))
+            for i, rows in enumerate(batch_slices(n, batch_size))
+        ]
+        return np.concatenate([np.asarray(chunk) for chunk in chunks])
 
     # ------------------------------------------------------------ likelihoods
 
     def pseudo_likelihood(self, images: Any, seed: int | None = None) -> np.ndarray:
-        """Per-image log pseudo-likelihood (scikit-learn's `score_samples` definition)."""
+        """Per-image log pseudo-likelihood (scikit-learn's `score_samples` definition);
+        `seed` (seed policy of `keras_genzoo.core.randomness`) picks the flipped units."""
         self.check_images(images)
         return likelihood.pseudo_likelihood(
-            self.rbm, np.asarray(self.to_visible(images)), seed=seed
+            self.rbm, np.asarray(self.to_visible(images)), seed=resolve_seed(seed)
         )
 
-    def log_likelihood(self, images: Any, log_z: float) -> float:
-        """Average log p(image) in visible space given an estimate of log Z.
+    def _weights_fingerprint(self) -> str:
+        weights = [self.rbm.kernel, self.rbm.visible_bias, self.rbm.hidden_bias]
+        arrays = [np.asarray(w) for w in weights]
+        if self.visible == "gaussian":
+            arrays += [np.asarray(self.data_mean), np.asarray(self.data_std)]
+        return hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest()
 
-        For Gaussian units this is the log-density of the standardised pixels.
-        """
-        self.check_images(images)
+    def _log_likelihood(self, images, labels, log_z: float | None = None) -> np.ndarray:
+        """log p(v) = -F(v) - log Z per image, in the RBM's visible space (for Gaussian
+        units, the log-density of the standardised pixels). `log_z` defaults to the
+        cached estimate (see `log_partition`)."""
         visible = np.asarray(self.to_visible(images))
-        return likelihood.average_log_likelihood(self.rbm, visible, log_z)
+        return likelihood.log_probability(
+            self.rbm, visible, self.log_partition() if log_z is None else float(log_z)
+        )
+
+    def log_partition(self) -> float:
+        """The cached log Z of the current weights: the last `estimate_log_partition`
+        result, or, when there is none or the weights changed since, a fresh AIS
+        estimate with its default options."""
+        fingerprint = self._weights_fingerprint()
+        if self._log_partition is None or self._log_partition[0] != fingerprint:
+            self.estimate_log_partition("ais")
+        return self._log_partition[1]
 
     def estimate_log_partition(
         self, method: str = "ais", train_images: Any = None, **ais_options: Any
     ) -> float:
-        """log Z of the RBM.
+        """log Z of the RBM, cached for `log_likelihood` until the weights change.
 
         `method="exact"` enumerates the hidden states (few hidden units only); `"ais"` runs
         annealed importance sampling (options as `ais_log_partition`), starting from the
         base rates of `train_images` when they are given.
         """
+        check_choice(method, ("ais", "exact"), "method")
         if method == "exact":
-            return likelihood.exact_log_partition(self.rbm)
-        if method != "ais":
-            raise ValueError(f"method must be 'ais' or 'exact', got {method!r}.")
-        if train_images is not None:
-            self.check_images(train_images, "train_images")
-            ais_options["data"] = np.asarray(self.to_visible(train_images))
-        return likelihood.ais_log_partition(self.rbm, **ais_options).log_z
+            log_z = likelihood.exact_log_partition(self.rbm)
+        else:
+            if train_images is not None:
+                self.check_images(train_images, "train_images")
+                ais_options["data"] = np.asarray(self.to_visible(train_images))
+            log_z = likelihood.ais_log_partition(self.rbm, **ais_options).log_z
+        self._log_partition = (self._weights_fingerprint(), log_z)
+        return log_z
 
     # ---------------------------------------------------------------- config
 

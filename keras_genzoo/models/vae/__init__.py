@@ -5,11 +5,10 @@ Builders registered here: `vae_dense`, `vae_conv`, `cvae_dense`, `cvae_conv`.
 
 from keras_genzoo.models.vae.builders import cvae_conv, cvae_dense, vae_conv, vae_dense
 from keras_genzoo.models.vae.likelihoods import binarize, kl_to_standard_normal
-from keras_genzoo.models.vae.model import VAE, ReplicaSeedGenerator
+from keras_genzoo.models.vae.model import VAE
 
 __all__ = [
     "VAE",
-    "ReplicaSeedGenerator",
     "binarize",
     "cvae_conv",
     "cvae_dense",

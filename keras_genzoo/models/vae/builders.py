@@ -14,6 +14,7 @@ from keras_genzoo.core.blocks import (
     build_dense_encoder,
     check_image_shape,
 )
+from keras_genzoo.core.checks import check_positive_int
 from keras_genzoo.core.registry import register_model
 from keras_genzoo.models.vae.model import LIKELIHOODS, VAE
 
@@ -35,12 +36,6 @@ def _check_widths(widths: Sequence[int], what: str) -> tuple[int, ...]:
             f"{what} must be a non-empty sequence of positive integers, got {widths!r}."
         )
     return tuple(int(w) for w in widths)
-
-
-def _check_latent_dim(latent_dim: int) -> int:
-    if isinstance(latent_dim, bool) or int(latent_dim) != latent_dim or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}.")
-    return int(latent_dim)
 
 
 def _conditional_encoder(features: keras.Model, image_shape, num_classes: int, latent_dim: int):
@@ -112,7 +107,7 @@ def vae_dense(
     likelihood is Bernoulli for value_range (0, 1) and Gaussian otherwise unless set.
     """
     image_shape = check_image_shape(image_shape)
-    latent_dim = _check_latent_dim(latent_dim)
+    latent_dim = check_positive_int(latent_dim, "latent_dim")
     units = _check_widths(units, "units")
     encoder = build_dense_encoder(image_shape, units, output_dim=2 * latent_dim)
     decoder = build_dense_decoder(image_shape, latent_dim, units[::-1], output_activation=None)
@@ -144,7 +139,7 @@ def vae_conv(
     mirrors them). Likelihood as in `vae_dense`; beta > 1 gives a beta-VAE.
     """
     image_shape = check_image_shape(image_shape)
-    latent_dim = _check_latent_dim(latent_dim)
+    latent_dim = check_positive_int(latent_dim, "latent_dim")
     filters = _check_widths(filters, "filters")
     encoder = build_conv_encoder(image_shape, filters, output_dim=2 * latent_dim)
     decoder = build_conv_decoder(image_shape, latent_dim, filters[::-1], output_activation=None)
@@ -178,10 +173,9 @@ def cvae_dense(
     encoder also stores the class in z, and prior samples drift to other classes.
     """
     image_shape = check_image_shape(image_shape)
-    latent_dim = _check_latent_dim(latent_dim)
+    latent_dim = check_positive_int(latent_dim, "latent_dim")
     units = _check_widths(units, "units")
-    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
+    num_classes = check_positive_int(num_classes, "num_classes")
     features = build_dense_encoder(image_shape, units, name="encoder_features")
     body = build_dense_decoder(
         image_shape, latent_dim + num_classes, units[::-1], output_activation=None,
@@ -218,10 +212,9 @@ def cvae_conv(
     default latent is small for the reason given in `cvae_dense`.
     """
     image_shape = check_image_shape(image_shape)
-    latent_dim = _check_latent_dim(latent_dim)
+    latent_dim = check_positive_int(latent_dim, "latent_dim")
     filters = _check_widths(filters, "filters")
-    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
+    num_classes = check_positive_int(num_classes, "num_classes")
     features = build_conv_encoder(image_shape, filters, name="encoder_features")
     body = build_conv_decoder(
         image_shape, latent_dim + num_classes, filters[::-1], output_activation=None,

@@ -11,45 +11,31 @@ import tensorflow as tf
 from keras import ops
 from scipy.special import logsumexp
 
-from keras_genzoo.core.model import ZooModel, _first_batch, split_batch
+from keras_genzoo.core.capabilities import (
+    DensityModel,
+    Encoder,
+    Generator,
+    batch_slices,
+    map_batches,
+)
+from keras_genzoo.core.checks import check_positive_int
+from keras_genzoo.core.conditioning import (
+    conditioned_batch,
+    first_batch,
+    model_labels,
+    one_hot,
+    one_hot_tensor,
+)
+from keras_genzoo.core.model import ZooModel
+from keras_genzoo.core.randomness import ReplicaSeedGenerator, numpy_rng, resolve_seed
 from keras_genzoo.models.vae import likelihoods
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 MIN_DECODER_STD = 1e-3  # floor of a learned Gaussian std, as a fraction of the value range
 
 
-def _replica_id():
-    context = tf.distribute.get_replica_context()
-    return 0 if context is None else context.replica_id_in_sync_group
-
-
-class ReplicaSeedGenerator(keras.random.SeedGenerator):
-    """A `SeedGenerator` whose seeds also depend on the replica that draws them.
-
-    The generator's state is the same on every replica of a distribution strategy,
-    so folding in the replica id is what makes replicas draw different noise. On a
-    single device the sequence is as reproducible as the plain generator's.
-    """
-
-    def next(self, ordered: bool = True):
-        seed = super().next(ordered=ordered)
-        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
-        return tf.random.experimental.stateless_fold_in(seed, tf.cast(_replica_id(), tf.int32))
-
-
-def _check_positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _chunks(n: int, size: int):
-    for start in range(0, n, size):
-        yield slice(start, min(start + size, n))
-
-
 @keras.saving.register_keras_serializable(package="keras_genzoo")
-class VAE(ZooModel):
+class VAE(Encoder, Generator, DensityModel, ZooModel):
     """A variational autoencoder trained on the negative evidence lower bound (ELBO).
 
     `encoder` maps images (and, for a conditional VAE, one-hot labels as a second
@@ -65,8 +51,13 @@ class VAE(ZooModel):
     linearly from 0 at the first step to `beta` after `kl_warmup_steps` optimizer
     steps. The step count is the optimizer's, so a saved and reloaded model resumes
     the warm-up where it stopped. Evaluation always uses w = `beta`.
+
+    `log_likelihood(x, labels=..., num_samples=1000, seed=None, batch_size=2048)` is
+    the importance-weighted lower bound on log p(x) from `num_samples` posterior samples
+    per image.
     """
 
+    likelihood_kind = "bound"
     saved_seed_states = {"seed_generator": "seed_generator_state"}
     submodels = ("encoder", "decoder")
 
@@ -116,7 +107,7 @@ class VAE(ZooModel):
                 f"got {kl_warmup_steps!r}."
             )
         if num_classes is not None:
-            num_classes = _check_positive_int(num_classes, "num_classes")
+            num_classes = check_positive_int(num_classes, "num_classes")
 
         self.likelihood = likelihood
         self.decoder_std = decoder_std
@@ -193,61 +184,19 @@ class VAE(ZooModel):
                     )
         return latent_dim
 
-    def _check_labels(self, labels: Any, n: int, what: str = "labels") -> np.ndarray | None:
-        """Integer labels as an array of length n (None for unconditional models)."""
-        if not self.is_conditional:
-            if labels is not None:
-                raise ValueError(
-                    f"{self.name} is an unconditional VAE and takes no labels; build a "
-                    "conditional one (e.g. create_model('cvae_conv')) to condition on classes."
-                )
-            return None
-        if labels is None:
-            raise ValueError(
-                f"{self.name} is a conditional VAE: pass {what} (integers in "
-                f"[0, {self.num_classes - 1}]) for the images."
-            )
-        arr = np.asarray(labels)
-        if arr.ndim == 0:
-            arr = np.full((n,), arr)
-        arr = arr.reshape(-1) if arr.ndim == 2 and arr.shape[1] == 1 else arr
-        if arr.ndim != 1 or len(arr) != n:
-            raise ValueError(f"Expected {n} {what}, one integer per image, got shape {arr.shape}.")
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            if not np.all(np.equal(np.mod(arr, 1), 0)):
-                raise ValueError(f"{what} must be integer class ids, got dtype {arr.dtype}.")
-        arr = arr.astype(np.int64)
-        if arr.size and (arr.min() < 0 or arr.max() >= self.num_classes):
-            raise ValueError(
-                f"{what} must lie in [0, {self.num_classes - 1}] for num_classes="
-                f"{self.num_classes}, got values in [{arr.min()}, {arr.max()}]."
-            )
-        return arr
-
     def check_training_data(self, x: Any, y: Any = None) -> None:
         super().check_training_data(x, y)
         if self.is_conditional:
-            images, labels = _first_batch(x, y)
+            images, labels = first_batch(x, y)
             if images is not None:
                 if labels is None:
                     raise ValueError(
                         f"{self.name} is a conditional VAE and trains on (images, labels) "
                         "batches: pass fit(x, labels) or load_dataset(..., labels=True)."
                     )
-                self._check_labels(labels, len(images))
-
-    def _as_images(self, x: Any, what: str = "images") -> np.ndarray:
-        arr = np.asarray(x)
-        self.check_images(arr, what)
-        return arr.astype(np.float32, copy=False)
+                model_labels(self, labels, len(images))
 
     # --------------------------------------------------------------- core maths
-
-    def _one_hot(self, labels):
-        if labels is None:
-            return None
-        labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-        return ops.one_hot(labels, self.num_classes)
 
     def _encode(self, images, one_hot, training: bool = False):
         images = ops.convert_to_tensor(images)
@@ -312,15 +261,6 @@ class VAE(ZooModel):
         step = ops.cast(self.optimizer.iterations, "float32")
         return self.beta * ops.minimum(1.0, step / float(self.kl_warmup_steps))
 
-    def _unpack(self, data):
-        images, labels = split_batch(data)
-        if self.is_conditional and labels is None:
-            raise ValueError(
-                f"{self.name} is a conditional VAE and trains on (images, labels) batches; "
-                "use load_dataset(..., labels=True) or fit(x, labels)."
-            )
-        return images, self._one_hot(labels) if self.is_conditional else None
-
     def _update_metrics(self, loss, reconstruction, kl, images):
         batch = ops.cast(ops.shape(images)[0], "float32")
         self.loss_tracker.update_state(loss, sample_weight=batch)
@@ -333,22 +273,21 @@ class VAE(ZooModel):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
     def train_step(self, data):
-        images, one_hot = self._unpack(data)
-        with tf.GradientTape() as tape:
+        images, one_hot = conditioned_batch(self, data)
+
+        def objective():
             reconstruction, kl = self._elbo_terms(images, one_hot, True, self.seed_generator)
             reconstruction, kl = ops.mean(reconstruction), ops.mean(kl)
             loss = reconstruction + self._kl_weight(training=True) * kl
             if self.losses:
                 loss = loss + ops.cast(ops.sum(self.losses), "float32")
-            # The optimizer sums gradients over replicas: average the loss over them.
-            replica_loss = loss / self.distribute_strategy.num_replicas_in_sync
-            scaled_loss = self.optimizer.scale_loss(replica_loss)
-        gradients = tape.gradient(scaled_loss, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+            return loss, reconstruction, kl
+
+        loss, reconstruction, kl = self.gradient_step(objective, self.trainable_variables)
         return self._update_metrics(loss, reconstruction, kl, images)
 
     def test_step(self, data):
-        images, one_hot = self._unpack(data)
+        images, one_hot = conditioned_batch(self, data)
         reconstruction, kl = self._elbo_terms(images, one_hot, False, self.seed_generator)
         reconstruction, kl = ops.mean(reconstruction), ops.mean(kl)
         loss = reconstruction + self._kl_weight(training=False) * kl
@@ -364,7 +303,7 @@ class VAE(ZooModel):
                 raise ValueError(
                     f"{self.name} is a conditional VAE: call it on (images, labels)."
                 )
-            images, one_hot = inputs[0], self._one_hot(inputs[1])
+            images, one_hot = inputs[0], one_hot_tensor(inputs[1], self.num_classes)
         else:
             images, one_hot = inputs, None
         mean, _ = self._encode(images, one_hot, training)
@@ -372,120 +311,46 @@ class VAE(ZooModel):
 
     # ---------------------------------------------------------------- user tools
 
-    def _one_hot_np(self, labels: np.ndarray | None, rows: slice):
-        return None if labels is None else self._one_hot(labels[rows])
+    @property
+    def code_shape(self) -> tuple[int]:
+        """Shape of one latent code: (latent_dim,)."""
+        return (self.latent_dim,)
 
-    def encode(
-        self, x: Any, labels: Any = None, batch_size: int = 256
+    def _encode_batch(self, images: np.ndarray, one_hot: np.ndarray | None):
+        return self._encode(images, one_hot)[0]
+
+    def _decode_batch(self, codes: np.ndarray, one_hot: np.ndarray | None):
+        return self._mean_image(self._decode(codes, one_hot))
+
+    def encode_distribution(
+        self, x: Any, *, labels: Any = None, batch_size: int = 256
     ) -> tuple[np.ndarray, np.ndarray]:
         """Posterior means and log-variances of q(z|x), each of shape (n, latent_dim)."""
-        images = self._as_images(x)
-        labels = self._check_labels(labels, len(images))
-        means, log_vars = [], []
-        for rows in _chunks(len(images), batch_size):
-            mean, log_var = self._encode(images[rows], self._one_hot_np(labels, rows))
-            means.append(ops.convert_to_numpy(mean))
-            log_vars.append(ops.convert_to_numpy(log_var))
-        if not means:
-            empty = np.zeros((0, self.latent_dim), np.float32)
-            return empty, empty.copy()
-        return np.concatenate(means), np.concatenate(log_vars)
+        images, conditions = self._encoder_inputs(x, labels)
+        stats = map_batches(
+            lambda batch, hot: ops.concatenate(self._encode(batch, hot), axis=-1),
+            images, conditions, batch_size,
+        )
+        return stats[:, : self.latent_dim], stats[:, self.latent_dim :]
 
-    def _decode_soft(
-        self, z: np.ndarray, one_hot: np.ndarray | None, batch_size: int
-    ) -> np.ndarray:
-        out = []
-        for rows in _chunks(len(z), batch_size):
-            hot = None if one_hot is None else ops.convert_to_tensor(one_hot[rows], "float32")
-            out.append(ops.convert_to_numpy(self._mean_image(self._decode(z[rows], hot))))
-        if not out:
-            return np.zeros((0, *self.image_shape), np.float32)
-        return np.concatenate(out).astype(np.float32)
-
-    def decode(self, z: Any, labels: Any = None, batch_size: int = 256) -> np.ndarray:
-        """Images (distribution means, in `value_range`) for latent codes z (n, latent_dim)."""
-        z = np.asarray(z, dtype=np.float32)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"decode expects latent codes of shape (n, {self.latent_dim}), got {z.shape}."
-            )
-        labels = self._check_labels(labels, len(z))
-        one_hot = None if labels is None else np.eye(self.num_classes, dtype=np.float32)[labels]
-        return self._decode_soft(z, one_hot, batch_size)
-
-    def reconstruct(self, x: Any, labels: Any = None, batch_size: int = 256) -> np.ndarray:
-        """Decode the posterior mean of each image: the model's reconstruction of x."""
-        mean, _ = self.encode(x, labels, batch_size)
-        return self.decode(mean, labels, batch_size)
-
-    def generate(self, n: int, labels: Any = None, seed: int | None = None) -> np.ndarray:
-        """n new images decoded from prior samples z ~ N(0, I), in `value_range`.
-
-        Each image is the decoder's mean (pixel probabilities for a Bernoulli
-        likelihood), the usual way to show VAE samples.
-
-        Conditional models generate the requested classes (`labels=None` cycles
-        through all classes). The same seed gives the same images.
-        """
-        n = _check_positive_int(n, "n")
-        if self.is_conditional and labels is None:
-            labels = np.arange(n) % self.num_classes
-        labels = self._check_labels(labels, n)
+    def _generate(self, n, labels, seed, batch_size):
+        """Decoder means of prior samples z ~ N(0, I): pixel probabilities for a
+        Bernoulli likelihood, the usual way to show VAE samples."""
         z = keras.random.normal((n, self.latent_dim), seed=keras.random.SeedGenerator(seed))
-        return self.decode(ops.convert_to_numpy(z), labels)
-
-    def interpolate(
-        self, x_a: Any, x_b: Any, steps: int = 8, labels: tuple[Any, Any] | None = None
-    ) -> np.ndarray:
-        """Images decoded along the straight line between the posterior means of x_a and x_b.
-
-        x_a and x_b are single images (H, W, C) or equal-sized batches; the result is
-        (steps, H, W, C), or (n, steps, H, W, C) for batches; the first and last steps
-        reconstruct x_a and x_b. Conditional models take `labels=(labels_a, labels_b)`
-        and blend the one-hot labels along the same line.
-        """
-        steps = _check_positive_int(steps, "steps")
-        if steps < 2:
-            raise ValueError(f"steps must be at least 2 (both end points), got {steps}.")
-        a, b = np.asarray(x_a, np.float32), np.asarray(x_b, np.float32)
-        single = a.ndim == 3
-        if single:
-            a, b = a[None], b[None]
-        if a.shape != b.shape:
-            raise ValueError(f"x_a and x_b must have the same shape, got {a.shape} and {b.shape}.")
-        if self.is_conditional:
-            if labels is None or len(labels) != 2:
-                raise ValueError(
-                    f"{self.name} is a conditional VAE: pass labels=(labels_a, labels_b)."
-                )
-            labels_a = self._check_labels(labels[0], len(a), "labels_a")
-            labels_b = self._check_labels(labels[1], len(b), "labels_b")
-        else:
-            labels_a = labels_b = self._check_labels(labels, len(a))
-        z_a, _ = self.encode(a, labels_a)
-        z_b, _ = self.encode(b, labels_b)
-        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
-        z = ((1 - t) * z_a[:, None] + t * z_b[:, None]).reshape(-1, self.latent_dim)
-        one_hot = None
-        if self.is_conditional:
-            eye = np.eye(self.num_classes, dtype=np.float32)
-            one_hot = ((1 - t) * eye[labels_a][:, None] + t * eye[labels_b][:, None])
-            one_hot = one_hot.reshape(-1, self.num_classes)
-        images = self._decode_soft(z, one_hot, 256).reshape(len(a), steps, *self.image_shape)
-        return images[0] if single else images
+        return self.decode(ops.convert_to_numpy(z), labels=labels, batch_size=batch_size)
 
     def attribute_vector(
-        self, x_with: Any, x_without: Any, labels_with: Any = None, labels_without: Any = None
+        self, x_with: Any, x_without: Any, *, labels_with: Any = None, labels_without: Any = None
     ) -> np.ndarray:
         """Mean latent code of images showing an attribute minus that of images without it."""
-        with_mean, _ = self.encode(x_with, labels_with)
-        without_mean, _ = self.encode(x_without, labels_without)
+        with_mean = self.encode(x_with, labels=labels_with)
+        without_mean = self.encode(x_without, labels=labels_without)
         if not len(with_mean) or not len(without_mean):
             raise ValueError("attribute_vector needs at least one image in each group.")
         return with_mean.mean(axis=0) - without_mean.mean(axis=0)
 
     def add_attribute(
-        self, x: Any, vector: Any, strength: float = 1.0, labels: Any = None
+        self, x: Any, vector: Any, strength: float = 1.0, *, labels: Any = None
     ) -> np.ndarray:
         """Decode the posterior means of x shifted by `strength * vector` in latent space."""
         vector = np.asarray(vector, np.float32)
@@ -494,24 +359,24 @@ class VAE(ZooModel):
                 f"vector must have shape ({self.latent_dim},) (see attribute_vector), "
                 f"got {vector.shape}."
             )
-        mean, _ = self.encode(x, labels)
-        return self.decode(mean + float(strength) * vector, labels)
+        mean = self.encode(x, labels=labels)
+        return self.decode(mean + float(strength) * vector, labels=labels)
 
-    def log_prob_given_latent(self, x: Any, z: Any, labels: Any = None) -> np.ndarray:
+    def log_prob_given_latent(self, x: Any, z: Any, *, labels: Any = None) -> np.ndarray:
         """log p(x|z) in nats for each image and its latent code."""
-        images = self._as_images(x)
+        images = self.as_images(x)
         z = np.asarray(z, np.float32)
         if z.shape != (len(images), self.latent_dim):
             raise ValueError(
                 f"z must have shape ({len(images)}, {self.latent_dim}), got {z.shape}."
             )
-        labels = self._check_labels(labels, len(images))
-        one_hot = self._one_hot(labels) if labels is not None else None
-        return ops.convert_to_numpy(self._log_prob(images, self._decode(z, one_hot)))
+        hot = one_hot(model_labels(self, labels, len(images)), self.num_classes)
+        return ops.convert_to_numpy(self._log_prob(images, self._decode(z, hot)))
 
     def elbo_terms(
         self,
         x: Any,
+        *,
         labels: Any = None,
         num_samples: int = 10,
         seed: int | None = None,
@@ -520,75 +385,73 @@ class VAE(ZooModel):
         """Per-example (reconstruction NLL, KL) of the ELBO, in nats.
 
         The reconstruction term E_q[-log p(x|z)] is averaged over `num_samples`
-        posterior samples; the KL to N(0, I) is exact.
+        posterior samples; the KL to N(0, I) is exact. `seed` follows the seed policy
+        of `keras_genzoo.core.randomness`.
         """
-        images = self._as_images(x)
-        labels = self._check_labels(labels, len(images))
-        num_samples = _check_positive_int(num_samples, "num_samples")
-        generator = keras.random.SeedGenerator(seed)
+        images, conditions = self._encoder_inputs(x, labels)
+        num_samples = check_positive_int(num_samples, "num_samples")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        generator = keras.random.SeedGenerator(resolve_seed(seed))
         recs, kls = [], []
-        for rows in _chunks(len(images), batch_size):
-            batch, one_hot = images[rows], self._one_hot_np(labels, rows)
-            mean, log_var = self._encode(batch, one_hot)
+        for rows in batch_slices(len(images), batch_size):
+            batch = images[rows]
+            hot = None if conditions is None else conditions[rows]
+            mean, log_var = self._encode(batch, hot)
             total = 0.0
             for _ in range(num_samples):
                 z = self._reparameterise(mean, log_var, generator)
-                total += ops.convert_to_numpy(-self._log_prob(batch, self._decode(z, one_hot)))
+                total += ops.convert_to_numpy(-self._log_prob(batch, self._decode(z, hot)))
             recs.append(np.asarray(total, np.float64) / num_samples)
             kls.append(ops.convert_to_numpy(likelihoods.kl_to_standard_normal(mean, log_var)))
-        if not recs:
-            return np.zeros(0), np.zeros(0)
         return np.concatenate(recs), np.concatenate(kls).astype(np.float64)
 
     def anomaly_score(
-        self, x: Any, labels: Any = None, num_samples: int = 10, seed: int | None = None
+        self, x: Any, *, labels: Any = None, num_samples: int = 10, seed: int | None = None
     ) -> np.ndarray:
         """Per-example negative ELBO (beta = 1) in nats: higher means less typical."""
-        reconstruction, kl = self.elbo_terms(x, labels, num_samples=num_samples, seed=seed)
+        reconstruction, kl = self.elbo_terms(x, labels=labels, num_samples=num_samples, seed=seed)
         return reconstruction + kl
 
-    def log_likelihood(
+    def _log_likelihood(
         self,
-        x: Any,
-        labels: Any = None,
+        images: np.ndarray,
+        labels: np.ndarray | None,
         num_samples: int = 1000,
         seed: int | None = None,
         batch_size: int = 2048,
     ) -> np.ndarray:
-        """Importance-weighted estimate of log p(x) (log p(x|y) if conditional), nats each.
+        """Importance-weighted lower bound on log p(x), nats per image.
 
         log p(x) ~= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x), with
-        k = `num_samples`. The estimate is a lower bound that tightens as k grows
-        (k = 1 is a one-sample ELBO). At most `batch_size` decoder evaluations are
-        run at once, so large k fits in memory.
+        k = `num_samples`. The bound tightens as k grows (k = 1 is a one-sample ELBO).
+        At most `batch_size` decoder evaluations run at once, so large k fits in
+        memory. `seed` follows the seed policy of `keras_genzoo.core.randomness`.
         """
-        images = self._as_images(x)
-        labels = self._check_labels(labels, len(images))
-        k = _check_positive_int(num_samples, "num_samples")
-        batch_size = _check_positive_int(batch_size, "batch_size")
+        k = check_positive_int(num_samples, "num_samples")
+        batch_size = check_positive_int(batch_size, "batch_size")
         examples_per_pass = max(1, batch_size // k)
         samples_per_pass = min(k, max(1, batch_size // examples_per_pass))
-        seed_pair = tf.constant(np.random.default_rng(seed).integers(0, 2**31 - 1, 2), tf.int32)
+        seed_pair = tf.constant(numpy_rng(seed).integers(0, 2**31 - 1, 2), tf.int32)
         if self._log_weights_fn is None:
             # one graph for every block and call (shapes and block bounds are tensors)
             self._log_weights_fn = tf.function(self._importance_log_weights, reduce_retracing=True)
+        conditions = one_hot(labels, self.num_classes)
         results = []
-        for rows in _chunks(len(images), examples_per_pass):
+        for rows in batch_slices(len(images), examples_per_pass):
             batch = ops.convert_to_tensor(images[rows])
-            one_hot = self._one_hot_np(labels, rows)
-            one_hot = None if one_hot is None else ops.convert_to_tensor(one_hot, "float32")
-            mean, log_var = self._encode(batch, one_hot)
+            hot = None if conditions is None else ops.convert_to_tensor(conditions[rows])
+            mean, log_var = self._encode(batch, hot)
             example_ids = tf.range(rows.start, rows.stop)
             log_weights = [
                 self._log_weights_fn(
-                    batch, one_hot, mean, log_var, example_ids, seed_pair,
+                    batch, hot, mean, log_var, example_ids, seed_pair,
                     tf.constant(block.start), tf.constant(block.stop), tf.constant(k),
                 ).numpy()
-                for block in _chunks(k, samples_per_pass)
+                for block in batch_slices(k, samples_per_pass)
             ]
             log_weights = np.concatenate(log_weights, axis=1).astype(np.float64)  # (m, k)
             results.append(logsumexp(log_weights, axis=1) - math.log(k))
-        return np.concatenate(results) if results else np.zeros(0)
+        return np.concatenate(results)
 
     def _importance_log_weights(
         self, batch, one_hot, mean, log_var, example_ids, seed, start, stop, k

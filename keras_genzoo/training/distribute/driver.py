@@ -22,12 +22,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_genzoo.core.model import (
-    ZooModel,
-    finite_checked,
-    nonfinite_raised,
-    split_batch,
-)
+from keras_genzoo.core.checks import finite_checked, nonfinite_raised
+from keras_genzoo.core.conditioning import split_batch
+from keras_genzoo.core.model import ZooModel
 from keras_genzoo.io.atomic import replacing, write_bytes
 from keras_genzoo.io.checksums import sha256_file, verify_file
 from keras_genzoo.training.distribute.strategies import is_chief, task_name
