@@ -47,15 +47,25 @@ def contract_user_vae(
 
 
 NAMES = keras_genzoo.list_models()
-# bfloat16 needs no loss scaling, the zoo's own float16 machinery: the default run checks
-# it on one model per family that had it before, the slow run on every model.
-BFLOAT16_BY_DEFAULT = ("dae_dense", "vae_conv", "dcgan", "rbm_bernoulli")
-MIXED_CASES = [pytest.param(name, "mixed_float16", id=f"{name}-mixed_float16") for name in NAMES]
-MIXED_CASES += [
-    pytest.param(
-        name, "mixed_bfloat16", id=f"{name}-mixed_bfloat16",
-        marks=() if name in BFLOAT16_BY_DEFAULT else pytest.mark.slow,
+
+
+def _distributed_case(name: str, *values: str, default: bool | None = None):
+    """A case of a distributed check: in the default run for a row that stands for its
+    training step (`representative`, unless `default` says otherwise), else slow."""
+    row = TINY_MODELS.get(name)  # a missing row fails in the test itself
+    if default is None:
+        default = row is None or row.representative
+    return pytest.param(
+        name, *values, id="-".join((name, *values)), marks=() if default else pytest.mark.slow
     )
+
+
+DISTRIBUTED = [_distributed_case(name) for name in NAMES]
+# bfloat16 needs no loss scaling, the zoo's own float16 machinery: the default run checks
+# it on one model per family, the slow run on every model.
+BFLOAT16_BY_DEFAULT = ("dae_dense", "vae_conv", "dcgan", "rbm_bernoulli")
+MIXED_CASES = [_distributed_case(name, "mixed_float16") for name in NAMES] + [
+    _distributed_case(name, "mixed_bfloat16", default=name in BFLOAT16_BY_DEFAULT)
     for name in NAMES
 ]
 
@@ -161,13 +171,13 @@ class TestModelContract(ModelTestCase):
     def test_bad_inputs(self, name, fresh):
         self.run_bad_input_test(fresh(name), *digits(name, count=64))
 
-    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("name", DISTRIBUTED)
     def test_mirrored_parity(self, name, mirrored, monkeypatch):
         self.run_mirrored_parity_test(
-            lambda: build(name), *digits(name), mirrored, monkeypatch
+            lambda: build(name), *digits(name, count=128), mirrored, monkeypatch
         )
 
-    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("name", DISTRIBUTED)
     def test_replicas_draw_their_own_noise(self, name, mirrored):
         row = tiny(name)
         keras.utils.set_random_seed(3)

@@ -49,26 +49,36 @@ class TinyModel:
     generate_options: Mapping[str, Any] = field(default_factory=dict)
     #: Keyword options of `log_likelihood` that keep the check cheap and deterministic.
     likelihood_options: Mapping[str, Any] = field(default_factory=dict)
+    #: Stands for its training step in the default run's distributed checks (replicas,
+    #: mixed precision); False where another row runs the same step (the slow run checks
+    #: every row).
+    representative: bool = True
 
 
 _GAN = {"latent_dim": 8, "generator_filters": (16, 8), "seed": 1}
 _IW = {"num_samples": 8, "seed": 0}  # importance samples of a VAE's bound, seeded
 
 TINY_MODELS: dict[str, TinyModel] = {
-    "ae_dense": TinyModel({"latent_dim": 4, "units": (32,)}, training_noise=False),
+    "ae_dense": TinyModel(
+        {"latent_dim": 4, "units": (32,)}, training_noise=False, representative=False
+    ),
     "ae_conv": TinyModel({"latent_dim": 8, "filters": (8, 16)}, training_noise=False),
     "dae_dense": TinyModel({"latent_dim": 8, "units": (32,), "seed": 1}),
-    "dae_conv": TinyModel({"latent_dim": 8, "filters": (8, 16), "seed": 1}),
-    "vae_dense": TinyModel({"latent_dim": 4, "units": (32,), "seed": 1}, likelihood_options=_IW),
+    "dae_conv": TinyModel({"latent_dim": 8, "filters": (8, 16), "seed": 1}, representative=False),
+    "vae_dense": TinyModel(
+        {"latent_dim": 4, "units": (32,), "seed": 1}, likelihood_options=_IW, representative=False
+    ),
     "vae_conv": TinyModel({"latent_dim": 4, "filters": (8, 16), "seed": 1}, likelihood_options=_IW),
     "cvae_dense": TinyModel(
         {"latent_dim": 4, "units": (32,), "seed": 1}, conditional=True, likelihood_options=_IW
     ),
     "cvae_conv": TinyModel(
-        {"latent_dim": 4, "filters": (8, 16), "seed": 1}, conditional=True, likelihood_options=_IW
+        {"latent_dim": 4, "filters": (8, 16), "seed": 1}, conditional=True,
+        likelihood_options=_IW, representative=False,
     ),
-    "dcgan": TinyModel(
-        dict(_GAN, discriminator_filters=(8, 16)), SYMMETRIC, metric="d_loss", adversarial=True
+    "dcgan": TinyModel(  # cgan runs the same step, with labels
+        dict(_GAN, discriminator_filters=(8, 16)), SYMMETRIC, metric="d_loss", adversarial=True,
+        representative=False,
     ),
     "cgan": TinyModel(
         dict(_GAN, discriminator_filters=(8, 16)), SYMMETRIC, conditional=True,
@@ -78,18 +88,19 @@ TINY_MODELS: dict[str, TinyModel] = {
         dict(_GAN, critic_filters=(8, 16), critic_steps=2), SYMMETRIC, metric="d_loss",
         adversarial=True,
     ),
+    # RBMs and PixelCNNs draw each batch of samples from its own seed (seed, batch index):
+    # the batch size changes the images.
     "rbm_bernoulli": TinyModel(
         {"hidden_units": 32, "cd_steps": 2, "seed": 1}, metric="reconstruction_error",
-        generate_options={"gibbs_steps": 20},
+        batch_invariant=False, generate_options={"gibbs_steps": 20},
     ),
     "rbm_gaussian": TinyModel(
         {"hidden_units": 32, "learning_rate": 0.05, "seed": 1}, metric="reconstruction_error",
-        generate_options={"gibbs_steps": 20},
+        batch_invariant=False, generate_options={"gibbs_steps": 20},
     ),
-    # Sampling draws each batch from its own seed: the batch size changes the images.
-    "pixelcnn": TinyModel(
+    "pixelcnn": TinyModel(  # pixelcnn_conditional runs the same step, with labels
         {"filters": 6, "num_layers": 2, "head_filters": 6}, binary=True, training_noise=False,
-        batch_invariant=False,
+        batch_invariant=False, representative=False,
     ),
     "pixelcnn_conditional": TinyModel(
         {"filters": 8, "num_layers": 2, "likelihood": "categorical", "num_levels": 17},
