@@ -418,6 +418,14 @@ def test_ais_agrees_with_exact_log_partition_within_half_a_nat(fifteen_hidden_rb
     assert model.estimate_log_partition("exact") == pytest.approx(exact)
 
 
+def test_ais_serves_rbms_of_every_size_in_one_process():
+    """The compiled AIS loop is shared; RBMs with other visible sizes reuse it."""
+    for visible_units in (6, 10, 6, 13):
+        layer = _random_rbm(visible_units, 3, scale=0.5, seed=visible_units)
+        estimate = ais_log_partition(layer, num_chains=50, num_betas=200, seed=0)
+        assert abs(estimate.log_z - exact_log_partition(layer)) < 0.1
+
+
 def test_ais_agrees_with_exact_log_partition_for_gaussian_units():
     images, _, _ = load_arrays("digits", "train")
     keras.utils.set_random_seed(0)

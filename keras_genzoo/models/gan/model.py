@@ -11,9 +11,14 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_genzoo.core.capabilities import Generator
+from keras_genzoo.core.capabilities import Generator, batch_slices
 from keras_genzoo.core.checks import check_choice, check_class_labels, check_count
-from keras_genzoo.core.conditioning import first_batch, model_labels, split_batch
+from keras_genzoo.core.conditioning import (
+    cycled_labels,
+    first_batch,
+    model_labels,
+    split_batch,
+)
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.precision import LossScaleOptimizer
@@ -609,12 +614,12 @@ class GAN(Generator, ZooModel):
         try:
             for layer in layers:  # the "moving" statistics become this batch's statistics
                 layer.momentum = 0.0
-            for b in range(batches):
+            classes = None
+            if self.is_conditional:
+                classes = cycled_labels(EMA_STATISTICS_SAMPLES, self.num_classes)[:, None]
+            for rows in batch_slices(batches * EMA_STATISTICS_BATCH, EMA_STATISTICS_BATCH):
                 noise = rng.standard_normal((EMA_STATISTICS_BATCH, self.latent_dim)).astype(np.float32)
-                inputs = noise
-                if self.is_conditional:
-                    classes = (b * EMA_STATISTICS_BATCH + np.arange(EMA_STATISTICS_BATCH)) % self.num_classes
-                    inputs = [noise, classes[:, None].astype(np.int32)]
+                inputs = noise if classes is None else [noise, classes[rows]]
                 _, updated = self.generator.stateless_call(ema_weights, current, inputs, training=True)
                 for total, i in zip(totals, positions):
                     total += ops.convert_to_numpy(updated[i])

@@ -227,7 +227,7 @@ def _ais_log_weights(
         noise = tf.random.stateless_uniform(tf.shape(mean_or_logit), step_seed, dtype=dtype)
         return tf.cast(noise < tf.sigmoid(mean_or_logit), dtype)
 
-    visible_units = kernel.shape[0]
+    visible_units = tf.shape(kernel)[0]  # dynamic: one trace serves every visible size
     v = sample_visible(
         tf.broadcast_to(base_bias, (num_chains, visible_units)),
         tf.random.experimental.stateless_fold_in(seed, 0),
