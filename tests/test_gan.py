@@ -497,11 +497,24 @@ def test_latent_interpolation(untrained):
     frames = dcgan.latent_walk(9, seed=4)
     assert frames.shape == (9, 8, 8, 1)
     np.testing.assert_allclose(frames[[0, -1]], dcgan.generate(2, seed=4), atol=1e-5)
+    np.testing.assert_allclose(
+        frames[[0, -1]], dcgan.generate_from_latent(dcgan.sample_latent(2, seed=4)), atol=1e-5
+    )
+    np.testing.assert_array_equal(dcgan.latent_walk(9, seed=4), frames)
+    straight = dcgan.latent_walk(9, seed=4, method="linear")
+    np.testing.assert_allclose(straight[[0, -1]], frames[[0, -1]], atol=1e-5)
     assert cgan.latent_walk(5, seed=1, labels=7).shape == (5, 8, 8, 1)
+    np.testing.assert_array_equal(cgan.latent_walk(4, seed=1, labels=2),
+                                  cgan.latent_walk(4, seed=1, labels=[2, 2, 2, 2]))
     with pytest.raises(ValueError, match="pass the class"):
         cgan.latent_walk(5)
+    with pytest.raises(ValueError, match="takes no labels"):
+        dcgan.latent_walk(4, labels=1)
+    with pytest.raises(ValueError, match="method must be one of"):
+        dcgan.latent_walk(4, method="cubic")
     with pytest.raises(ValueError, match="at least 2"):
         latent_interpolation(start, end, 1)
+    assert dcgan.generate(2, seed=0, use_ema=False).shape == (2, 8, 8, 1)  # a family option
 
 
 # ------------------------------------------------------------------ bad input

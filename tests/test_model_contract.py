@@ -107,14 +107,15 @@ class TestModelContract(ModelTestCase):
 
     @pytest.mark.parametrize("name", NAMES)
     def test_registered_model_has_a_tiny_configuration(self, name, fresh):
+        """Every registered model has a row, and is what its row says."""
         row = tiny(name)
         model = fresh(name)
         assert tuple(model.value_range) == row.value_range
         assert model.is_conditional == row.conditional
         assert model.image_shape == (8, 8, 1)
-        assert isinstance(model, (Generator, Encoder, DensityModel)), (
-            f"{name} has none of the capabilities Generator, Encoder, DensityModel"
-        )
+        found = {c for c in (Generator, Encoder, DensityModel) if isinstance(model, c)}
+        assert found and found == set(row.capabilities), (found, row.capabilities)
+        assert getattr(model, "likelihood_kind", None) == row.likelihood_kind
 
     def test_every_row_names_a_registered_model(self):
         assert sorted(set(TINY_MODELS) - set(keras_genzoo.list_models())) == []
@@ -163,8 +164,10 @@ class TestModelContract(ModelTestCase):
     def test_density(self, name, fresh):
         model = fresh(name)
         _requires(model, DensityModel)
+        row = tiny(name)
         self.run_density_test(
-            model, *digits(name, count=8), options=dict(tiny(name).likelihood_options)
+            model, *digits(name, count=8), options=dict(row.likelihood_options),
+            probability_mass=row.probability_mass,
         )
 
     @pytest.mark.parametrize("name", NAMES)

@@ -225,9 +225,11 @@ def test_sampling_uses_the_teacher_forced_distributions():
     assert np.any(model.generate(6, labels=labels, seed=8) != images)
 
 
-def test_bernoulli_samples_are_binary():
-    images = tiny_models.build("pixelcnn").generate(5, seed=0)
+def test_bernoulli_samples_are_binary_and_cached_is_a_family_option():
+    model = tiny_models.build("pixelcnn")
+    images = model.generate(5, seed=0)
     assert set(np.unique(images)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(model.generate(5, seed=0, cached=False), images)
 
 
 # ------------------------------------------------------------ evidence on digits

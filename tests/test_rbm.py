@@ -392,6 +392,68 @@ def test_exact_log_partition_matches_brute_force(visible):
     assert exact_log_partition(layer) == pytest.approx(brute, abs=1e-3)
 
 
+def _brute_force_log_p(model: RBMModel, visible: np.ndarray) -> np.ndarray:
+    """log p(v) of a Bernoulli RBM by summing exp(-E(v, h)) over every v and h."""
+    w = np.asarray(model.rbm.kernel, np.float64)
+    b = np.asarray(model.rbm.visible_bias, np.float64)
+    c = np.asarray(model.rbm.hidden_bias, np.float64)
+    hidden = np.array(list(itertools.product([0, 1], repeat=w.shape[1])), np.float64)
+
+    def log_unnormalised(v):
+        return logsumexp((v @ b)[:, None] + (hidden @ c)[None] + v @ w @ hidden.T, axis=-1)
+
+    everything = np.array(list(itertools.product([0, 1], repeat=w.shape[0])), np.float64)
+    return log_unnormalised(visible) - logsumexp(log_unnormalised(everything))
+
+
+def test_rbm_log_likelihood_is_exact_with_an_exact_log_z_and_follows_the_weights():
+    keras.utils.set_random_seed(0)
+    model = keras_genzoo.create_model("rbm_bernoulli", image_shape=(2, 3, 1), hidden_units=4)
+    rng = np.random.default_rng(1)
+    model.rbm.kernel.assign(rng.normal(0, 1.0, (6, 4)).astype(np.float32))
+    model.rbm.visible_bias.assign(rng.normal(0, 0.5, 6).astype(np.float32))
+    model.rbm.hidden_bias.assign(rng.normal(0, 0.5, 4).astype(np.float32))
+    every_image = np.array(list(itertools.product([0.0, 1.0], repeat=6)), np.float32)
+    images = every_image.reshape(-1, 2, 3, 1)
+    expected = _brute_force_log_p(model, every_image.astype(np.float64))
+
+    log_z = model.estimate_log_partition("exact")
+    assert model.log_partition() == log_z
+    log_p = model.log_likelihood(images)
+    assert log_p.shape == (64,)
+    np.testing.assert_allclose(log_p, expected, atol=1e-6)
+    assert abs(logsumexp(log_p)) < 1e-6  # a distribution over the 64 images
+    np.testing.assert_allclose(model.log_likelihood(images[:5], log_z=log_z + 1.0),
+                               expected[:5] - 1.0, atol=1e-6)
+
+    # New weights: the cached log Z is stale, so the next call estimates it by AIS.
+    model.rbm.hidden_bias.assign(rng.normal(0, 0.5, 4).astype(np.float32))
+    fresh = _brute_force_log_p(model, every_image.astype(np.float64))
+    assert model.log_partition() != log_z
+    np.testing.assert_allclose(model.log_likelihood(images), fresh, atol=0.05)
+    exact = model.estimate_log_partition("exact")
+    np.testing.assert_allclose(model.log_likelihood(images), fresh, atol=1e-6)
+    assert model.log_partition() == exact
+
+
+def test_fresh_rbm_estimates_log_z_on_first_use():
+    model = keras_genzoo.create_model("rbm_bernoulli", image_shape=(4, 4, 1), hidden_units=4, seed=3)
+    assert model._log_partition is None
+    images = np.random.default_rng(0).integers(0, 2, (5, 4, 4, 1)).astype(np.float32)
+    log_p = model.log_likelihood(images)
+    cached = model.log_partition()
+    np.testing.assert_allclose(cached, model.estimate_log_partition("exact"), atol=0.05)
+    assert log_p.shape == (5,)
+
+
+def test_gibbs_steps_is_a_family_option_of_generate():
+    model = keras_genzoo.create_model("rbm_bernoulli", image_shape=(4, 4, 1), hidden_units=4)
+    model.rbm.kernel.assign(np.random.default_rng(0).normal(0, 2.0, (16, 4)).astype(np.float32))
+    assert not np.array_equal(
+        model.generate(2, seed=0, gibbs_steps=1), model.generate(2, seed=0, gibbs_steps=50)
+    )
+
+
 @pytest.fixture(scope="module")
 def fifteen_hidden_rbm(binary_digits):
     """A 15-hidden-unit RBM trained hard enough (momentum 0.9) to have peaked modes."""

@@ -285,6 +285,20 @@ def test_conditional_posterior_and_bound_take_labels(mnist_cvae, mnist):
     assert np.all(ll > -mnist_cvae.anomaly_score(x, labels=y, seed=0) - 1.0)
 
 
+def test_encode_gives_posterior_means_and_encode_distribution_the_pair():
+    for name in ("vae_dense", "cvae_dense"):
+        model = tiny_models.build(name)
+        x, labels = tiny_models.digits(name, count=5)
+        mean, log_var = model.encode_distribution(x, labels=labels)
+        assert mean.shape == log_var.shape == (5, model.latent_dim)
+        np.testing.assert_array_equal(model.encode(x, labels=labels), mean)
+        inputs = x if labels is None else [x, np.eye(10, dtype=np.float32)[labels]]
+        stats = keras.ops.convert_to_numpy(model.encoder(inputs))
+        np.testing.assert_allclose(np.concatenate([mean, log_var], axis=1), stats, atol=1e-6)
+        np.testing.assert_allclose(model.reconstruct(x, labels=labels),
+                                   model.decode(mean, labels=labels), atol=1e-6)
+
+
 # ------------------------------------------------------- training mechanics
 
 

@@ -198,9 +198,11 @@ class ModelTestCase:
 
         empty = model.generate(0, seed=7, **options)
         assert empty.shape == (0, *model.image_shape) and empty.dtype == np.float32
-        for bad in (-1, True, 2.5, "3", None):
-            with pytest.raises(ValueError, match=r"\bn\b"):
+        for bad in (-1, True, 2.0, 2.5, "3", None):
+            with pytest.raises(ValueError, match="n must be a non-negative integer"):
                 model.generate(bad, **options)
+        with pytest.raises(TypeError):
+            model.generate(2, None)  # labels (and everything after n) are keyword-only
 
         batched = model.generate(5, seed=7, batch_size=2, **options)
         assert batched.shape == images.shape
@@ -210,11 +212,11 @@ class ModelTestCase:
             np.testing.assert_array_equal(
                 model.generate(5, seed=7, batch_size=2, **options), batched
             )
-        with pytest.raises(ValueError, match="batch_size"):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
             model.generate(2, seed=7, batch_size=0, **options)
 
         if not model.is_conditional:
-            with pytest.raises(ValueError, match="unconditional|takes no labels"):
+            with pytest.raises(ValueError, match="is unconditional and takes no labels"):
                 model.generate(3, labels=[0, 1, 2], **options)
 
     # --------------------------------------------------------------- conditioning
@@ -236,7 +238,7 @@ class ModelTestCase:
         last = classes - 1
         if isinstance(model, Generator):
             cycled = model.generate(12, seed=1, **options)
-            np.testing.assert_allclose(
+            np.testing.assert_array_equal(
                 cycled, model.generate(12, labels=np.arange(12) % classes, seed=1, **options)
             )
             np.testing.assert_array_equal(
@@ -244,11 +246,11 @@ class ModelTestCase:
                 model.generate(4, labels=[3, 3, 3, 3], seed=1, **options),
             )
             for bad, message in (
-                ([0, classes], rf"\[0, {last}\]"),
-                ([-1, 0], rf"\[0, {last}\]"),
-                ([0, 1], "label"),  # two labels for three samples
-                (np.eye(classes)[:3], "one-hot"),
-                ([0.5, 1.0, 2.0], "integer"),
+                ([0, 1, classes], rf"must lie in \[0, {last}\]"),
+                ([-1, 0, 1], rf"must lie in \[0, {last}\]"),
+                ([0, 1], "one label per image"),  # two labels for three images
+                (np.eye(classes)[:3], "not one-hot"),
+                ([0.5, 1.0, 2.0], "integer class ids"),
             ):
                 with pytest.raises(ValueError, match=message):
                     model.generate(3, labels=bad, seed=1, **options)
@@ -266,47 +268,54 @@ class ModelTestCase:
         self, model: keras.Model, images: np.ndarray, labels: np.ndarray | None = None
     ) -> None:
         """`encode`, `decode`, `reconstruct` and `interpolate` (image to image, along the
-        straight line between the two codes), and their refusals."""
+        straight line between the two codes), in batches or not, and their refusals."""
         assert isinstance(model, Encoder)
         low, high = model.value_range
         given = with_labels(labels)
         codes = model.encode(images, **given)
-        assert isinstance(codes, np.ndarray) and codes.ndim == 2 and len(codes) == len(images)
+        assert codes.shape == (len(images), *model.code_shape) and codes.dtype == np.float32
         assert np.all(np.isfinite(codes))
+        np.testing.assert_array_equal(model.encode(images, **given, batch_size=2), codes)
         decoded = model.decode(codes, **given)
         assert decoded.shape == images.shape and decoded.dtype == np.float32
         assert decoded.min() >= low and decoded.max() <= high
-        np.testing.assert_allclose(model.reconstruct(images, **given), decoded, atol=1e-5)
+        np.testing.assert_allclose(model.reconstruct(images, **given), decoded, atol=1e-6)
+        empty = model.decode(codes[:0], **with_labels(labels, slice(0)))
+        assert empty.shape == (0, *model.image_shape)
 
         a, b = images[0], images[1]
-        ends_given = {} if labels is None else {"labels": (labels[0], labels[0])}
-        path = model.interpolate(a, b, steps=5, **ends_given)
+        ends = None if labels is None else (labels[0], labels[1])
+        path = model.interpolate(a, b, steps=5, labels=ends)
         assert path.shape == (5, *model.image_shape)
-        pair = with_labels(labels, [0, 0])
-        ends = model.reconstruct(np.stack([a, b]), **pair)
-        np.testing.assert_allclose(path[0], ends[0], atol=1e-5)
-        np.testing.assert_allclose(path[-1], ends[1], atol=1e-5)
-        middle = model.encode(np.stack([a, b]), **pair).mean(axis=0, keepdims=True)
-        single = with_labels(labels, slice(1))
-        np.testing.assert_allclose(path[2], model.decode(middle, **single)[0], atol=1e-5)
+        np.testing.assert_allclose(path[[0, -1]], decoded[:2], atol=1e-5)
         # frames change gradually: each step is closer to its neighbour than the ends are
         steps = [np.abs(path[i + 1] - path[i]).sum() for i in range(4)]
         assert max(steps) < np.abs(path[-1] - path[0]).sum()
-        batch_given = {} if labels is None else {"labels": (labels[:3], labels[3:6])}
-        batch = model.interpolate(images[:3], images[3:6], steps=4, **batch_given)
+        # the middle frame decodes the mean code (with one class at both ends)
+        same = None if labels is None else (labels[0], labels[0])
+        middle = model.interpolate(a, b, steps=3, labels=same)[1]
+        pair = with_labels(labels, [0, 0])
+        mean_code = model.encode(np.stack([a, b]), **pair).mean(axis=0, keepdims=True)
+        single = with_labels(labels, slice(1))
+        np.testing.assert_allclose(middle, model.decode(mean_code, **single)[0], atol=1e-5)
+        batch_ends = None if labels is None else (labels[:3], labels[3:6])
+        batch = model.interpolate(images[:3], images[3:6], steps=4, labels=batch_ends)
         assert batch.shape == (3, 4, *model.image_shape)
 
-        with pytest.raises(ValueError, match="steps"):
-            model.interpolate(a, b, steps=1, **ends_given)
-        with pytest.raises(ValueError, match="shape"):
+        with pytest.raises(ValueError, match="steps must be at least 2"):
+            model.interpolate(a, b, steps=1, labels=ends)
+        with pytest.raises(ValueError, match="decode expects latent codes of shape"):
             wrong = np.zeros((2, codes.shape[1] + 1), np.float32)
             model.decode(wrong, **with_labels(labels, slice(2)))
         with pytest.raises(ValueError, match="expects images of shape"):
             model.encode(np.full((2, 28, 28, 1), low, np.float32), **with_labels(labels, slice(2)))
-        if labels is not None:
-            with pytest.raises(ValueError, match="conditional"):
+        if labels is None:
+            with pytest.raises(ValueError, match="takes no labels"):
+                model.encode(images, labels=np.zeros(len(images), np.int32))
+        else:
+            with pytest.raises(ValueError, match="class-conditional: pass labels"):
                 model.encode(images)
-            with pytest.raises(ValueError, match="labels"):
+            with pytest.raises(ValueError, match="labels_a, labels_b"):
                 model.interpolate(a, b, steps=3)
 
     # ------------------------------------------------------------ density models
@@ -318,23 +327,34 @@ class ModelTestCase:
         labels: np.ndarray | None = None,
         *,
         options: dict[str, Any] | None = None,
+        probability_mass: bool = False,
     ) -> None:
-        """`log_likelihood(x)`: log p(x) in nats, one finite value per example, what it
-        is named by `likelihood_kind`; an exact one is per example whatever the batch."""
+        """`log_likelihood(x)`: log p(x) in nats, one finite float64 per example, what it
+        is named by `likelihood_kind`; an exact one is per example whatever the batch.
+        `probability_mass`: on binary images it is a probability mass, below 1."""
         assert isinstance(model, DensityModel)
         assert model.likelihood_kind in LIKELIHOOD_KINDS, model.likelihood_kind
         options = dict(options or {})
-        log_p = np.asarray(model.log_likelihood(images, **with_labels(labels), **options))
-        assert log_p.shape == (len(images),) and np.issubdtype(log_p.dtype, np.floating)
-        assert np.all(np.isfinite(log_p)), log_p
+        given = with_labels(labels)
+        log_p = model.log_likelihood(images, **given, **options)
+        assert isinstance(log_p, np.ndarray) and log_p.shape == (len(images),)
+        assert log_p.dtype == np.float64 and np.all(np.isfinite(log_p)), log_p
         if model.likelihood_kind == "exact":
             part = model.log_likelihood(images[:3], **with_labels(labels, slice(3)), **options)
             np.testing.assert_allclose(part, log_p[:3], rtol=1e-5)
+        if probability_mass:
+            low, high = model.value_range
+            bits = np.random.default_rng(0).integers(0, 2, images.shape)
+            binary = (low + bits * (high - low)).astype(np.float32)
+            assert np.all(model.log_likelihood(binary, **given, **options) < 0)
         with pytest.raises(ValueError, match=_range_message(model, "(images|inputs)")):
             stretched = _out_of_range(images, model.value_range)
-            model.log_likelihood(stretched, **with_labels(labels), **options)
-        if labels is not None:
-            with pytest.raises(ValueError, match="labels"):
+            model.log_likelihood(stretched, **given, **options)
+        if labels is None:
+            with pytest.raises(ValueError, match="takes no labels"):
+                model.log_likelihood(images, labels=np.zeros(len(images), np.int32), **options)
+        else:
+            with pytest.raises(ValueError, match="class-conditional: pass labels"):
                 model.log_likelihood(images, **options)
 
     # ---------------------------------------------------------------- bad inputs

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_genzoo
+from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator
 from keras_genzoo.data import load_arrays
 
 DIGITS_SHAPE = (8, 8, 1)
@@ -35,6 +36,12 @@ class TinyModel:
     value_range: tuple[float, float] = UNIT
     #: Trains on (images, labels) and generates requested classes (the digits' 10).
     conditional: bool = False
+    #: The capability classes the model is an instance of.
+    capabilities: tuple[type, ...] = ()
+    #: Its `likelihood_kind` (a `DensityModel`), else None.
+    likelihood_kind: str | None = None
+    #: Its likelihood is a probability mass on binary images (log p(x) < 0 there).
+    probability_mass: bool = False
     #: Trains on the digits thresholded at half intensity (pixels 0 or 1).
     binary: bool = False
     #: The training-log metric that falls as the model learns.
@@ -55,59 +62,83 @@ class TinyModel:
     representative: bool = True
 
 
+_AE = (Encoder,)
+_VAE = (Encoder, Generator, DensityModel)
+_GAN_CAPS = (Generator,)
+_SAMPLER = (Generator, DensityModel)
 _GAN = {"latent_dim": 8, "generator_filters": (16, 8), "seed": 1}
 _IW = {"num_samples": 8, "seed": 0}  # importance samples of a VAE's bound, seeded
 
 TINY_MODELS: dict[str, TinyModel] = {
     "ae_dense": TinyModel(
-        {"latent_dim": 4, "units": (32,)}, training_noise=False, representative=False
+        {"latent_dim": 4, "units": (32,)}, capabilities=_AE, training_noise=False,
+        representative=False,
     ),
-    "ae_conv": TinyModel({"latent_dim": 8, "filters": (8, 16)}, training_noise=False),
-    "dae_dense": TinyModel({"latent_dim": 8, "units": (32,), "seed": 1}),
-    "dae_conv": TinyModel({"latent_dim": 8, "filters": (8, 16), "seed": 1}, representative=False),
+    "ae_conv": TinyModel(
+        {"latent_dim": 8, "filters": (8, 16)}, capabilities=_AE, training_noise=False
+    ),
+    "dae_dense": TinyModel({"latent_dim": 8, "units": (32,), "seed": 1}, capabilities=_AE),
+    "dae_conv": TinyModel(
+        {"latent_dim": 8, "filters": (8, 16), "seed": 1}, capabilities=_AE,
+        representative=False,
+    ),
     "vae_dense": TinyModel(
-        {"latent_dim": 4, "units": (32,), "seed": 1}, likelihood_options=_IW, representative=False
+        {"latent_dim": 4, "units": (32,), "seed": 1}, capabilities=_VAE,
+        likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
+        representative=False,
     ),
-    "vae_conv": TinyModel({"latent_dim": 4, "filters": (8, 16), "seed": 1}, likelihood_options=_IW),
+    "vae_conv": TinyModel(
+        {"latent_dim": 4, "filters": (8, 16), "seed": 1}, capabilities=_VAE,
+        likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
+    ),
     "cvae_dense": TinyModel(
-        {"latent_dim": 4, "units": (32,), "seed": 1}, conditional=True, likelihood_options=_IW
+        {"latent_dim": 4, "units": (32,), "seed": 1}, conditional=True, capabilities=_VAE,
+        likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
     ),
     "cvae_conv": TinyModel(
-        {"latent_dim": 4, "filters": (8, 16), "seed": 1}, conditional=True,
-        likelihood_options=_IW, representative=False,
+        {"latent_dim": 4, "filters": (8, 16), "seed": 1}, conditional=True, capabilities=_VAE,
+        likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
+        representative=False,
     ),
     "dcgan": TinyModel(  # cgan runs the same step, with labels
-        dict(_GAN, discriminator_filters=(8, 16)), SYMMETRIC, metric="d_loss", adversarial=True,
-        representative=False,
+        dict(_GAN, discriminator_filters=(8, 16)), SYMMETRIC, capabilities=_GAN_CAPS,
+        metric="d_loss", adversarial=True, representative=False,
     ),
     "cgan": TinyModel(
         dict(_GAN, discriminator_filters=(8, 16)), SYMMETRIC, conditional=True,
-        metric="d_loss", adversarial=True,
+        capabilities=_GAN_CAPS, metric="d_loss", adversarial=True,
     ),
     "wgan_gp": TinyModel(
-        dict(_GAN, critic_filters=(8, 16), critic_steps=2), SYMMETRIC, metric="d_loss",
-        adversarial=True,
+        dict(_GAN, critic_filters=(8, 16), critic_steps=2), SYMMETRIC, capabilities=_GAN_CAPS,
+        metric="d_loss", adversarial=True,
     ),
     # RBMs and PixelCNNs draw each batch of samples from its own seed (seed, batch index):
     # the batch size changes the images.
     "rbm_bernoulli": TinyModel(
-        {"hidden_units": 32, "cd_steps": 2, "seed": 1}, metric="reconstruction_error",
+        {"hidden_units": 32, "cd_steps": 2, "seed": 1}, capabilities=_SAMPLER,
+        likelihood_kind="estimate", probability_mass=True, metric="reconstruction_error",
         batch_invariant=False, generate_options={"gibbs_steps": 20},
     ),
     "rbm_gaussian": TinyModel(
-        {"hidden_units": 32, "learning_rate": 0.05, "seed": 1}, metric="reconstruction_error",
-        batch_invariant=False, generate_options={"gibbs_steps": 20},
+        {"hidden_units": 32, "learning_rate": 0.05, "seed": 1}, capabilities=_SAMPLER,
+        likelihood_kind="estimate", metric="reconstruction_error", batch_invariant=False,
+        generate_options={"gibbs_steps": 20},
     ),
     "pixelcnn": TinyModel(  # pixelcnn_conditional runs the same step, with labels
-        {"filters": 6, "num_layers": 2, "head_filters": 6}, binary=True, training_noise=False,
+        {"filters": 6, "num_layers": 2, "head_filters": 6}, binary=True, capabilities=_SAMPLER,
+        likelihood_kind="exact", probability_mass=True, training_noise=False,
         batch_invariant=False, representative=False,
     ),
     "pixelcnn_conditional": TinyModel(
         {"filters": 8, "num_layers": 2, "likelihood": "categorical", "num_levels": 17},
-        conditional=True, training_noise=False, batch_invariant=False,
+        conditional=True, capabilities=_SAMPLER, likelihood_kind="exact",
+        probability_mass=True, training_noise=False, batch_invariant=False,
     ),
     # Registered by tests/test_model_contract.py: a user's own networks in the VAE class.
-    "contract_user_vae": TinyModel({"latent_dim": 3, "seed": 1}, SYMMETRIC, likelihood_options=_IW),
+    "contract_user_vae": TinyModel(
+        {"latent_dim": 3, "seed": 1}, SYMMETRIC, capabilities=_VAE, likelihood_kind="bound",
+        likelihood_options=_IW,
+    ),
 }
 
 
