@@ -1,4 +1,7 @@
-"""Autoencoders on the real digits: reconstruction, denoising, round trips, input checks."""
+"""Autoencoders on the real digits: reconstruction, denoising, builders, target checks.
+
+The shared checks (round trip, encoder contract, bad inputs, replicas, mixed precision)
+run on every autoencoder in tests/test_model_contract.py."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from model_checks import run_model_checks
 
 import keras_genzoo
 from keras_genzoo.data import load_arrays, load_dataset
@@ -21,7 +23,6 @@ from keras_genzoo.models.autoencoders import (
 )
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "autoencoder_digits.py")
-BUILDERS = ("ae_dense", "ae_conv", "dae_dense", "dae_conv")
 EPOCHS = 30
 NOISE_LEVEL = 0.4
 # Measured with EPOCHS=30 on the digits (train 1,438 / held out 359), training seeds 0-3:
@@ -154,41 +155,7 @@ def test_gaussian_noise_is_seeded_clipped_and_sized(digits):
     assert edges.min() >= 0.0 and edges.max() <= 1.0
 
 
-def test_replicas_draw_different_noise_under_mirrored_strategy(digits):
-    """Under a 2-replica MirroredStrategy each replica corrupts with its own stream."""
-    x_train, _, info = digits
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
-    if len(devices) < 2:
-        pytest.skip("needs two logical CPU devices (set up in conftest.py)")
-    # Reducing on one device keeps TF's collective ops out of this test: a second
-    # collective-based MirroredStrategy in the same process reuses their instance keys
-    # and fails with "Shape mismatch in the collective instance" (tensorflow#62790).
-    strategy = tf.distribute.MirroredStrategy(
-        devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
-    )
-    with strategy.scope():
-        model = keras_genzoo.create_model("dae_dense", image_shape=info.image_shape, seed=2)
-    batch = tf.constant(x_train[:16])
-    noisy = strategy.run(tf.function(lambda: model.training_pair(batch, None)[0]))
-    first, second = strategy.experimental_local_results(noisy)
-    assert not np.allclose(first.numpy(), second.numpy())
-    history = model.fit(x_train[:256], batch_size=64, epochs=2, verbose=0)
-    assert history.history["loss"][1] < history.history["loss"][0]
-
-
 # ------------------------------------------------------------- API and serialisation
-
-
-@pytest.mark.parametrize("name", BUILDERS)
-def test_round_trip_through_keras_file(name, digits, tmp_path):
-    x_train, _, info = digits
-    data = tf.data.Dataset.from_tensor_slices(x_train[:256]).batch(64)
-    model = keras_genzoo.create_model(name, image_shape=info.image_shape)
-    restored = run_model_checks(
-        model, data, tmp_path, outputs=lambda m: m.reconstruct(x_train[:32])
-    )
-    np.testing.assert_allclose(restored.encode(x_train[:8]), model.encode(x_train[:8]), atol=1e-6)
-    assert restored.optimizer.iterations.numpy() == model.optimizer.iterations.numpy()
 
 
 @pytest.mark.parametrize("name", ("ae_conv", "ae_dense"))
@@ -264,25 +231,6 @@ def test_bad_builder_arguments_explain_themselves(overrides, message):
 @pytest.fixture(scope="module")
 def fresh_ae(digits):
     return keras_genzoo.create_model("ae_dense", image_shape=digits[2].image_shape)
-
-
-@pytest.mark.parametrize(
-    "make_bad, message",
-    [
-        (lambda x: x[..., 0], "Add a channel axis"),
-        (lambda x: x.reshape(len(x), -1), "Reshape flat rows"),
-        (lambda x: x * 255, "expects inputs in \\[0, 1\\], got values in \\[0, 255\\]"),
-        (lambda x: (x * 16).astype(np.int64), "floating-point inputs, got dtype int64"),
-    ],
-    ids=["no-channel-axis", "flat", "0-255-range", "integer-dtype"],
-)
-def test_bad_inputs_are_caught_before_training(fresh_ae, digits, make_bad, message):
-    bad = make_bad(digits[0][:128])
-    with pytest.raises(ValueError, match=message):
-        fresh_ae.fit(bad, epochs=1, verbose=0)
-    with pytest.raises(ValueError, match=message):
-        fresh_ae.fit(tf.data.Dataset.from_tensor_slices(bad).batch(32), epochs=1, verbose=0)
-    assert int(fresh_ae.optimizer.iterations.numpy()) == 0
 
 
 def test_bad_targets_are_caught_before_training(fresh_ae, digits):

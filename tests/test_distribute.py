@@ -1,7 +1,10 @@
-"""Distributed training, fault tolerance and mixed precision for every model family.
+"""Strategies, the training driver, backups, loss scaling across replicas and training
+in several processes.
 
 The test process's CPU is split into two logical devices (conftest.py), so MirroredStrategy
-runs two replicas here exactly as it would on two GPUs.
+runs two replicas here exactly as it would on two GPUs. Every model's one-epoch parity
+with one device, per-replica noise and mixed precision under replicas are shared checks
+of tests/test_model_contract.py.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import tiny_models
+from testing import ModelTestCase, fixed_noise
+from tiny_models import TINY_MODELS
 
 import keras_genzoo
 from keras_genzoo.data import load_arrays
@@ -35,22 +41,6 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed_w
 BATCH = 32  # global batch: 16 examples per replica under two replicas
 EXAMPLES = 256
 
-# Small, deterministic-under-fixed-noise configurations of every family's train_step.
-FAMILY_CASES = {
-    "ae_conv": dict(filters=(8, 16), latent_dim=8),
-    "dae_dense": dict(units=(32,), latent_dim=8, seed=1),
-    "vae_conv": dict(filters=(8, 16), latent_dim=4, seed=1),
-    "cvae_dense": dict(units=(32,), latent_dim=4, seed=1),
-    "dcgan": dict(latent_dim=8, generator_filters=(16, 8), discriminator_filters=(8, 16), seed=1),
-    "cgan": dict(latent_dim=8, generator_filters=(16, 8), discriminator_filters=(8, 16), seed=1),
-    "wgan_gp": dict(
-        latent_dim=8, generator_filters=(16, 8), critic_filters=(8, 16), critic_steps=2, seed=1
-    ),
-    "rbm_bernoulli": dict(hidden_units=32, cd_steps=2, seed=1),
-    "rbm_gaussian": dict(hidden_units=32, seed=1),
-}
-
-
 @pytest.fixture(scope="module")
 def digits():
     images, labels, _ = load_arrays("digits", "train")
@@ -64,50 +54,15 @@ def mirrored():
     return strategy
 
 
-def _build(name: str, overrides: dict, strategy: tf.distribute.Strategy, seed: int = 3):
+def _build(name: str, strategy: tf.distribute.Strategy, seed: int = 3, **variant):
+    """`name` from its row of tests/tiny_models.py, built under `strategy`."""
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        return keras_genzoo.create_model(name, image_shape=(8, 8, 1), **overrides)
-
-
-def _training_data(model, digits):
-    """(images in the model's value range, labels for conditional models or None)."""
-    images, labels = digits
-    low, high = model.value_range
-    images = (low + (high - low) * images).astype(np.float32)
-    return images, (labels if model.is_conditional else None)
+        return tiny_models.build(name, **variant)
 
 
 def _weights(model) -> list[np.ndarray]:
     return [np.array(keras.ops.convert_to_numpy(w)) for w in model.weights]
-
-
-def _fixed_noise(monkeypatch) -> None:
-    """Make every random draw a fixed function of the example's place in the global batch.
-
-    All the zoo's training noise comes from `tf.random.stateless_normal/uniform` (Keras'
-    random ops call them too). Patched, a draw of shape (rows, ...) on replica r is rows
-    r * rows ... (r + 1) * rows - 1 of one fixed (BATCH, ...) sample, whatever the seed:
-    replica r's example i gets the noise of example r * rows + i on one device with
-    the whole global batch, so the two runs must agree to rounding.
-    """
-    for name in ("stateless_normal", "stateless_uniform"):
-        original = getattr(tf.random, name)
-
-        def by_position(shape, seed=None, *args, _draw=original, **kwargs):
-            shape = tf.convert_to_tensor(shape, tf.int32)
-            rows, rest = shape[0], shape[1:]
-            context = tf.distribute.get_replica_context()
-            replica = 0 if context is None else context.replica_id_in_sync_group
-            start = tf.cast(replica, tf.int32) * rows
-            pattern = _draw(tf.concat([[BATCH], rest], 0), [12, 34], *args, **kwargs)
-            return tf.cond(
-                start + rows <= BATCH,
-                lambda: pattern[start : start + rows],
-                lambda: _draw(shape, [12, 34], *args, **kwargs),
-            )
-
-        monkeypatch.setattr(tf.random, name, by_position)
 
 
 # ---------------------------------------------------------------------- strategies
@@ -146,154 +101,22 @@ def test_get_strategy_rejects_bad_names_and_cluster_specs(monkeypatch):
         get_strategy("multiworker")
 
 
-# ----------------------------------------------------- replicas == one device
+# ------------------------------------------------------------- per-replica state
 
 
-def _compile_sgd(model, strategy, learning_rate: float = 0.05) -> None:
-    """Plain SGD, whose step is proportional to the gradient (Adam's is not, see below)."""
-    with strategy.scope():
-        if isinstance(model, keras_genzoo.models.gan.GAN):
-            model.compile(
-                d_optimizer=keras.optimizers.SGD(learning_rate),
-                g_optimizer=keras.optimizers.SGD(learning_rate),
-            )
-        else:
-            model.compile(optimizer=keras.optimizers.SGD(learning_rate))
-
-
-EQUIVALENCE_CASES = sorted(set(FAMILY_CASES) - {"dcgan"})  # cgan runs the same step, with labels
-
-
-@pytest.mark.parametrize("name", EQUIVALENCE_CASES)
-def test_one_epoch_mirrored_matches_one_device(name, digits, mirrored, monkeypatch):
-    """Two replicas, each given half of every global batch, end one epoch with the same
-    weights (atol 1e-5) and metrics as one device given whole batches.
-
-    Noise follows a fixed schedule (see `_fixed_noise`). The models train with SGD:
-    Adam is invariant to the scale of the gradient, so it would hide a loss that is not
-    divided by the number of replicas, and it turns the rounding noise of parameters
-    with no true gradient (a dense bias feeding batch norm) into whole +-lr steps.
-    """
-    single = _build(name, FAMILY_CASES[name], tf.distribute.get_strategy())
-    replicated = _build(name, FAMILY_CASES[name], mirrored)
-    _compile_sgd(single, tf.distribute.get_strategy())
-    _compile_sgd(replicated, mirrored)
-    x, y = _training_data(single, digits)
-    before = _weights(single)
-    _fixed_noise(monkeypatch)
-    logs = {}
-    for label, model in (("single", single), ("mirrored", replicated)):
-        history = model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0).history
-        logs[label] = {k: v[-1] for k, v in history.items()}
-    trainable = [i for i, v in enumerate(single.weights) if v.trainable]
-    after = _weights(single)
-    moved = max(float(np.max(np.abs(after[i] - before[i]))) for i in trainable)
-    assert moved > 1e-3, f"one epoch barely changed the weights ({moved:.2g})"
-    for variable, a, b in zip(single.weights, _weights(single), _weights(replicated)):
-        np.testing.assert_allclose(b, a, atol=1e-5, rtol=0, err_msg=variable.path)
-    for key, value in logs["single"].items():
-        assert logs["mirrored"][key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
-
-
-# ------------------------------------------------------------- per-replica noise
-
-
-def _same_batch_on_every_replica(model, strategy, digits, steps: int = 1):
-    """Per-replica metrics after `steps` train steps that give both replicas the same examples."""
-    x, y = _training_data(model, digits)
-    half = BATCH // 2
-    batch = x[:half] if y is None else (x[:half], y[:half])
-    with strategy.scope():
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-    distributed = strategy.experimental_distribute_values_from_function(lambda _: batch)
-    step = tf.function(lambda b: strategy.run(model.train_step, args=(b,)))
-    for _ in range(steps):
-        logs = step(distributed)
-    return {k: [float(v) for v in strategy.experimental_local_results(t)] for k, t in logs.items()}
-
-
-NOISE_METRIC = {"ae_conv": "loss", "dae_dense": "loss", "vae_conv": "loss",
-                "dcgan": "d_loss", "rbm_bernoulli": "reconstruction_error"}
-
-
-@pytest.mark.parametrize("name", sorted(NOISE_METRIC))
-def test_replicas_draw_different_noise(name, digits, mirrored):
-    """Given the same examples, the two replicas' losses differ exactly when the model
-    draws training noise (the plain autoencoder is the noise-free control)."""
-    model = _build(name, FAMILY_CASES[name], mirrored)
-    first, second = _same_batch_on_every_replica(model, mirrored, digits)[NOISE_METRIC[name]]
-    assert np.isfinite([first, second]).all()
-    if name == "ae_conv":
-        assert first == second, "without noise, replicas given the same data must agree"
-    else:
-        assert abs(first - second) > 1e-4 * abs(first), (
-            f"{name}: both replicas drew the same noise (loss {first} on each)"
-        )
-
-
-def test_persistent_rbm_keeps_separate_chains_per_replica(digits, mirrored):
+def test_persistent_rbm_keeps_separate_chains_per_replica(mirrored):
     """Persistent CD keeps one set of fantasy particles per replica; they evolve with
     each replica's own noise, while the weights stay mirrored."""
-    model = _build("rbm_bernoulli", dict(hidden_units=16, persistent=True, num_chains=8),
-                   mirrored)
-    _same_batch_on_every_replica(model, mirrored, digits, steps=2)
+    model = _build("rbm_bernoulli", mirrored, persistent=True, num_chains=8)
+    ModelTestCase().run_replica_noise_test(
+        model, *tiny_models.digits("rbm_bernoulli", count=16), mirrored,
+        metric="reconstruction_error", draws_noise=True,
+    )
     chains = [np.asarray(c) for c in mirrored.experimental_local_results(model.chains.value)]
     assert len(chains) == 2 and chains[0].shape == (8, 64)
     assert not np.array_equal(chains[0], chains[1]), "replicas share their chains"
     kernel = [np.asarray(k) for k in mirrored.experimental_local_results(model.rbm.kernel.value)]
     np.testing.assert_array_equal(kernel[0], kernel[1])
-
-
-# ---------------------------------------------------------------- mixed precision
-
-MIXED_CASES = {  # model -> the metric that must fall over three epochs (a GAN's need not)
-    "dae_dense": "loss",
-    "vae_conv": "loss",
-    "rbm_bernoulli": "reconstruction_error",
-    "dcgan": None,
-}
-
-
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-@pytest.mark.parametrize("name", sorted(MIXED_CASES))
-def test_mixed_precision_trains_under_replicas(name, policy, digits, mirrored):
-    """Under a mixed policy and two replicas: low-precision compute, float32 variables,
-    loss scaling for float16 on every optimizer (both of a GAN's), both networks of a
-    GAN updated, finite metrics, and for the non-adversarial families a loss that falls
-    by at least 1% in three epochs."""
-    keras.mixed_precision.set_dtype_policy(policy)
-    try:
-        model = _build(name, FAMILY_CASES[name], mirrored)
-        before = _weights(model)
-        x, y = _training_data(model, digits)
-        history = model.fit(x, y, batch_size=BATCH, epochs=3, shuffle=False, verbose=0).history
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
-    compute = policy.split("_")[1]
-    layers = [layer for layer in model._flatten_layers() if layer.weights]
-    assert any(layer.compute_dtype == compute for layer in layers), "policy not applied"
-    floats = [v for v in model.weights if "float" in str(v.dtype)]
-    assert floats and all(v.dtype == "float32" for v in floats), "variables must stay float32"
-    if isinstance(model, keras_genzoo.models.gan.GAN):
-        optimizers = [model.d_optimizer, model.g_optimizer]
-        for network in (model.generator, model.discriminator):
-            changed = [
-                not np.allclose(before[i], np.asarray(v))
-                for i, v in enumerate(model.weights)
-                if any(v is w for w in network.trainable_weights)
-            ]
-            assert any(changed), f"{network.name} was never updated"
-    else:
-        optimizers = [model.optimizer]
-    scaled = [isinstance(o, LossScaleOptimizer) for o in optimizers]
-    assert scaled == [policy == "mixed_float16"] * len(optimizers)
-    for key, values in history.items():
-        assert np.all(np.isfinite(values)), f"{key} not finite: {values}"
-    if MIXED_CASES[name]:
-        falling = history[MIXED_CASES[name]]
-        assert falling[-1] < 0.99 * falling[0], f"{MIXED_CASES[name]} did not fall: {falling}"
-
 
 
 def test_loss_scaling_skips_a_step_when_any_replica_overflows(mirrored):
@@ -326,13 +149,12 @@ def test_train_matches_fit_and_resumes_exactly_from_a_backup(digits, tmp_path):
     Stopped after 2 of 3 epochs and started again on a fresh model, it restores the
     weights, optimizer, noise stream and history, runs only the last epoch and ends
     with the same weights as an uninterrupted run."""
-    overrides = FAMILY_CASES["dae_dense"]
     default = tf.distribute.get_strategy()
     x, _ = digits
-    fitted = _build("dae_dense", overrides, default)
+    fitted = _build("dae_dense", default)
     history = fitted.fit(x, batch_size=BATCH, epochs=3, shuffle=False, verbose=0).history
 
-    driven = _build("dae_dense", overrides, default)
+    driven = _build("dae_dense", default)
     log = train(driven, x, batch_size=BATCH, epochs=3, verbose=0)
     for a, b in zip(_weights(fitted), _weights(driven)):
         np.testing.assert_allclose(b, a, atol=1e-6)
@@ -341,10 +163,10 @@ def test_train_matches_fit_and_resumes_exactly_from_a_backup(digits, tmp_path):
     assert evaluate(driven, x, batch_size=BATCH) == pytest.approx(expected, rel=1e-5)
 
     backup_dir = str(tmp_path / "backup")
-    first = _build("dae_dense", overrides, default)
+    first = _build("dae_dense", default)
     train(first, x, batch_size=BATCH, epochs=2, backup_dir=backup_dir, keep_backup=True, verbose=0)
     assert json.load(open(os.path.join(backup_dir, "backup.json")))["epoch"] == 2
-    resumed = _build("dae_dense", overrides, default, seed=99)  # different initial weights
+    resumed = _build("dae_dense", default, seed=99)  # different initial weights
     log = train(resumed, x, batch_size=BATCH, epochs=3, backup_dir=backup_dir, verbose=0)
     assert (log.resumed_from, log.epochs_run, len(log.history["loss"])) == (2, 1, 3)
     np.testing.assert_allclose(log.history["loss"], history["loss"], rtol=1e-5)
@@ -353,16 +175,19 @@ def test_train_matches_fit_and_resumes_exactly_from_a_backup(digits, tmp_path):
     assert not os.path.exists(backup_dir), "the backup is deleted once training finished"
 
 
-def test_train_under_mirrored_matches_one_device(digits, mirrored, monkeypatch):
+def test_train_under_mirrored_matches_one_device(mirrored, monkeypatch):
     """The driver splits each global batch over the replicas like `fit` does: a
     conditional VAE trained by it under two replicas ends like `fit` on one device."""
-    overrides = FAMILY_CASES["cvae_dense"]
-    single = _build("cvae_dense", overrides, tf.distribute.get_strategy())
-    replicated = _build("cvae_dense", overrides, mirrored)
-    _compile_sgd(single, tf.distribute.get_strategy())
-    _compile_sgd(replicated, mirrored)
-    x, y = _training_data(single, digits)
-    _fixed_noise(monkeypatch)
+    sgd = {"class_name": "SGD", "config": {"learning_rate": 0.05}}
+    models = []
+    for strategy in (tf.distribute.get_strategy(), mirrored):
+        model = _build("cvae_dense", strategy)
+        with strategy.scope():
+            model.recompile_with_optimizer(sgd)
+        models.append(model)
+    single, replicated = models
+    x, y = tiny_models.digits("cvae_dense", count=EXAMPLES)
+    fixed_noise(monkeypatch, BATCH)
     single.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
     log = train(replicated, dataset, epochs=2, verbose=0)
@@ -374,7 +199,7 @@ def test_train_under_mirrored_matches_one_device(digits, mirrored, monkeypatch):
 def test_train_rejects_bad_setups_with_clear_errors(digits, mirrored, tmp_path):
     x, _ = digits
     default = tf.distribute.get_strategy()
-    model = _build("ae_conv", FAMILY_CASES["ae_conv"], default)
+    model = _build("ae_conv", default)
     with pytest.raises(ValueError, match="was not created under the strategy passed here"):
         train(model, x, batch_size=BATCH, strategy=mirrored)
     with pytest.raises(ValueError, match="Pass batch_size="):
@@ -387,7 +212,7 @@ def test_train_rejects_bad_setups_with_clear_errors(digits, mirrored, tmp_path):
         train(model, x, batch_size=BATCH, epochs=0)
     with pytest.raises(ValueError, match="expects inputs of shape"):
         train(model, x[:, :4], batch_size=BATCH)
-    replicated = _build("ae_conv", FAMILY_CASES["ae_conv"], mirrored)
+    replicated = _build("ae_conv", mirrored)
     with pytest.raises(ValueError, match="does not split evenly over 2 replicas"):
         train(replicated, x, batch_size=BATCH + 1)
     with mirrored.scope():
@@ -398,20 +223,18 @@ def test_train_rejects_bad_setups_with_clear_errors(digits, mirrored, tmp_path):
         train(uncompiled, x, batch_size=BATCH)
     backup_dir = str(tmp_path / "backup")
     train(model, x[:64], batch_size=BATCH, backup_dir=backup_dir, keep_backup=True, verbose=0)
-    other = _build("ae_conv", dict(filters=(4,), latent_dim=2), default)
+    other = _build("ae_conv", default, filters=(4,), latent_dim=2)
     with pytest.raises(RuntimeError, match="only fits the model and optimizers it was made from"):
         train(other, x, batch_size=BATCH, epochs=2, backup_dir=backup_dir)
     assert TrainingBackup(backup_dir).exists(), "a failed restore must leave the backup alone"
 
 
-def test_fit_with_backup_and_restore_resumes_a_gan(digits, tmp_path):
+def test_fit_with_backup_and_restore_resumes_a_gan(tmp_path):
     """`fit` with keras.callbacks.BackupAndRestore: a GAN (two optimizers, EMA weights,
     noise state) interrupted after 2 epochs resumes and ends like an uninterrupted run."""
-    overrides = FAMILY_CASES["dcgan"]
     default = tf.distribute.get_strategy()
-    x, _ = _training_data(_build("dcgan", overrides, default), digits)
-    x = x[:128]
-    reference = _build("dcgan", overrides, default)
+    x, _ = tiny_models.digits("dcgan", count=128)
+    reference = _build("dcgan", default)
     reference.fit(x, batch_size=BATCH, epochs=3, shuffle=False, verbose=0)
 
     class Interrupt(keras.callbacks.Callback):
@@ -420,11 +243,11 @@ def test_fit_with_backup_and_restore_resumes_a_gan(digits, tmp_path):
                 raise KeyboardInterrupt("simulated crash")
 
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    crashed = _build("dcgan", overrides, default)
+    crashed = _build("dcgan", default)
     with pytest.raises(KeyboardInterrupt):
         crashed.fit(x, batch_size=BATCH, epochs=3, shuffle=False, verbose=0,
                     callbacks=[backup, Interrupt()])
-    resumed = _build("dcgan", overrides, default, seed=99)
+    resumed = _build("dcgan", default, seed=99)
     history = resumed.fit(x, batch_size=BATCH, epochs=3, shuffle=False, verbose=0,
                           callbacks=[backup]).history
     assert len(history["d_loss"]) == 1, "only the epoch that was lost runs again"
@@ -468,10 +291,12 @@ def _reference_run(name: str, overrides: dict, digits, epochs: int) -> list[np.n
 
 
 MULTI_WORKER_MODELS = {
-    "ae_conv": FAMILY_CASES["ae_conv"],
-    "vae_dense": dict(units=(32,), latent_dim=4, seed=1),
-    "dcgan": FAMILY_CASES["dcgan"],
-    "rbm_bernoulli": dict(hidden_units=16, persistent=True, num_chains=8, seed=1),
+    "ae_conv": TINY_MODELS["ae_conv"].overrides,
+    "vae_dense": TINY_MODELS["vae_dense"].overrides,
+    "dcgan": TINY_MODELS["dcgan"].overrides,
+    "rbm_bernoulli": {
+        **TINY_MODELS["rbm_bernoulli"].overrides, "persistent": True, "num_chains": 8
+    },
 }
 
 
@@ -525,7 +350,7 @@ def test_killed_training_restarts_from_its_backup(tmp_path, digits):
     started again with the same command: it resumes after the last completed epoch,
     finishes all 8, and ends with the weights of an uninterrupted run (atol 1e-5),
     noise stream included (a denoising autoencoder)."""
-    models = {"dae_dense": FAMILY_CASES["dae_dense"]}
+    models = {"dae_dense": TINY_MODELS["dae_dense"].overrides}
     epochs = 8
     backup_dir = tmp_path / "backup"
     command = _worker_command(tmp_path / "out", models, "--epochs", str(epochs),

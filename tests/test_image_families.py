@@ -3,26 +3,18 @@ generates or reconstructs images of that shape in its value range."""
 
 import numpy as np
 import pytest
+import tiny_models
 from image_folders import colour_digits, write_images
 
-import keras_genzoo
 from keras_genzoo.data import load_dataset
 
-# Tiny widths: these prove shapes and the data path, not sample quality.
-FAMILIES = {
-    "ae_dense": dict(latent_dim=4, units=[16]),
-    "ae_conv": dict(latent_dim=4, filters=[4, 8]),
-    "dae_conv": dict(latent_dim=4, filters=[4, 8]),
-    "vae_dense": dict(latent_dim=4, units=[16]),
-    "vae_conv": dict(latent_dim=4, filters=[4, 8]),
-    "cvae_conv": dict(latent_dim=4, filters=[4, 8]),
-    "dcgan": dict(latent_dim=8, generator_filters=[8, 4], discriminator_filters=[4, 8]),
-    "cgan": dict(latent_dim=8, generator_filters=[8, 4], discriminator_filters=[4, 8]),
-    "wgan_gp": dict(latent_dim=8, generator_filters=[8, 4], critic_filters=[4, 8], critic_steps=2),
-    "rbm_bernoulli": dict(hidden_units=16),
-    "rbm_gaussian": dict(hidden_units=16),
-    "pixelcnn": dict(likelihood="categorical", filters=6, num_layers=2, head_filters=6),
-}
+# Tiny models (tests/tiny_models.py): these prove shapes and the data path, not sample
+# quality. The folders hold 8-bit colour images, which a PixelCNN models as 256 levels.
+FAMILIES = (
+    "ae_dense", "ae_conv", "dae_conv", "vae_dense", "vae_conv", "cvae_conv", "dcgan", "cgan",
+    "wgan_gp", "rbm_bernoulli", "rbm_gaussian", "pixelcnn",
+)
+DATA_ARGUMENTS = {"pixelcnn": {"likelihood": "categorical"}}
 # The default run trains one model per family at one of the two sizes (the PixelCNN,
 # whose sampling takes one step per pixel and channel, only in the slow run); the slow
 # run trains every model at both, and at a size that is neither square nor a power of two.
@@ -49,10 +41,9 @@ def colour_classes(tmp_path_factory):
 
 
 def _fit_and_generate(name: str, shape: tuple[int, int, int], folder) -> None:
-    model = keras_genzoo.create_model(name, image_shape=shape, **FAMILIES[name])
-    conditional = getattr(model, "is_conditional", False)
-    if conditional:  # built for the digits' 10 classes by default; the folder has 3
-        model = keras_genzoo.create_model(name, image_shape=shape, num_classes=3, **FAMILIES[name])
+    conditional = tiny_models.tiny(name).conditional
+    classes = {"num_classes": 3} if conditional else {}  # the folder has 3 classes
+    model = tiny_models.build(name, image_shape=shape, **classes, **DATA_ARGUMENTS.get(name, {}))
     low, high = model.value_range
     ds, info = load_dataset(
         folder, image_shape=shape, scale=SCALE_OF_RANGE[(low, high)], labels=conditional,
@@ -79,6 +70,6 @@ def test_family_trains_on_a_colour_folder(name, shape, colour_classes):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("shape", [(32, 32, 3), (64, 64, 3), (48, 20, 3)])
-@pytest.mark.parametrize("name", list(FAMILIES))
+@pytest.mark.parametrize("name", FAMILIES)
 def test_family_trains_on_a_colour_folder_at_every_size(name, shape, colour_classes):
     _fit_and_generate(name, shape, colour_classes)

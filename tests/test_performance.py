@@ -11,8 +11,8 @@ import numpy as np
 import psutil
 import pytest
 import tensorflow as tf
+import tiny_models
 
-import keras_genzoo
 from keras_genzoo.data import load_dataset
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,20 +21,8 @@ FAMILY_MODELS = [
     "ae_dense", "dae_dense", "vae_dense", "cvae_dense", "dcgan", "cgan", "wgan_gp",
     "rbm_bernoulli",
 ]
-SMALL = {
-    "ae_dense": dict(units=(32,), latent_dim=4),
-    "dae_dense": dict(units=(32,), latent_dim=4),
-    "vae_dense": dict(units=(32,), latent_dim=4),
-    "cvae_dense": dict(units=(32,), latent_dim=2),
-    "dcgan": dict(latent_dim=8, generator_filters=(16, 8), discriminator_filters=(8, 16)),
-    "cgan": dict(latent_dim=8, generator_filters=(16, 8), discriminator_filters=(8, 16)),
-    "wgan_gp": dict(latent_dim=8, generator_filters=(16, 8), critic_filters=(8, 16)),
-    "rbm_bernoulli": dict(hidden_units=16),
-}
-
-
 def _small_model(name: str):
-    return keras_genzoo.create_model(name, image_shape=(8, 8, 1), **SMALL[name])
+    return tiny_models.build(name)
 
 
 def _digits(model, batches: int = 4) -> tf.data.Dataset:

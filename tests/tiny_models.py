@@ -1,0 +1,183 @@
+"""The one table of tiny test configurations: every registered model, built small, and
+the 8x8 digits it trains on.
+
+A newly registered model gets its shared checks (tests/test_model_contract.py) by adding
+one row to `TINY_MODELS`; the contract test fails for a registered model without one.
+Tests that need a variant (another likelihood, persistent chains) build the row with
+extra arguments: `build("rbm_bernoulli", persistent=True)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import keras_genzoo
+from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator
+from keras_genzoo.data import load_arrays
+
+DIGITS_SHAPE = (8, 8, 1)
+UNIT = (0.0, 1.0)
+SYMMETRIC = (-1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class TinyModel:
+    """How the tests build one registered model small, and the digits it trains on."""
+
+    #: Builder arguments (besides `image_shape`, always the digits' 8x8x1).
+    overrides: Mapping[str, Any]
+    #: Pixel range of the model and of its training digits.
+    value_range: tuple[float, float] = UNIT
+    #: Trains on (images, labels) and generates requested classes (the digits' 10).
+    conditional: bool = False
+    #: The capability classes the model is an instance of.
+    capabilities: tuple[type, ...] = ()
+    #: Its `likelihood_kind` (a `DensityModel`), else None.
+    likelihood_kind: str | None = None
+    #: Its likelihood is a probability mass on binary images (log p(x) < 0 there).
+    probability_mass: bool = False
+    #: Trains on the digits thresholded at half intensity (pixels 0 or 1).
+    binary: bool = False
+    #: The training-log metric that falls as the model learns.
+    metric: str = "loss"
+    #: Two adversaries: the metric need not fall.
+    adversarial: bool = False
+    #: Draws random noise in its training step (replicas must draw different noise).
+    training_noise: bool = True
+    #: `generate(n, seed=s)` gives the same images whatever its `batch_size`.
+    batch_invariant: bool = True
+    #: Keyword options of `generate` that keep the check cheap.
+    generate_options: Mapping[str, Any] = field(default_factory=dict)
+    #: Keyword options of `log_likelihood` that keep the check cheap and deterministic.
+    likelihood_options: Mapping[str, Any] = field(default_factory=dict)
+    #: Stands for its training step in the default run's distributed checks (replicas,
+    #: mixed precision); False where another row runs the same step (the slow run checks
+    #: every row).
+    representative: bool = True
+
+
+_AE = (Encoder,)
+_VAE = (Encoder, Generator, DensityModel)
+_GAN_CAPS = (Generator,)
+_SAMPLER = (Generator, DensityModel)
+_GAN = {"latent_dim": 8, "generator_filters": (16, 8), "seed": 1}
+_IW = {"num_samples": 8, "seed": 0}  # importance samples of a VAE's bound, seeded
+
+TINY_MODELS: dict[str, TinyModel] = {
+    "ae_dense": TinyModel(
+        {"latent_dim": 4, "units": (32,)}, capabilities=_AE, training_noise=False,
+        representative=False,
+    ),
+    "ae_conv": TinyModel(
+        {"latent_dim": 8, "filters": (8, 16)}, capabilities=_AE, training_noise=False
+    ),
+    "dae_dense": TinyModel({"latent_dim": 8, "units": (32,), "seed": 1}, capabilities=_AE),
+    "dae_conv": TinyModel(
+        {"latent_dim": 8, "filters": (8, 16), "seed": 1}, capabilities=_AE,
+        representative=False,
+    ),
+    "vae_dense": TinyModel(
+        {"latent_dim": 4, "units": (32,), "seed": 1}, capabilities=_VAE,
+        likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
+        representative=False,
+    ),
+    "vae_conv": TinyModel(
+        {"latent_dim": 4, "filters": (8, 16), "seed": 1}, capabilities=_VAE,
+        likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
+    ),
+    "cvae_dense": TinyModel(
+        {"latent_dim": 4, "units": (32,), "seed": 1}, conditional=True, capabilities=_VAE,
+        likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
+    ),
+    "cvae_conv": TinyModel(
+        {"latent_dim": 4, "filters": (8, 16), "seed": 1}, conditional=True, capabilities=_VAE,
+        likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
+        representative=False,
+    ),
+    "dcgan": TinyModel(  # cgan runs the same step, with labels
+        dict(_GAN, discriminator_filters=(8, 16)), SYMMETRIC, capabilities=_GAN_CAPS,
+        metric="d_loss", adversarial=True, representative=False,
+    ),
+    "cgan": TinyModel(
+        dict(_GAN, discriminator_filters=(8, 16)), SYMMETRIC, conditional=True,
+        capabilities=_GAN_CAPS, metric="d_loss", adversarial=True,
+    ),
+    "wgan_gp": TinyModel(
+        dict(_GAN, critic_filters=(8, 16), critic_steps=2), SYMMETRIC, capabilities=_GAN_CAPS,
+        metric="d_loss", adversarial=True,
+    ),
+    # RBMs and PixelCNNs draw each batch of samples from its own seed (seed, batch index):
+    # the batch size changes the images.
+    "rbm_bernoulli": TinyModel(
+        {"hidden_units": 32, "cd_steps": 2, "seed": 1}, capabilities=_SAMPLER,
+        likelihood_kind="estimate", probability_mass=True, metric="reconstruction_error",
+        batch_invariant=False, generate_options={"gibbs_steps": 20},
+    ),
+    "rbm_gaussian": TinyModel(
+        {"hidden_units": 32, "learning_rate": 0.05, "seed": 1}, capabilities=_SAMPLER,
+        likelihood_kind="estimate", metric="reconstruction_error", batch_invariant=False,
+        generate_options={"gibbs_steps": 20},
+    ),
+    "pixelcnn": TinyModel(  # pixelcnn_conditional runs the same step, with labels
+        {"filters": 6, "num_layers": 2, "head_filters": 6}, binary=True, capabilities=_SAMPLER,
+        likelihood_kind="exact", probability_mass=True, training_noise=False,
+        batch_invariant=False, representative=False,
+    ),
+    "pixelcnn_conditional": TinyModel(
+        {"filters": 8, "num_layers": 2, "likelihood": "categorical", "num_levels": 17},
+        conditional=True, capabilities=_SAMPLER, likelihood_kind="exact",
+        probability_mass=True, training_noise=False, batch_invariant=False,
+    ),
+    # Registered by tests/test_model_contract.py: a user's own networks in the VAE class.
+    "contract_user_vae": TinyModel(
+        {"latent_dim": 3, "seed": 1}, SYMMETRIC, capabilities=_VAE, likelihood_kind="bound",
+        likelihood_options=_IW,
+    ),
+}
+
+
+def tiny(name: str) -> TinyModel:
+    """The table row of a registered model, or a failure saying to add one."""
+    if name not in TINY_MODELS:
+        raise AssertionError(
+            f"Registered model {name!r} has no row in tests/tiny_models.py TINY_MODELS: add "
+            "one (small builder arguments and its data) so the shared checks run on it."
+        )
+    return TINY_MODELS[name]
+
+
+def build(name: str, **extra: Any) -> keras.Model:
+    """`name` built from its row at the digits' shape; `extra` adds or replaces arguments
+    (`image_shape` included)."""
+    return keras_genzoo.create_model(
+        name, **{"image_shape": DIGITS_SHAPE, **tiny(name).overrides, **extra}
+    )
+
+
+def digits(
+    name: str, count: int = 256, split: str = "train", value_range: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The first `count` digits of `split` as the row of `name` trains on them:
+    (images in its value range, binary if it says so; labels if conditional, else None).
+    `value_range` replaces the row's, for a variant built with another range."""
+    row = tiny(name)
+    images, labels, _ = load_arrays("digits", split)
+    images, labels = images[:count], labels[:count]
+    if row.binary:
+        images = (images > 0.5).astype(np.float32)
+    low, high = row.value_range if value_range is None else value_range
+    images = (low + (high - low) * images).astype(np.float32)
+    return images, (labels.astype(np.int32) if row.conditional else None)
+
+
+def dataset(name: str, count: int = 128, batch_size: int = 32, **options: Any) -> tf.data.Dataset:
+    """`digits(name, count, **options)` as batches in a fixed order, with labels if conditional."""
+    images, labels = digits(name, count, **options)
+    elements = images if labels is None else (images, labels)
+    return tf.data.Dataset.from_tensor_slices(elements).batch(batch_size)
