@@ -188,7 +188,7 @@ class TestModelContract(ModelTestCase):
             model = build(name)
         self.run_replica_noise_test(
             model, *digits(name, count=16), mirrored, metric=row.metric,
-            draws_noise=row.training_noise,
+            draws_noise=row.training_noise, min_relative_gap=row.noise_gap,
         )
 
     @pytest.mark.parametrize("name, policy", MIXED_CASES)

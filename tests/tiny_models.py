@@ -50,6 +50,10 @@ class TinyModel:
     adversarial: bool = False
     #: Draws random noise in its training step (replicas must draw different noise).
     training_noise: bool = True
+    #: The smallest relative gap between two replicas' metric that shows they drew
+    #: different noise: 1e-4, or 1e-6 for tiny conv decoders that barely respond to
+    #: their input in the first steps (the metric then moves only in the 6th digit).
+    noise_gap: float = 1e-4
     #: `generate(n, seed=s)` gives the same images whatever its `batch_size`.
     batch_invariant: bool = True
     #: Keyword options of `generate` that keep the check cheap.
@@ -80,7 +84,7 @@ TINY_MODELS: dict[str, TinyModel] = {
     "dae_dense": TinyModel({"latent_dim": 8, "units": (32,), "seed": 1}, capabilities=_AE),
     "dae_conv": TinyModel(
         {"latent_dim": 8, "filters": (8, 16), "seed": 1}, capabilities=_AE,
-        representative=False,
+        representative=False, noise_gap=1e-6,
     ),
     "vae_dense": TinyModel(
         {"latent_dim": 4, "units": (32,), "seed": 1}, capabilities=_VAE,
@@ -98,7 +102,7 @@ TINY_MODELS: dict[str, TinyModel] = {
     "cvae_conv": TinyModel(
         {"latent_dim": 4, "filters": (8, 16), "seed": 1}, conditional=True, capabilities=_VAE,
         likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
-        representative=False,
+        representative=False, noise_gap=1e-6,
     ),
     "dcgan": TinyModel(  # cgan runs the same step, with labels
         dict(_GAN, discriminator_filters=(8, 16)), SYMMETRIC, capabilities=_GAN_CAPS,
