@@ -123,14 +123,13 @@ def load(
       (`keras_genzoo.io.checksums.ChecksumError` on a mismatch) and checking that the
       archive is whole (`ValueError` naming a damaged file).
     """
-    archive = presets.is_url(name_or_path) or presets.is_archive(name_or_path)
-    if file_hash is not None and not archive:
-        raise ValueError(
-            f"file_hash is the SHA-256 of a preset archive (an https:// URL or a .tar.gz, .tgz, "
-            f".tar or .zip file), and {name_or_path!r} is not one; drop file_hash."
-        )
+    presets.check_file_hash(name_or_path, file_hash)
     preset_options = dict(file_hash=file_hash, skip_mismatch=skip_mismatch, **overrides)
-    if archive or presets.is_preset_dir(name_or_path):
+    if (
+        presets.is_url(name_or_path)
+        or presets.is_archive(name_or_path)
+        or presets.is_preset_dir(name_or_path)
+    ):
         if pretrained is not None:
             raise ValueError(f"{name_or_path!r} is a preset already; drop pretrained={pretrained!r}.")
         return presets.load_preset(name_or_path, **preset_options)

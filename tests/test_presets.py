@@ -530,7 +530,7 @@ def test_a_local_archive_loads_like_its_url_with_the_same_checks(tiny, cache, tm
     assert len(os.listdir(cache / "presets")) == 2 and not (cache / "escaped.txt").exists()
     with pytest.raises(presets.PresetError, match="No preset archive at"):
         keras_genzoo.load(str(tmp_path / "missing.zip"))
-    with pytest.raises(ValueError, match="file_hash is the SHA-256 of a preset archive"):
+    with pytest.raises(presets.PresetError, match="file_hash is the SHA-256 of a preset archive"):
         keras_genzoo.load(tiny["dir"], file_hash=digest)
     with pytest.raises(presets.PresetError, match="file_hash is the SHA-256 of a preset archive"):
         presets.load_preset("vae_dense", "digits", file_hash=digest)

@@ -24,6 +24,7 @@ import keras
 from keras_genzoo.core.preset_table import PresetDeclaration, declared_presets, register_presets
 from keras_genzoo.presets.catalog import (
     PRESETS_DIR,
+    check_file_hash,
     is_preset_dir,
     list_presets,
     markdown_table,
@@ -83,6 +84,7 @@ __all__ = [
     "PresetError",
     "WEIGHTS_FILE",
     "cache_dir",
+    "check_file_hash",
     "declared_presets",
     "fetch_preset",
     "flat_metrics",

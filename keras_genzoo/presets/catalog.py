@@ -164,6 +164,17 @@ def split_preset_name(name: str) -> tuple[str, str] | None:
     return model, tag
 
 
+def check_file_hash(source: str, file_hash: str | None) -> None:
+    """Refuse a `file_hash` for a source that is not a preset archive (it would be ignored)."""
+    if file_hash is not None and not (is_url(source) or is_archive(source)):
+        raise PresetError(
+            "file_hash is the SHA-256 of a preset archive (an https:// URL or a "
+            f"{', '.join(ARCHIVE_SUFFIXES)} file), but {source!r} is not one; drop file_hash. "
+            "Shipped presets and preset directories are verified by the SHA-256 of their "
+            "weights in their metadata."
+        )
+
+
 def resolve_preset(source: str, tag: str | None = None, *, file_hash: str | None = None) -> str:
     """The preset directory for a `model` + `tag`, a `"model.tag"` name, a preset
     directory, or the URL or path of a preset archive (unpacked once into the cache;
@@ -172,12 +183,7 @@ def resolve_preset(source: str, tag: str | None = None, *, file_hash: str | None
         return fetch_preset(source, file_hash=file_hash)
     if is_archive(source):
         return open_archive(source, file_hash=file_hash)
-    if file_hash is not None:
-        raise PresetError(
-            f"file_hash is the SHA-256 of a preset archive (a URL or a {', '.join(ARCHIVE_SUFFIXES)} "
-            f"file), but {source!r} is not one; drop file_hash. Shipped presets and preset "
-            "directories are verified by the weights' SHA-256 in their metadata."
-        )
+    check_file_hash(source, file_hash)
     if tag is not None:
         return shipped_preset(source, tag)
     if is_preset_dir(source):

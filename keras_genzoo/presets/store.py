@@ -1,7 +1,9 @@
 """One preset directory: `config.json`, `model.weights.h5` and `metadata.json`.
 
-`save_preset` writes one (into a temporary folder, renamed into place when complete);
-`load_preset_dir` reads one back: the files are checked, the weights' SHA-256 is
+`save_preset` writes one into a temporary folder beside its destination and swaps it in
+with renames when complete (an old preset is deleted only after that), recording the
+data folder by name, never by a path of the machine that built it; `load_preset_dir`
+reads one back: the files are checked, the weights' SHA-256 is
 verified against `metadata.json` before anything is read from them, the model is
 rebuilt by its registered builder (no code or serialised objects come from the preset)
 and the weights are loaded only when every shape matches.
