@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from typing import Any
 
 import keras
@@ -68,6 +69,30 @@ def _resolve_model_file(path: str) -> str:
     return path
 
 
+def check_keras_archive(path: str) -> None:
+    """Refuse a `.keras` file that is not a zip archive or whose members fail their
+    CRC-32 check (a damaged byte), with a message saying what to do, before Keras reads it."""
+    advice = (
+        "It cannot be loaded: restore it from a copy, or save the model again with "
+        "model.save(...) (a run's model: train the run again)."
+    )
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path!r} is not a valid `.keras` archive (it is not a zip file); it may be "
+            f"truncated or corrupt. {advice}"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+        raise ValueError(f"{path!r} is a corrupt `.keras` archive ({err}). {advice}") from None
+    if damaged is not None:
+        raise ValueError(
+            f"{path!r} is a corrupt `.keras` archive: its member {damaged!r} fails its "
+            f"CRC-32 check (a damaged or changed byte). {advice}"
+        )
+
+
 def _looks_like_path(name_or_path: str) -> bool:
     return (
         os.path.exists(name_or_path)
@@ -89,15 +114,22 @@ def load(
 
     - `load("vae_conv")`: a fresh model (with `overrides` passed to its builder);
     - `load("vae_conv", pretrained="mnist_t10k")` or `load("vae_conv.mnist_t10k")`: a
-      shipped preset; also a preset directory or an https:// URL of a preset archive
-      (downloaded once into the cache, `file_hash` its SHA-256). Overrides that change
-      weight shapes fail, unless `skip_mismatch=True` loads every compatible layer;
+      shipped preset; also a preset directory, or an https:// URL or local path of a
+      preset archive (`.tar.gz`, `.tgz`, `.tar`, `.zip`; unpacked once into the cache,
+      `file_hash` its SHA-256). Overrides that change weight shapes fail, unless
+      `skip_mismatch=True` loads every compatible layer;
     - a `.keras` file or run directory: the saved model with weights and optimizer state,
       after checking it against the SHA-256 its run directory recorded
-      (`keras_genzoo.io.checksums.ChecksumError` on a mismatch).
+      (`keras_genzoo.io.checksums.ChecksumError` on a mismatch) and checking that the
+      archive is whole (`ValueError` naming a damaged file).
     """
+    presets.check_file_hash(name_or_path, file_hash)
     preset_options = dict(file_hash=file_hash, skip_mismatch=skip_mismatch, **overrides)
-    if presets.is_url(name_or_path) or presets.is_preset_dir(name_or_path):
+    if (
+        presets.is_url(name_or_path)
+        or presets.is_archive(name_or_path)
+        or presets.is_preset_dir(name_or_path)
+    ):
         if pretrained is not None:
             raise ValueError(f"{name_or_path!r} is a preset already; drop pretrained={pretrained!r}.")
         return presets.load_preset(name_or_path, **preset_options)
@@ -111,11 +143,7 @@ def load(
             raise FileNotFoundError(f"No saved model at {name_or_path!r}.")
         model_file = _resolve_model_file(name_or_path)
         verify_model_file(model_file, name_or_path if os.path.isdir(name_or_path) else None)
-        if not zipfile.is_zipfile(model_file):
-            raise ValueError(
-                f"{model_file!r} is not a valid `.keras` archive (it is not a zip file); it "
-                "may be truncated or corrupt. Save the model again with model.save(...)."
-            )
+        check_keras_archive(model_file)
         return keras.saving.load_model(model_file)
     split = presets.split_preset_name(name_or_path)
     if split is not None and pretrained is None:

@@ -4,6 +4,7 @@ presets shipped with the package."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import http.server
@@ -241,6 +242,107 @@ def test_presets_build_models_only_through_the_registry(preset_copy):
         keras_genzoo.load(str(preset_copy))
 
 
+def _whole_preset(directory) -> list[np.ndarray] | None:
+    """The weights of the preset in `directory` if it is whole (readable, verified)."""
+    try:
+        return _weights(presets.load_preset_dir(str(directory)))
+    except (OSError, ValueError):
+        return None
+
+
+def _same(a, b) -> bool:
+    return a is not None and b is not None and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_overwriting_a_preset_keeps_a_whole_preset_at_every_step(tmp_path, monkeypatch):
+    """save_preset(overwrite=True) writes the new preset beside the old one and swaps them
+    with renames: the folder is copied before every rename (where a crash could stop it),
+    and each copy holds the old or the new preset whole; a failing swap restores the old."""
+    make = functools.partial(
+        keras_genzoo.create_model, "ae_dense", image_shape=(8, 8, 1), latent_dim=3, units=[16]
+    )
+    old_model, new_model = make(), make()
+    new_model.weights[0].assign(np.asarray(new_model.weights[0]) + 1.0)
+    parent = tmp_path / "presets"
+    directory = parent / "p"
+    keras_genzoo.save_preset(old_model, str(directory))
+    old, new = _weights(old_model), _weights(new_model)
+    snapshots, real_replace = [], os.replace
+
+    def snapshot_then_replace(source, target, *args, **kwargs):
+        if os.path.dirname(os.path.abspath(target)) == str(parent):
+            copy = tmp_path / f"state{len(snapshots)}"
+            shutil.copytree(parent, copy)
+            snapshots.append(copy)
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", snapshot_then_replace)
+    keras_genzoo.save_preset(new_model, str(directory), overwrite=True)
+    monkeypatch.undo()
+    assert snapshots, "the new preset must be renamed into place"
+    for state in [*snapshots, parent]:
+        names = [n for n in os.listdir(state) if n == "p" or n.startswith(".replaced-")]
+        found = [_whole_preset(state / name) for name in names]
+        assert any(_same(w, old) or _same(w, new) for w in found), (state, os.listdir(state))
+    assert _same(_whole_preset(directory), new)
+    assert os.listdir(parent) == ["p"], "no staging or replaced folder is left behind"
+
+    def failing_swap(source, target, *args, **kwargs):
+        if os.path.basename(source).startswith(".partial-") and str(target) == str(directory):
+            raise OSError(errno.EIO, "Input/output error", target)
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", failing_swap)
+    with pytest.raises(OSError, match="Input/output error"):
+        keras_genzoo.save_preset(old_model, str(directory), overwrite=True)
+    monkeypatch.undo()
+    assert _same(_whole_preset(directory), new), "a failed overwrite keeps the previous preset"
+    assert os.listdir(parent) == ["p"]
+
+
+def test_a_preset_records_its_data_folder_by_name_and_evaluate_asks_for_it(tmp_path, monkeypatch, capsys):
+    """A preset trained with a relative data_dir keeps no path to the data: the folder's
+    name (and the held-out images' SHA-256) identify it, `evaluate` asks for the folder,
+    and given it from anywhere, recomputes the recorded metrics."""
+    build = tmp_path / "build"
+    data = build / "data" / "mnist_files"
+    data.mkdir(parents=True)
+    x, y, _ = load_arrays("digits", "all")
+    np.savez(data / "mnist.npz", x=(x[..., 0] * 255).astype(np.uint8), y=y)
+    config = build / "tiny.json"
+    config.write_text(json.dumps({**TINY_CONFIG, "dataset": "mnist", "epochs": 1}))
+    monkeypatch.chdir(build)
+    args = ["train", "--config", "tiny.json", "--out", "run", "--preset-out", "preset",
+            "--data-dir", os.path.join("data", "mnist_files")]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    text = (build / "preset" / "metadata.json").read_text()
+    metadata = json.loads(text)
+    assert os.path.join("data", "mnist_files") not in text and str(build) not in text
+    dataset = metadata["dataset"]
+    assert dataset["data_folder"] == "mnist_files" and "data_dir" not in dataset["options"]
+    assert "data_dir" not in metadata["training"]["config"]["dataset"]
+    assert dataset["test"]["source"].startswith("npz archive mnist_files/mnist.npz: test split")
+    assert metadata["training"]["command"].endswith("--data-dir mnist_files")
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(build / "preset", elsewhere / "preset")
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(presets.PresetError) as info:
+        runs.evaluate_run("preset")
+    assert "folder named 'mnist_files'" in str(info.value) and dataset["held_out_sha256"] in str(info.value)
+    assert "data_dir= (--data-dir" in str(info.value)
+    assert cli.main(["evaluate", "preset"]) == 2
+    assert "Pass that folder with data_dir= (--data-dir" in capsys.readouterr().err
+    recomputed = runs.evaluate_run("preset", data_dir=str(data))
+    assert recomputed["scores"]["iw_nll"] == pytest.approx(metadata["metrics"]["scores"]["iw_nll"], rel=1e-5)
+    # an older preset that recorded the path itself asks the same way once the path is gone
+    legacy = json.loads(text)
+    legacy["training"]["config"]["dataset"]["data_dir"] = os.path.join("data", "mnist_files")
+    del legacy["dataset"]["data_folder"]
+    with pytest.raises(presets.PresetError, match="folder named 'mnist_files'"):
+        presets.preset_run_config(legacy)
+
+
 # ------------------------------------------------------------- names and tags
 
 
@@ -389,6 +491,49 @@ def test_partial_or_wrong_downloads_never_become_cache_entries(tiny, server, cac
         keras_genzoo.load("http://example.com/tiny.tar.gz")
     with pytest.raises(presets.PresetError, match="must name an archive"):
         keras_genzoo.load(f"{server.url}/tiny.h5")
+
+
+def test_a_url_archive_that_changed_is_loaded_for_its_new_hash(tiny, server, cache, tmp_path):
+    """The cache entry is named by the archive's content: a new archive at the same URL,
+    asked for by its own file_hash, gives the new preset, not the cached old one."""
+    first = _tar_gz(tiny["dir"], server.www / "tiny.tar.gz")
+    url = f"{server.url}/tiny.tar.gz"
+    assert _same(_weights(keras_genzoo.load(url, file_hash=first)), _weights(tiny["model"]))
+    other = keras_genzoo.create_model("vae_dense", image_shape=(8, 8, 1), latent_dim=4, units=[32])
+    keras_genzoo.save_preset(other, str(tmp_path / "other"))
+    second = _tar_gz(str(tmp_path / "other"), server.www / "tiny.tar.gz")
+    assert second != first
+    loaded = keras_genzoo.load(url, file_hash=second)
+    assert _same(_weights(loaded), _weights(other)), "the archive's new content must be loaded"
+    assert server.requests == ["/tiny.tar.gz", "/tiny.tar.gz"]
+    assert sorted(os.listdir(cache / "presets")) == sorted([first, second])
+
+
+def test_a_local_archive_loads_like_its_url_with_the_same_checks(tiny, cache, tmp_path):
+    tarball = tmp_path / "tiny.tar.gz"
+    digest = _tar_gz(tiny["dir"], tarball)
+    with zipfile.ZipFile(tmp_path / "tiny.zip", "w") as zf:
+        for name in os.listdir(tiny["dir"]):
+            zf.write(os.path.join(tiny["dir"], name), f"tiny/{name}")
+    expected = _weights(tiny["model"])
+    assert _same(_weights(keras_genzoo.load(str(tarball), file_hash=digest)), expected)
+    assert _same(_weights(keras_genzoo.load(str(tmp_path / "tiny.zip"))), expected)
+    assert presets.preset_metadata(str(tarball))["metrics"] == tiny["metadata"]["metrics"]
+    assert sorted(os.listdir(cache / "presets")) == sorted([digest, sha256_file(str(tmp_path / "tiny.zip"))])
+    with pytest.raises(ChecksumError, match=f"expected sha256 {'0' * 64}, got {digest}"):
+        keras_genzoo.load(str(tarball), file_hash="0" * 64)
+    evil = tmp_path / "evil.tar.gz"
+    _evil_tar(evil, "parent")
+    with pytest.raises(presets.PresetError, match="Refusing to unpack"):
+        keras_genzoo.load(str(evil))
+    assert evil.exists(), "a local archive is never deleted"
+    assert len(os.listdir(cache / "presets")) == 2 and not (cache / "escaped.txt").exists()
+    with pytest.raises(presets.PresetError, match="No preset archive at"):
+        keras_genzoo.load(str(tmp_path / "missing.zip"))
+    with pytest.raises(presets.PresetError, match="file_hash is the SHA-256 of a preset archive"):
+        keras_genzoo.load(tiny["dir"], file_hash=digest)
+    with pytest.raises(presets.PresetError, match="file_hash is the SHA-256 of a preset archive"):
+        presets.load_preset("vae_dense", "digits", file_hash=digest)
 
 
 def _evil_tar(path, kind: str) -> None:

@@ -23,6 +23,7 @@ from keras import layers
 
 from keras_genzoo.core.checks import check_finite, empty_data_error
 from keras_genzoo.data import load_arrays
+from keras_genzoo.io.atomic import replacing
 from keras_genzoo.io.checksums import load_verified, sha256_file
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
@@ -282,17 +283,28 @@ def train_feature_classifier(
         "weights_file": _weights_file(name),
     }
     if weights_dir is not None:
-        os.makedirs(weights_dir, exist_ok=True)
-        path = os.path.join(weights_dir, record["weights_file"])
         # Save from an uncompiled copy so the file holds the weights, not the optimizer state.
         shipped = build_feature_classifier(info.image_shape, info.num_classes, **architecture)
         shipped.set_weights(model.get_weights())
-        shipped.save_weights(path)
-        record["sha256"] = sha256_file(path)
-        metadata = read_metadata(weights_dir)
-        metadata[name] = record
-        with open(os.path.join(weights_dir, METADATA_FILE), "w") as f:
-            json.dump(metadata, f, indent=2, sort_keys=True)
-            f.write("\n")
-        _load_cached.cache_clear()
+        _write_classifier(shipped, record, weights_dir)
     return record
+
+
+def _write_classifier(model: keras.Model, record: dict[str, Any], weights_dir: str) -> None:
+    """Save the weights and add `record` (with their SHA-256) to `classifiers.json`.
+
+    Both files are written in full under temporary names first; then the weights are
+    renamed into place and the record last, so a failure while writing leaves the
+    previous pair as it was.
+    """
+    metadata = read_metadata(weights_dir)
+    weights_path = os.path.join(weights_dir, record["weights_file"])
+    with replacing(os.path.join(weights_dir, METADATA_FILE)) as record_temporary:
+        with replacing(weights_path) as weights_temporary:
+            model.save_weights(weights_temporary)
+            record["sha256"] = sha256_file(weights_temporary)
+            metadata[record["dataset"]] = record
+            with open(record_temporary, "w") as f:
+                json.dump(metadata, f, indent=2, sort_keys=True)
+                f.write("\n")
+    _load_cached.cache_clear()

@@ -6,8 +6,9 @@ split, zoo config and command, held-out metrics, SHA-256 and size of the weights
 licenses, parameter count, versions, date). Tags are named after the data.
 
 - `load_preset("vae_conv.mnist_t10k")`, `load_preset("vae_conv", "mnist_t10k")`, a preset
-  directory or an https:// URL of a preset archive (cached under `cache_dir()`); also
-  reachable as `keras_genzoo.load(...)`.
+  directory, or an https:// URL or local path of a preset archive (unpacked under
+  `cache_dir()`, with the same checks either way); also reachable as
+  `keras_genzoo.load(...)`.
 - `list_presets()` (declared by a family and built), `missing_presets()` (declared, not
   built), `undeclared_presets()`, `preset_summary(name)`, `save_preset(model, directory, ...)`.
 - Families declare their presets in `keras_genzoo/models/<family>/presets.py`
@@ -23,6 +24,7 @@ import keras
 from keras_genzoo.core.preset_table import PresetDeclaration, declared_presets, register_presets
 from keras_genzoo.presets.catalog import (
     PRESETS_DIR,
+    check_file_hash,
     is_preset_dir,
     list_presets,
     markdown_table,
@@ -36,7 +38,9 @@ from keras_genzoo.presets.remote import (
     CACHE_ENV,
     cache_dir,
     fetch_preset,
+    is_archive,
     is_url,
+    open_archive,
     safe_extract,
 )
 from keras_genzoo.presets.store import (
@@ -47,6 +51,7 @@ from keras_genzoo.presets.store import (
     flat_metrics,
     headline_value,
     load_preset_dir,
+    preset_run_config,
     read_preset,
     save_preset,
 )
@@ -79,10 +84,12 @@ __all__ = [
     "PresetError",
     "WEIGHTS_FILE",
     "cache_dir",
+    "check_file_hash",
     "declared_presets",
     "fetch_preset",
     "flat_metrics",
     "headline_value",
+    "is_archive",
     "is_preset_dir",
     "is_url",
     "list_presets",
@@ -90,7 +97,9 @@ __all__ = [
     "load_preset_dir",
     "markdown_table",
     "missing_presets",
+    "open_archive",
     "preset_metadata",
+    "preset_run_config",
     "preset_summary",
     "read_preset",
     "register_presets",

@@ -15,7 +15,13 @@ from typing import Any
 
 from keras_genzoo.core.preset_table import declared_presets
 from keras_genzoo.core.registry import get_entry
-from keras_genzoo.presets.remote import fetch_preset, is_url
+from keras_genzoo.presets.remote import (
+    ARCHIVE_SUFFIXES,
+    fetch_preset,
+    is_archive,
+    is_url,
+    open_archive,
+)
 from keras_genzoo.presets.store import (
     METADATA_FILE,
     PresetError,
@@ -158,11 +164,26 @@ def split_preset_name(name: str) -> tuple[str, str] | None:
     return model, tag
 
 
+def check_file_hash(source: str, file_hash: str | None) -> None:
+    """Refuse a `file_hash` for a source that is not a preset archive (it would be ignored)."""
+    if file_hash is not None and not (is_url(source) or is_archive(source)):
+        raise PresetError(
+            "file_hash is the SHA-256 of a preset archive (an https:// URL or a "
+            f"{', '.join(ARCHIVE_SUFFIXES)} file), but {source!r} is not one; drop file_hash. "
+            "Shipped presets and preset directories are verified by the SHA-256 of their "
+            "weights in their metadata."
+        )
+
+
 def resolve_preset(source: str, tag: str | None = None, *, file_hash: str | None = None) -> str:
     """The preset directory for a `model` + `tag`, a `"model.tag"` name, a preset
-    directory or the URL of a preset archive (downloaded once into the cache)."""
+    directory, or the URL or path of a preset archive (unpacked once into the cache;
+    `file_hash` is the archive's SHA-256 and applies to archives only)."""
     if is_url(source):
         return fetch_preset(source, file_hash=file_hash)
+    if is_archive(source):
+        return open_archive(source, file_hash=file_hash)
+    check_file_hash(source, file_hash)
     if tag is not None:
         return shipped_preset(source, tag)
     if is_preset_dir(source):
@@ -176,5 +197,5 @@ def resolve_preset(source: str, tag: str | None = None, *, file_hash: str | None
         )
     raise PresetError(
         f"{source!r} names no preset: pass 'model.tag' (see list_presets()), a preset "
-        "directory or an https:// URL of a preset archive."
+        "directory, or an https:// URL or the path of a preset archive."
     )

@@ -2,10 +2,12 @@
 
 The archive (`.tar.gz`, `.tgz`, `.tar` or `.zip` holding one preset directory) is fetched
 with `keras.utils.get_file`, which checks `file_hash` (SHA-256) on every call, cached or
-not. It is unpacked into a temporary folder that becomes the cache entry only once it
-is complete and holds a loadable preset; members that would land outside that folder
-(`../`, absolute paths) and links are refused, and a download or archive that fails any
-check is deleted, so a partial download never becomes a cache entry.
+not. It is unpacked into a temporary folder that becomes the cache entry, named by the
+archive's SHA-256, only once it is complete and holds a loadable preset; members that
+would land outside that folder (`../`, absolute paths) and links are refused, and a
+download or archive that fails any check is deleted, so a partial download never
+becomes a cache entry. A local archive file goes through the same checks
+(`open_archive`) and is never deleted.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import zipfile
 
 import keras
 
+from keras_genzoo.io.atomic import replace_directory
+from keras_genzoo.io.checksums import sha256_file, verify_file
 from keras_genzoo.presets.store import (
     METADATA_FILE,
     PresetError,
@@ -117,21 +121,50 @@ def _preset_root(folder: str) -> str:
     )
 
 
+def is_archive(text: str) -> bool:
+    """True for the path of a local preset archive (`.tar.gz`, `.tgz`, `.tar`, `.zip`)."""
+    return isinstance(text, str) and not is_url(text) and text.endswith(ARCHIVE_SUFFIXES)
+
+
+def _cache_root(cache: str | None) -> str:
+    """The cache folder (`cache_dir()` by default) with its `archives` and `presets` folders."""
+    root = os.path.abspath(cache or cache_dir())
+    for folder in ("archives", "presets"):
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+    return root
+
+
+def _unpacked(archive: str, root: str) -> str:
+    """The cache entry of `archive`, named by the SHA-256 of its content: unpacked, checked
+    and loaded once before it becomes the entry, reused as it is afterwards."""
+    extracted = os.path.join(root, "presets")
+    entry = os.path.join(extracted, sha256_file(archive))
+    if os.path.isdir(entry):
+        return entry
+    staging = tempfile.mkdtemp(prefix=".partial-", dir=extracted)
+    try:
+        safe_extract(archive, staging)
+        preset = _preset_root(staging)
+        read_preset(preset)
+        load_preset_dir(preset)  # weights verified and loadable before the entry exists
+        replace_directory(preset, entry)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return entry
+
+
 def fetch_preset(url: str, *, file_hash: str | None = None, cache: str | None = None) -> str:
     """The cached preset directory of the archive at `url`, downloading it the first time.
 
-    `file_hash` (the archive's SHA-256) is checked on every call; `cache` defaults to
-    `cache_dir()`. The preset's weights are verified by the loader on every load.
+    `file_hash` (the archive's SHA-256) is checked on every call, and the archive's
+    content, not its URL, names the cache entry, so an archive that changed at the same
+    URL is unpacked afresh. `cache` defaults to `cache_dir()`. The preset's weights are
+    verified by the loader on every load.
     """
-
     name = _archive_name(url)
-    root = os.path.abspath(cache or cache_dir())
+    root = _cache_root(cache)
     key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-    archives, extracted = os.path.join(root, "archives"), os.path.join(root, "presets")
-    os.makedirs(archives, exist_ok=True)
-    os.makedirs(extracted, exist_ok=True)
-    archive_path = os.path.join(archives, f"{key}-{name}")
-    entry = os.path.join(extracted, key)
+    archive_path = os.path.join(root, "archives", f"{key}-{name}")
     try:
         archive_path = keras.utils.get_file(
             f"{key}-{name}", origin=url, file_hash=file_hash, hash_algorithm="sha256",
@@ -143,19 +176,30 @@ def fetch_preset(url: str, *, file_hash: str | None = None, cache: str | None = 
         if isinstance(err, (KeyboardInterrupt, SystemExit)):
             raise
         raise PresetError(f"Could not download the preset archive {url!r}: {err}") from err
-    if os.path.isdir(entry):
-        return entry
-    staging = tempfile.mkdtemp(prefix=".partial-", dir=extracted)
     try:
-        safe_extract(archive_path, staging)
-        preset = _preset_root(staging)
-        read_preset(preset)
-        load_preset_dir(preset)  # weights verified and loadable before the entry exists
-        os.replace(preset, entry)
+        return _unpacked(archive_path, root)
     except BaseException:
         if os.path.exists(archive_path):
             os.remove(archive_path)
         raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return entry
+
+
+def open_archive(path: str, *, file_hash: str | None = None, cache: str | None = None) -> str:
+    """The cached preset directory of a local preset archive, unpacked the first time.
+
+    The same checks as an archive at a URL: `file_hash` (its SHA-256) on every call, safe
+    extraction, a loadable preset before the cache entry exists; the archive itself is
+    left where it is.
+    """
+    if not is_archive(path):
+        raise PresetError(
+            f"A preset archive must end in {', '.join(ARCHIVE_SUFFIXES)}, got {path!r}."
+        )
+    if not os.path.isfile(path):
+        raise PresetError(f"No preset archive at {path!r}.")
+    if file_hash is not None:
+        verify_file(
+            path, file_hash,
+            advice="The archive is not the one that hash was published for: download it again.",
+        )
+    return _unpacked(os.path.abspath(path), _cache_root(cache))

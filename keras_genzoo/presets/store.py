@@ -1,7 +1,9 @@
 """One preset directory: `config.json`, `model.weights.h5` and `metadata.json`.
 
-`save_preset` writes one (into a temporary folder, renamed into place when complete);
-`load_preset_dir` reads one back: the files are checked, the weights' SHA-256 is
+`save_preset` writes one into a temporary folder beside its destination and swaps it in
+with renames when complete (an old preset is deleted only after that), recording the
+data folder by name, never by a path of the machine that built it; `load_preset_dir`
+reads one back: the files are checked, the weights' SHA-256 is
 verified against `metadata.json` before anything is read from them, the model is
 rebuilt by its registered builder (no code or serialised objects come from the preset)
 and the weights are loaded only when every shape matches.
@@ -9,10 +11,13 @@ and the weights are loaded only when every shape matches.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import os
 import platform
+import re
+import shlex
 import shutil
 import tempfile
 import warnings
@@ -29,6 +34,7 @@ from keras_genzoo.core.registry import (
     get_entry,
 )
 from keras_genzoo.core.version import VERSION
+from keras_genzoo.io.atomic import replace_directory
 from keras_genzoo.io.checksums import sha256_file, verify_file
 from keras_genzoo.io.jsonfiles import jsonable, write_json
 
@@ -158,15 +164,16 @@ def save_preset(
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         if run is not None:
-            dataset_name = run["config"]["dataset"]["name"]
+            run_config, dataset, command = _portable_record(run, command)
+            dataset_name = run_config["dataset"]["name"]
             metadata["license"]["data"] = data_license or DATA_LICENSES.get(dataset_name)
             metadata["dataset"] = {
                 "name": dataset_name,
-                "options": {k: v for k, v in run["config"]["dataset"].items() if k != "name"},
-                **run["dataset"],
+                "options": {k: v for k, v in run_config["dataset"].items() if k != "name"},
+                **dataset,
             }
             metadata["training"] = {
-                "zoo_config": zoo_config, "command": command, "config": run["config"],
+                "zoo_config": zoo_config, "command": command, "config": run_config,
                 "epochs": run["config"]["epochs"], "train_seconds": run.get("train_seconds"),
                 "final": {k: v[-1] for k, v in run.get("history", {}).items() if v},
             }
@@ -177,13 +184,74 @@ def save_preset(
         headline_value(metadata)  # the named metric must exist
         write_json(config, os.path.join(staging, CONFIG_FILE))
         write_json(metadata, os.path.join(staging, METADATA_FILE))
-        if os.path.isdir(directory):
-            shutil.rmtree(directory)
-        os.replace(staging, directory)
+        replace_directory(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return jsonable(metadata)
+
+
+def _portable_record(
+    run: dict[str, Any], command: str | None
+) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """The run's config, dataset record and command without the local path of its data.
+
+    A `data_dir` (relative to wherever the preset was built, or absolute on that
+    machine) means nothing elsewhere: it leaves the config, and the folder's name is
+    recorded as `data_folder`, in the sources and in the command instead. The held-out
+    images' SHA-256 still identifies the data; `preset_run_config` asks for the folder.
+    """
+    config = copy.deepcopy(run["config"])
+    dataset = copy.deepcopy(run["dataset"])
+    data_dir = config["dataset"].pop("data_dir", None)
+    if data_dir is None:
+        return config, dataset, command
+    data_dir = str(data_dir)
+    expanded = os.path.expanduser(data_dir)
+    folder = os.path.basename(os.path.normpath(os.path.abspath(expanded)))
+    dataset["data_folder"] = folder
+    # the path as a word of a source ("IDX files in PATH: ...", "npz archive PATH/x.npz")
+    in_source = re.compile(rf"(?<=\s){re.escape(expanded)}(?=[\\/:\s]|$)")
+    for split in ("train", "test"):
+        if isinstance(dataset.get(split), dict) and "source" in dataset[split]:
+            dataset[split]["source"] = in_source.sub(folder, dataset[split]["source"])
+    if command is not None:
+        try:
+            words = shlex.split(command)
+        except ValueError:  # not a shell command line; kept as given
+            return config, dataset, command
+        command = shlex.join(
+            folder if word == data_dir
+            else word[: -len(data_dir)] + folder if word.endswith(f"={data_dir}")
+            else word
+            for word in words
+        )
+    return config, dataset, command
+
+
+def preset_run_config(metadata: dict[str, Any], data_dir: str | None = None) -> dict[str, Any]:
+    """The run config a preset records (`training.config`), reading its data from `data_dir`.
+
+    A preset built from a data folder records only the folder's name (`data_folder`),
+    so recomputing its metrics needs `data_dir`; without it `PresetError` asks for it,
+    as it does when an older preset's recorded `data_dir` does not exist here.
+    """
+    config = copy.deepcopy(metadata["training"]["config"])
+    recorded = metadata.get("dataset", {})
+    if data_dir is not None:
+        config["dataset"]["data_dir"] = data_dir
+        return config
+    folder = recorded.get("data_folder")
+    stale = config["dataset"].get("data_dir")
+    if folder is None and (stale is None or os.path.exists(os.path.expanduser(stale))):
+        return config
+    name = folder or os.path.basename(os.path.normpath(stale))
+    raise PresetError(
+        f"This {metadata.get('model', '')} preset was measured on the {recorded.get('name')!r} "
+        f"files of a folder named {name!r} (held-out images sha256 "
+        f"{recorded.get('held_out_sha256', 'not recorded')}). Pass that folder with data_dir= "
+        "(--data-dir on the command line)."
+    )
 
 
 # The metric `list_presets` shows, by preference, when save_preset is given none.

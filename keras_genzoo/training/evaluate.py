@@ -14,6 +14,7 @@ from keras_genzoo.loading import load
 from keras_genzoo.presets import (
     load_preset_dir,
     preset_metadata,
+    preset_run_config,
     read_preset,
     resolve_preset,
 )
@@ -148,7 +149,7 @@ def evaluate_run(
                 f"The preset {source!r} records no training config, so its metrics cannot be "
                 "recomputed. Publish presets with save_preset(..., run=...)."
             )
-        config = RunConfig.from_dict(metadata["training"]["config"])
+        config = RunConfig.from_dict(preset_run_config(metadata, data_dir))
         recorded = metadata.get("dataset", {})
         model = load_preset_dir(directory) if model is None else model
     changes: dict[str, Any] = {"strategy": "default"}
