@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 
 import keras
@@ -215,7 +216,8 @@ def test_bad_input_is_refused_with_a_clear_message(case, models, images, labels,
 def test_existing_runs_are_never_silently_replaced(finished_run, tmp_path):
     """A second run into an existing run directory, `--out` naming a file, --resume of
     a complete run, of nothing, or with another config: each is refused before
-    anything is written; --overwrite removes the run's own files and nothing else."""
+    anything is written; --overwrite is accepted and changes nothing yet (the run is
+    replaced by `train_run`: test_overwrite_keeps_the_old_run_until_the_new_one_has_a_checkpoint)."""
     config = runs.RunConfig.from_dict(TINY_RUN)
     before = {name: sha256_file(os.path.join(finished_run, name)) for name in ("model.keras", "metrics.json")}
     a_file = tmp_path / "notes.txt"
@@ -246,8 +248,9 @@ def test_existing_runs_are_never_silently_replaced(finished_run, tmp_path):
     assert code == 2
     overwritten = _fresh_copy(finished_run, tmp_path / "o")
     (tmp_path / "o" / "copy" / "notes.txt").write_text("mine")
+    listing = sorted(os.listdir(overwritten))
     assert train_module.prepare_run_dir(overwritten, config, overwrite=True) is False
-    assert os.listdir(overwritten) == ["notes.txt"]
+    assert sorted(os.listdir(overwritten)) == listing and "notes.txt" in listing
     assert train_module.prepare_run_dir(str(other), config) is False  # a run goes beside them
 
 
@@ -495,3 +498,178 @@ def test_reliability_catalogue_names_only_existing_tests():
             assert re.search(rf"^def {name}\(", source, re.M), f"{path}::{name} does not exist"
             if case:
                 assert name == "test_bad_input_is_refused_with_a_clear_message" and case in BAD_INPUTS, case
+
+
+# ------------------------------------------------------------------ replacing and claiming runs
+
+# `keras-genzoo train ARGS...` that kills itself with SIGKILL at the end of its first
+# training execution, before the first checkpoint.
+KILLED_IN_THE_FIRST_EPOCH = """
+import os, signal, sys
+sys.argv[0] = "keras-genzoo"
+import keras
+from keras_genzoo import cli
+from keras_genzoo.training import train
+
+class Kill(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+own = train.run_callbacks
+train.run_callbacks = lambda *args, **kwargs: [*own(*args, **kwargs), Kill()]
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+# `keras-genzoo train ARGS...` started once the file GO exists (after READY is written).
+STARTED_TOGETHER = """
+import os, sys, time
+sys.argv[0] = "keras-genzoo"
+from keras_genzoo import cli
+ready, go = sys.argv[1:3]
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.01)
+sys.exit(cli.main(sys.argv[3:]))
+"""
+
+
+def _run_files(run):
+    return {name: sha256_file(os.path.join(run, name))
+            for name in ("model.keras", "metrics.json", "config.json", "checkpoints/last.keras")}
+
+
+class InterruptInTheFirstBatch(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        raise KeyboardInterrupt
+
+
+class WatchTheReplacedRun(keras.callbacks.Callback):
+    """Records, when training starts and after each epoch, whether the replaced run is
+    still kept and whether the new run has its checkpoint."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+        self.seen = []
+
+    def _look(self, when):
+        self.seen.append((when, os.path.isdir(os.path.join(self.run, train_module.REPLACED_RUN_DIR)),
+                          os.path.isfile(os.path.join(self.run, "checkpoints", "last.keras"))))
+
+    def on_train_begin(self, logs=None):
+        self._look("begin")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._look(epoch + 1)
+
+
+def test_overwrite_keeps_the_old_run_until_the_new_one_has_a_checkpoint(finished_run, tmp_path, capsys):
+    """`--overwrite` with a mistake found only when the model is built or the data read,
+    a new run that diverges or is interrupted in its first epoch: the old run is intact
+    after each. A complete one keeps the old run aside until its first checkpoint, then
+    the old run's files are gone (an output the new run does not write included) and the
+    folder's other files stay."""
+    run = _fresh_copy(finished_run, tmp_path)
+    (tmp_path / "copy" / "notes.txt").write_text("mine")
+    (tmp_path / "copy" / "samples.png").write_bytes(b"an output of the old run only")
+    old, listing = _run_files(run), sorted(os.listdir(run))
+    train = ["train", "ae_dense", "--epochs", "2", "--batch-size", "128", "--set", "latent_dim=4",
+             "--overwrite", "--out", run]
+
+    for flags, message in [(["--dataset", "digts"], "digts"),
+                           (["--set", "latent_dim=-1"], "latent_dim must be a positive")]:
+        assert cli.main([*train, *flags]) == 2
+        assert message in capsys.readouterr().err
+        assert _run_files(run) == old and sorted(os.listdir(run)) == listing
+
+    assert cli.main([*train, "--learning-rate", "1e6"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"diverged at epoch 1.* keeps the run --overwrite was to replace\.\n$", err), err
+    assert _run_files(run) == old and sorted(os.listdir(run)) == listing
+
+    with pytest.raises(KeyboardInterrupt):
+        runs.train_run(TINY_RUN, run, overwrite=True, verbose=0, callbacks=[InterruptInTheFirstBatch()])
+    assert _run_files(run) == old and sorted(os.listdir(run)) == listing
+
+    watch = WatchTheReplacedRun(run)
+    metrics = runs.train_run({**TINY_RUN, "epochs": 2, "seed": 3}, run, overwrite=True, verbose=0,
+                             callbacks=[watch])
+    assert watch.seen == [("begin", True, False), (1, False, True), (2, False, True)]
+    assert sorted(os.listdir(run)) == ["checkpoints", "checksums.json", "config.json", "logs",
+                                       "metrics.json", "model.keras", "notes.txt", "reconstructions.png"]
+    assert (tmp_path / "copy" / "notes.txt").read_text() == "mine"
+    assert metrics["config"]["seed"] == 3 and _run_files(run)["model.keras"] != old["model.keras"]
+    assert keras_genzoo.load(run).count_params() > 0
+
+
+def test_an_overwrite_killed_before_its_first_checkpoint_gives_the_old_run_back(
+    finished_run, tmp_path, capsys
+):
+    """`train --overwrite` killed by SIGKILL in its first epoch has only moved the old run
+    aside; the next command on the folder moves it back before anything else."""
+    run = _fresh_copy(finished_run, tmp_path)
+    old = _run_files(run)
+    args = ["train", "ae_dense", "--epochs", "2", "--batch-size", "128", "--set", "latent_dim=4",
+            "--seed", "3", "--out", run]
+    victim = subprocess.run(
+        [sys.executable, "-c", KILLED_IN_THE_FIRST_EPOCH, *args, "--overwrite"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": PACKAGE_PARENT},
+    )
+    assert victim.returncode == -9, victim.stdout[-2000:] + victim.stderr[-2000:]
+    replaced = os.path.join(run, train_module.REPLACED_RUN_DIR)
+    assert os.path.isfile(os.path.join(replaced, "model.keras"))
+    assert not os.path.exists(os.path.join(run, "model.keras"))
+
+    assert cli.main(args) == 2  # the old run is back, so a plain train is refused
+    captured = capsys.readouterr()
+    assert "had no checkpoint yet: the run it was replacing is back" in captured.out
+    assert "already holds a run" in captured.err
+    assert _run_files(run) == old and not os.path.exists(replaced)
+    assert keras_genzoo.load(run).count_params() > 0
+
+
+def test_two_trainings_started_at_once_into_one_folder_one_runs_the_other_is_refused(tmp_path):
+    """A run holds its folder (an exclusive lock on a claim file) for as long as it
+    runs: a second `train` into it, in this process or started at the same instant in
+    another, is refused with the holder's pid; the winner's run is whole and the claim
+    is gone after it."""
+    out = str(tmp_path / "run")
+    with train_module.claimed_run_dir(out):
+        holder = rf"is being written by another process \(pid {os.getpid()}\)"
+        with pytest.raises(runs.RunError, match=holder):
+            runs.train_run(TINY_RUN, out, verbose=0)
+    assert not os.path.exists(out)  # released: the claim file and the folder it made are gone
+
+    go = tmp_path / "go"
+    started = {}
+    for seed in (1, 2):
+        ready = tmp_path / f"ready-{seed}"
+        command = [sys.executable, "-c", STARTED_TOGETHER, str(ready), str(go), "train", "ae_dense",
+                   "--epochs", "3", "--batch-size", "128", "--seed", str(seed), "--out", out]
+        started[seed] = (ready, subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": PACKAGE_PARENT},
+        ))
+    for ready, process in started.values():  # both have imported TensorFlow
+        for _ in range(2400):
+            if ready.exists() or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert ready.exists(), process.communicate()
+    go.touch()
+    finished = {seed: (process.pid, *process.communicate(timeout=300), process.returncode)
+                for seed, (_, process) in started.items()}
+    assert sorted(code for *_, code in finished.values()) == [0, 2], finished
+    winner = next(seed for seed, (*_, code) in finished.items() if code == 0)
+    winner_pid = finished[winner][0]
+    refused = next(err for _, _, err, code in finished.values() if code == 2)
+    assert re.search(
+        rf"keras-genzoo train: error: '{re.escape(out)}' (is being written by another process "
+        rf"\(pid {winner_pid}\)\. Wait for it to finish, or choose another --out\.|already holds a run\.)",
+        refused,
+    ), refused
+    metrics = json.loads(open(os.path.join(out, runs.METRICS_FILE)).read())
+    assert metrics["config"]["seed"] == winner and len(metrics["history"]["loss"]) == 3
+    assert not os.path.exists(os.path.join(out, train_module.CLAIM_FILE))
+    assert keras_genzoo.load(out).count_params() > 0

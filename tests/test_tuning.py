@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import random
 
 import keras
 import keras_tuner as kt
@@ -18,6 +19,7 @@ from keras_genzoo import training as runs
 from keras_genzoo.core import search_space
 from keras_genzoo.core.registry import get_entry
 from keras_genzoo.tuning import TuningError, ZooHyperModel
+from keras_genzoo.tuning import search as tuning_search
 
 DIGITS = (8, 8, 1)
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -409,3 +411,69 @@ def test_cli_tune_prints_the_table_and_rejects_bad_names(tmp_path, capsys):
     # The same project with another search is refused rather than mixed with it.
     assert cli.main([*args, "--set", "latent_dim=4"]) == 2
     assert "holds a different search (it differs in overrides)" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ seeds and the best epoch
+
+
+def test_a_search_with_the_default_seed_draws_the_same_trials_in_every_process(tmp_path):
+    """keras-tuner reads seed 0 as "unseeded": the oracle gets `oracle_seed(0)` = 1, so
+    two searches with the default seed draw the same hyperparameters whatever the global
+    random state of their process (set differently here, as two processes would)."""
+    tables = []
+    for process_state in (1, 2):
+        random.seed(process_state)
+        result = keras_genzoo.tune("ae_dense", "digits", max_trials=3, epochs=1,
+                                   overrides={"units_width": 8, "units_depth": 1},
+                                   directory=str(tmp_path / str(process_state)))
+        assert result.tuner.oracle.seed == tuning_search.oracle_seed(0) == 1
+        tables.append([row.hyperparameters for row in result.table])
+    assert tables[0] == tables[1]
+    assert tables[0][1] != tables[0][2]  # drawn, not repeated
+    assert [tuning_search.oracle_seed(s) for s in (5, -1, 2**32 - 1)] == [6, 2**32 - 1, 1]
+
+
+@pytest.mark.parametrize("name, pins", [
+    ("ae_dense", {"units_width": 16, "units_depth": 1}),  # compiled before it is built
+    ("vae_dense", {"units_width": 16, "units_depth": 1, "kl_warmup_steps": 250}),
+])
+def test_best_config_and_model_are_those_of_the_best_epoch(tmp_path, monkeypatch, name, pins):
+    """An objective that is best after epoch 2 of 3 (read from the optimizer's step
+    count): best_config.json trains 2 epochs, not the configured 3, and the returned
+    model is the one scored, optimizer state included (the KL warm-up reads it)."""
+    batch = 64
+    info = runs.probe_dataset(runs.RunConfig.from_dict({"model": name}))
+    steps = -(-info.num_examples // batch)
+
+    def best_after_two_epochs(self, model, held, options=None):
+        return abs(int(model.optimizer.iterations) / steps - 2.0)
+
+    monkeypatch.setattr(tuning.ObjectiveSpec, "score", best_after_two_epochs)
+    result = keras_genzoo.tune(name, "digits", max_trials=2, epochs=3, directory=str(tmp_path),
+                               overrides={**pins, "batch_size": batch})
+    trial = result.tuner.oracle.trials[result.best_trial]
+    assert (trial.best_step, result.best_score) == (1, 0.0)
+    assert result.best_config.epochs == 2
+    assert runs.load_run_config(result.best_config_path) == result.best_config
+    assert result.best_config.description.endswith("after epoch 2.")
+    assert int(result.model.optimizer.iterations) == 2 * steps
+    assert result.hypermodel.score(result.model) == result.best_score
+
+
+def test_a_hyperband_trial_counts_the_epochs_of_the_checkpoint_it_continued():
+    def trial(trial_id, best_step, **values):
+        hp = kt.HyperParameters()
+        for name, value in values.items():
+            hp.Fixed(name, value)
+        made = kt.engine.trial.Trial(hp, trial_id=trial_id, status="COMPLETED")
+        made.best_step = best_step
+        return made
+
+    trials = {
+        "a": trial("a", 0, **{"tuner/epochs": 1, "tuner/initial_epoch": 0}),
+        "b": trial("b", 1, **{"tuner/epochs": 3, "tuner/initial_epoch": 1, "tuner/trial_id": "a"}),
+        "c": trial("c", 4, **{"tuner/epochs": 9, "tuner/initial_epoch": 3, "tuner/trial_id": "b"}),
+        "random": trial("random", 1, units_width=8),
+    }
+    assert {k: tuning_search.scored_epochs(t, trials) for k, t in trials.items()} == {
+        "a": 1, "b": 2, "c": 4, "random": 2}

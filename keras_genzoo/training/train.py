@@ -4,15 +4,22 @@ The steps are separate functions so other tools (presets, tuning) reuse them:
 `build_model` (the model of a config), `load_run_data` (its data), `run_callbacks`
 (what runs after every epoch), `fit_model` (training), `held_out_metrics` (the held-out
 evaluation) and `write_run` (every file of the run directory).
+
+A run holds its directory for its whole length (`claimed_run_dir`: an exclusive lock on
+a claim file in it), so two processes never write the same run. `--overwrite` keeps the
+old run until the new one can replace it: once the new run is validated the old run's
+files are moved into `.replaced-run/`, and they are deleted when the new run has saved
+its first checkpoint, or moved back when it fails (or was killed) before that.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
 import time
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import keras
 import tensorflow as tf
@@ -54,6 +61,11 @@ from keras_genzoo.training.divergence import StopOnDivergence, TrainingDiverged
 from keras_genzoo.training.errors import RunError, reraised_as
 from keras_genzoo.training.evaluate import held_out_metrics, read_run_config
 
+try:  # POSIX file locks; without them (Windows) a run does not claim its directory
+    import fcntl
+except ImportError:
+    fcntl = None
+
 CHECKPOINT_FILE = "last.keras"
 # What marks a folder as a run directory (some of it exists as soon as training starts).
 RUN_ENTRIES = (RUN_MODEL_FILE, CONFIG_FILE, METRICS_FILE, BACKUP_DIR, CHECKPOINTS_DIR, MANIFEST_FILE)
@@ -61,6 +73,13 @@ RUN_ENTRIES = (RUN_MODEL_FILE, CONFIG_FILE, METRICS_FILE, BACKUP_DIR, CHECKPOINT
 RUN_OUTPUTS = (LOGS_DIR, "reconstructions.png", "samples.png", "workers")
 # Config keys a resumed run may change.
 RESUMABLE_KEYS = ("epochs",)
+# The claim file a run holds locked while it writes its directory.
+CLAIM_FILE = ".claim"
+# Where --overwrite keeps the old run until the new one has a checkpoint, and where its
+# files are while they move (a folder of that name is never the complete old run).
+REPLACED_RUN_DIR = ".replaced-run"
+MOVING_RUN_DIR = ".replaced-run.moving"
+
 
 def builder_arguments(config: RunConfig, info: DatasetInfo) -> dict[str, Any]:
     """The builder arguments of a config: its overrides, the data's image shape and
@@ -151,9 +170,22 @@ class RunBackup(keras.callbacks.Callback):
         self.backup.save(self.model, epoch + 1, self.history)
 
 
+class DropReplacedRun(keras.callbacks.Callback):
+    """Deletes the run an `--overwrite` kept aside once the new run's checkpoint is saved
+    (place it after `RunCheckpoint`)."""
+
+    def __init__(self, out_dir: str) -> None:
+        super().__init__()
+        self.out_dir = out_dir
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        drop_replaced_run(self.out_dir)
+
+
 def run_callbacks(out_dir: str, model: keras.Model, data: RunData, seed: int) -> list:
     """The callbacks of a run: the divergence check (first), TensorBoard scalars, image
-    summaries and the last checkpoint."""
+    summaries, the last checkpoint and, once it is saved, the deletion of the run an
+    `--overwrite` replaces."""
     log_dir = os.path.join(out_dir, LOGS_DIR)
     checkpoint_dir = os.path.join(out_dir, CHECKPOINTS_DIR)
     os.makedirs(checkpoint_dir, exist_ok=True)
@@ -164,6 +196,7 @@ def run_callbacks(out_dir: str, model: keras.Model, data: RunData, seed: int) ->
             os.path.join(log_dir, "images"), lambda: run_preview_grids(model, data, seed)
         ),
         RunCheckpoint(os.path.join(checkpoint_dir, CHECKPOINT_FILE), out_dir),
+        DropReplacedRun(out_dir),
     ]
 
 
@@ -279,6 +312,127 @@ def holds_run(out_dir: str) -> bool:
     return any(os.path.exists(os.path.join(out_dir, name)) for name in RUN_ENTRIES)
 
 
+def _refuse_a_file(out_dir: str) -> None:
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise RunError(
+            f"--out {out_dir!r} is a file; a run is written to a directory. Choose a "
+            "new folder name (e.g. runs/my_run)."
+        )
+
+
+def _claim_holder(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    pid = os.read(fd, 32).decode("ascii", "replace").strip()
+    return f" (pid {pid})" if pid.isdigit() else ""
+
+
+@contextlib.contextmanager
+def claimed_run_dir(out_dir: str) -> Iterator[None]:
+    """Hold `out_dir` for this process while the block runs.
+
+    The claim is an exclusive `flock` on `out_dir/.claim` (holding this process's id),
+    which the system releases when the process ends, however it ends. A directory
+    another process holds is refused with `RunError`. On release the claim file is
+    removed, and so is `out_dir` if this call created it and nothing was written there.
+    Where the system has no `flock` (Windows) nothing is claimed.
+    """
+    _refuse_a_file(out_dir)
+    if fcntl is None:
+        yield
+        return
+    created = not os.path.isdir(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, CLAIM_FILE)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _claim_holder(fd)
+            os.close(fd)
+            raise RunError(
+                f"{out_dir!r} is being written by another process{holder}. Wait for it "
+                "to finish, or choose another --out."
+            ) from None
+        try:  # the holder may have released and removed the file before our lock
+            current = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        yield
+    finally:
+        os.remove(path)  # still locked: a process waiting on this file sees it gone
+        os.close(fd)
+        if created:
+            with contextlib.suppress(OSError):
+                os.rmdir(out_dir)  # only when empty
+
+
+def _move_run_files(source: str, target: str) -> None:
+    os.makedirs(target, exist_ok=True)
+    for name in (*RUN_ENTRIES, *RUN_OUTPUTS):
+        path = os.path.join(source, name)
+        if os.path.lexists(path):
+            os.replace(path, os.path.join(target, name))
+
+
+def _remove_run_files(out_dir: str) -> None:
+    for name in (*RUN_ENTRIES, *RUN_OUTPUTS):
+        path = os.path.join(out_dir, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.remove(path)
+
+
+def _has_checkpoint(out_dir: str) -> bool:
+    return any(os.path.isfile(os.path.join(out_dir, name))
+               for name in (RUN_MODEL_FILE, os.path.join(CHECKPOINTS_DIR, CHECKPOINT_FILE)))
+
+
+def set_aside_run(out_dir: str) -> None:
+    """Move the run in `out_dir` (its files only) into `.replaced-run/`; the folder gets
+    that name once every file is in it."""
+    moving = os.path.join(out_dir, MOVING_RUN_DIR)
+    _move_run_files(out_dir, moving)
+    os.replace(moving, os.path.join(out_dir, REPLACED_RUN_DIR))
+
+
+def drop_replaced_run(out_dir: str) -> None:
+    """Delete the run an `--overwrite` kept aside, if any."""
+    replaced = os.path.join(out_dir, REPLACED_RUN_DIR)
+    if os.path.isdir(replaced):
+        shutil.rmtree(replaced)
+
+
+def recover_replaced_run(out_dir: str) -> bool:
+    """Finish what an `--overwrite` left unfinished in `out_dir`; True when the replaced
+    run came back.
+
+    A new run with a checkpoint replaces the old one (deleted); a new run without one
+    (it failed, or its process was killed, before its first checkpoint) is removed and
+    the old run moved back. Each step can be interrupted and done again.
+    """
+    replaced = os.path.join(out_dir, REPLACED_RUN_DIR)
+    moving = os.path.join(out_dir, MOVING_RUN_DIR)
+    if os.path.isdir(replaced):
+        if _has_checkpoint(out_dir):
+            drop_replaced_run(out_dir)
+            return False
+        _remove_run_files(out_dir)
+        os.replace(replaced, moving)
+    if not os.path.isdir(moving):
+        return False
+    _move_run_files(moving, out_dir)
+    os.rmdir(moving)
+    return True
+
+
 def prepare_run_dir(
     out_dir: str, config: RunConfig, *, resume: bool = False, overwrite: bool = False
 ) -> bool:
@@ -286,27 +440,18 @@ def prepare_run_dir(
 
     A new run goes into a missing folder or one without a run (other files stay). An
     existing run is refused unless `resume` (same config, the epochs may grow; training
-    continues from its backup) or `overwrite` (the run's own files are deleted first,
-    nothing else). Mistakes raise `RunError`.
+    continues from its backup) or `overwrite` (`train_run` replaces the run's own files,
+    nothing else, once the new run has a checkpoint). Nothing is changed here; mistakes
+    raise `RunError`.
     """
     if resume and overwrite:
         raise RunError("Pass either --resume or --overwrite, not both.")
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise RunError(
-            f"--out {out_dir!r} is a file; a run is written to a directory. Choose a "
-            "new folder name (e.g. runs/my_run)."
-        )
+    _refuse_a_file(out_dir)
     if not holds_run(out_dir):  # other files only: a run adds its own beside them
         if resume:
             raise RunError(f"Nothing to resume: {out_dir!r} holds no run. Drop --resume.")
         return False
     if overwrite:
-        for name in (*RUN_ENTRIES, *RUN_OUTPUTS):
-            path = os.path.join(out_dir, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            elif os.path.exists(path):
-                os.remove(path)
         return False
     if not resume:
         raise RunError(
@@ -343,40 +488,72 @@ def train_run(
     """Train the model of a run config and write a run directory; returns metrics.json's data.
 
     `config` is a `RunConfig` or its JSON form (checked here, by `RunConfig.from_dict`).
-    Extra `callbacks` run after the run's own. Mistakes in the config, its data or its
-    model found before training starts raise `RunError`, with nothing written; so does
-    an `out_dir` that already holds a run, unless `resume` (continue from its backup,
-    as if never interrupted) or `overwrite`. Training backs up every epoch. A loss or
-    weight that becomes NaN or infinite raises `TrainingDiverged`, after the run
-    directory is written with its last finite checkpoint as the model.
+    Extra `callbacks` run after the run's own. The run holds `out_dir` while it runs
+    (`claimed_run_dir`): another process writing there is refused with `RunError`.
+    Mistakes in the config, its data or its model found before training starts raise
+    `RunError`, with nothing written; so does an `out_dir` that already holds a run,
+    unless `resume` (continue from its backup, as if never interrupted) or `overwrite`
+    (the old run is replaced once the new one has its first checkpoint, and kept if the
+    new one fails before that). Training backs up every epoch. A loss or weight that
+    becomes NaN or infinite raises `TrainingDiverged`, after the run directory is
+    written with its last finite checkpoint as the model.
     """
     config = as_run_config(config)
     with reraised_as(RunError, ValueError, TypeError, RuntimeError):
         # First of all: the multiworker strategy must exist before any TensorFlow work.
         strategy = distribute.get_strategy(config.strategy)
-    multiworker = config.strategy == "multiworker"
     backup_dir = os.path.join(out_dir, BACKUP_DIR)  # the chief's, which every worker restores
-    if multiworker and not distribute.is_chief():
+    writes_run = config.strategy != "multiworker" or distribute.is_chief()
+    if not writes_run:  # a worker writes its own folder in the chief's run
         out_dir = os.path.join(out_dir, "workers", distribute.task_name())
-    else:
-        prepare_run_dir(out_dir, config, resume=resume, overwrite=overwrite)
-    keras.utils.set_random_seed(config.seed)
-    model, arguments = build_model(config, strategy=strategy)
-    data = load_run_data(config, model)
+    with claimed_run_dir(out_dir) if writes_run else contextlib.nullcontext():
+        if writes_run:
+            if recover_replaced_run(out_dir) and verbose:
+                print(f"An interrupted --overwrite of {out_dir!r} had no checkpoint yet: "
+                      "the run it was replacing is back.")
+            prepare_run_dir(out_dir, config, resume=resume, overwrite=overwrite)
+        keras.utils.set_random_seed(config.seed)
+        model, arguments = build_model(config, strategy=strategy)
+        data = load_run_data(config, model)
+        if writes_run and overwrite and holds_run(out_dir):
+            set_aside_run(out_dir)
+        return _train_and_write(model, config, arguments, data, out_dir, backup_dir,
+                                callbacks, verbose)
 
-    os.makedirs(out_dir, exist_ok=True)
-    write_json(config.to_dict(), os.path.join(out_dir, CONFIG_FILE))
+
+def _train_and_write(
+    model: keras.Model,
+    config: RunConfig,
+    arguments: dict[str, Any],
+    data: RunData,
+    out_dir: str,
+    backup_dir: str,
+    callbacks: Sequence[keras.callbacks.Callback],
+    verbose: int,
+) -> dict[str, Any]:
+    """The training part of `train_run`, in a claimed and checked `out_dir`."""
     started = time.perf_counter()
     try:
+        os.makedirs(out_dir, exist_ok=True)
+        write_json(config.to_dict(), os.path.join(out_dir, CONFIG_FILE))
         history = fit_model(
             model, data, config, verbose=verbose, backup_dir=backup_dir,
             callbacks=[*run_callbacks(out_dir, model, data, config.seed), *callbacks],
         )
     except TrainingDiverged as err:
+        if recover_replaced_run(out_dir):
+            raise TrainingDiverged(
+                f"{err} {out_dir!r} keeps the run --overwrite was to replace.",
+                err.epoch, err.step,
+            ) from err
         write_diverged_run(out_dir, config, arguments, data, err, backup_dir)
+        raise
+    except BaseException:
+        recover_replaced_run(out_dir)
         raise
     results = {"history": history, "train_seconds": time.perf_counter() - started}
     results.update(held_out_metrics(model, data, config))
     metrics = write_run(out_dir, model, config, arguments, data, results)
+    drop_replaced_run(out_dir)  # a run without checkpoints (multiworker) replaces it here
     distribute.TrainingBackup(backup_dir).delete()  # the run is complete and saved
     return metrics

@@ -8,8 +8,9 @@
   (`keras_genzoo.evaluation.heldout`).
 - `tune(name, dataset, tuner="random" | "hyperband" | "bayesian", ...)`: a search built
   on the run layer, resumable, under a distribution strategy or as a chief and workers;
-  it returns the results table, the best hyperparameters as a run config and the best
-  model with its trained weights.
+  it returns the results table, the best hyperparameters as a run config (trained for
+  the best epoch's count) and the best model as it was scored (its weights and optimizer
+  state at its best epoch).
 - `register_space` / `register_objective` / `register_family_search`: give your own
   builder or family a space and objectives.
 """

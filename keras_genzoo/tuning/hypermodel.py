@@ -16,6 +16,7 @@ import keras_tuner as kt
 import numpy as np
 
 from keras_genzoo import training as runs
+from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.registry import builder_parameters
 from keras_genzoo.data import DatasetInfo
 from keras_genzoo.evaluation.heldout import HeldOut
@@ -24,9 +25,16 @@ from keras_genzoo.tuning.space import SearchSpace, TuningError
 
 
 def _builds_on_batch(model: keras.Model, image_shape: Sequence[int]) -> None:
-    """Create every variable (keras-tuner loads checkpoints into freshly built models)."""
+    """Create every variable, the optimizers' included: keras-tuner loads a checkpoint
+    (weights and optimizer state) into a freshly built model, and Keras skips the state
+    of an optimizer that is not built yet."""
     if not model.built:
         model(np.zeros((1, *image_shape), "float32"))
+    optimizers = model.optimizers if isinstance(model, ZooModel) else [model.optimizer]
+    for optimizer in optimizers:
+        if optimizer is not None and not optimizer.built:
+            with model.distribute_strategy.scope():
+                optimizer.build(model.trainable_variables)
 
 
 class ZooHyperModel(kt.HyperModel):

@@ -35,6 +35,17 @@ SEARCH_FILE = "search.json"
 RESULTS_FILE = "results.json"
 BEST_CONFIG_FILE = "best_config.json"
 TRIAL_LOG_DIR = "trial_log"
+ORACLE_SEEDS = 2**32 - 1  # the seeds NumPy (the Bayesian oracle) accepts, 0 excluded
+
+
+def oracle_seed(seed: int) -> int:
+    """The seed a search's oracle draws with: `seed mod (2**32 - 1) + 1`.
+
+    keras-tuner reads a seed of 0 as "no seed" and draws one at random, so the search
+    seed is shifted into [1, 2**32 - 1]: every seed, 0 (the default) included, gives
+    the same trials on every run.
+    """
+    return seed % ORACLE_SEEDS + 1
 
 
 # ----------------------------------------------------------------- oracles, tuners
@@ -124,7 +135,13 @@ class TrialRow:
 
 @dataclasses.dataclass
 class TuningResult:
-    """What `tune` returns: the table, the best trial and the best model (trained)."""
+    """What `tune` returns: the table, the best trial and the best model (trained).
+
+    `model` is the best trial's model as it was scored, at its best epoch: its weights
+    and its optimizers' state (moments and `iterations`, which the VAE's KL warm-up and
+    the GAN's EMA warm-up read), so further training continues from that epoch.
+    `best_config` trains the same model for the epochs it had (`scored_epochs`).
+    """
 
     objective: kt.Objective
     table: list[TrialRow]
@@ -163,6 +180,18 @@ def results_table(tuner: kt.Tuner) -> list[TrialRow]:
             _reason(trial.message) if trial.status != "COMPLETED" else None,
         ))
     return rows
+
+
+def scored_epochs(trial: kt.engine.trial.Trial, trials: Mapping[str, kt.engine.trial.Trial]) -> int:
+    """How many epochs the scored weights of `trial` were trained: up to its best epoch
+    (`best_step`, counted from the trial's first epoch), plus, for a Hyperband trial
+    that continued another, the epochs of that trial's best checkpoint it started from."""
+    values = trial.hyperparameters.values
+    epochs = int(trial.best_step) + 1 - int(values.get("tuner/initial_epoch", 0))
+    parent = values.get("tuner/trial_id")
+    if parent is not None:
+        epochs += scored_epochs(trials[parent], trials)
+    return epochs
 
 
 def format_table(rows: list[TrialRow], objective: str) -> str:
@@ -305,6 +334,11 @@ def tune(
     trial trains for `epochs` (Hyperband: at most `epochs`); the objective is scored on
     the held-out split after every epoch and the best epoch's weights are kept.
 
+    `seed` (default: the config's, 0) seeds each trial's model and data, and the
+    search's draws through `oracle_seed(seed)`: the same seed gives the same trials.
+    `best_config.json` trains the best trial's model for the epochs it was scored
+    after; the returned model carries the optimizer state of that epoch.
+
     Hyperband ignores `max_trials`: its brackets (`epochs`, `hyperband_factor`) decide
     how many trials run. `distribution_strategy` (a `tf.distribute.Strategy` or a strategy name) trains each
     trial on several devices; `distributed=N` runs the search as a keras-tuner chief
@@ -348,7 +382,7 @@ def tune(
         overwrite = False  # below: collect the chief's trials from the shared directory
     resuming = False if worker else _check_resumable(project_dir, search, overwrite)
 
-    options = dict(objective=hypermodel.objective, seed=base.seed, hyperparameters=fixed,
+    options = dict(objective=hypermodel.objective, seed=oracle_seed(base.seed), hyperparameters=fixed,
                    max_consecutive_failed_trials=max_consecutive_failed_trials)
     if tuner == "hyperband":
         search_tuner = ZooHyperband(
@@ -385,7 +419,8 @@ def tune(
 
 
 def collect_results(search_tuner: kt.Tuner, hypermodel: ZooHyperModel) -> TuningResult:
-    """Write `results.json` and `best_config.json`; load the best model with its weights."""
+    """Write `results.json` and `best_config.json` (the best trial's config, trained for
+    its best epoch's count); load the best model with its weights and optimizer state."""
     table = results_table(search_tuner)
     project_dir = search_tuner.project_dir
     results_path = runs.write_json(
@@ -399,13 +434,15 @@ def collect_results(search_tuner: kt.Tuner, hypermodel: ZooHyperModel) -> Tuning
             + (f" ({reasons})." if reasons else " (no trial ran).")
         )
     trial = best[0]
-    changes: dict[str, Any] = {"description": (
-        f"Best trial {trial.trial_id} of a {hypermodel.model_name} search: "
-        f"{hypermodel.spec.name}={trial.score:.6g} on the held-out split."
-    )}
-    if "tuner/epochs" in trial.hyperparameters.values:
-        changes["epochs"] = int(trial.hyperparameters.values["tuner/epochs"])
-    best_config = hypermodel.run_config(trial.hyperparameters).replace(**changes)
+    epochs = scored_epochs(trial, search_tuner.oracle.trials)
+    best_config = hypermodel.run_config(trial.hyperparameters).replace(
+        epochs=epochs,
+        description=(
+            f"Best trial {trial.trial_id} of a {hypermodel.model_name} search: "
+            f"{hypermodel.spec.name}={trial.score:.6g} on the held-out split after "
+            f"epoch {epochs}."
+        ),
+    )
     best_config_path = runs.write_json(
         best_config.to_dict(), os.path.join(project_dir, BEST_CONFIG_FILE)
     )
