@@ -222,6 +222,35 @@ def test_a_class_folder_with_a_single_image_is_named(tmp_path):
         load_dataset(tmp_path, labels=True)
 
 
+def test_class_folders_are_split_class_by_class(tmp_path):
+    """Every class keeps a training and a held-out image, whatever split_seed; the
+    unlabelled pool keeps its one seeded permutation."""
+    images, _ = grey_digits(30)
+    labels = np.array([0] * 2 + [1] * 3 + [2] * 25)
+    write_images(tmp_path, images, labels)
+    _, y_all, info = load_arrays(tmp_path, "all")
+    assert info.num_classes == 3 and len(y_all) == 30
+    for split_seed in range(20):
+        _, y_train, train = load_arrays(tmp_path, "train", split_seed=split_seed)
+        x_test, y_test, _ = load_arrays(tmp_path, "test", split_seed=split_seed)
+        # 20% of 30 is 6: class 2 holds out 5 of its 25, the remaining one goes to class 1
+        # (the larger remainder), and class 0 still holds out one of its two.
+        assert np.bincount(y_test).tolist() == [1, 1, 5], split_seed
+        assert np.bincount(y_train).tolist() == [1, 2, 20], split_seed
+        assert "stratified by class" in train.source
+    again, _, _ = load_arrays(tmp_path, "test", split_seed=19)
+    np.testing.assert_array_equal(again, x_test)
+    moved, _, _ = load_arrays(tmp_path, "test", split_seed=3)
+    assert not np.array_equal(moved, x_test)
+    # Without class folders, the split is one seeded permutation of the files.
+    pool = tmp_path / "pool"
+    write_images(pool, images)
+    x_pool, y_pool, pool_info = load_arrays(pool, "test", split_seed=7)
+    held = np.sort(np.random.default_rng(7).permutation(30)[:6])
+    np.testing.assert_array_equal(_bytes(x_pool), images[held])
+    assert y_pool is None and "stratified" not in pool_info.source
+
+
 def test_mixed_grey_and_colour_needs_a_channel_count(tmp_path):
     grey, _ = grey_digits(3)
     colour, _ = colour_digits(2, (8, 8))

@@ -12,7 +12,9 @@ what was read.
 
 Sources that hold only one pool of images (digits, an npz with `x`/`y`, a folder of
 image files, a folder with only MNIST's test files) are split deterministically: a seeded permutation puts
-`holdout_fraction` of the images in "test" and the rest in "train".
+`holdout_fraction` of the images in "test" and the rest in "train". A folder of image
+files with class subfolders is split class by class (`held_out_per_class`), so that every
+class keeps a training and a held-out image.
 """
 
 from __future__ import annotations
@@ -77,6 +79,29 @@ def _holdout_indices(count: int, split: str, fraction: float, split_seed: int) -
     return np.sort(chosen)
 
 
+def held_out_per_class(counts: np.ndarray, fraction: float) -> np.ndarray:
+    """How many images of each class to hold out: `fraction` of all images, shared out in
+    proportion to the class sizes (largest remainders first), then at least one and at
+    most all but one of each class of 2 or more (a single image stays in training)."""
+    quotas = counts * fraction
+    held = np.floor(quotas).astype(np.int64)
+    extra = int(round(counts.sum() * fraction)) - int(held.sum())
+    held[np.argsort(held - quotas, kind="stable")[:extra]] += 1
+    return np.clip(held, np.minimum(counts - 1, 1), np.maximum(counts - 1, 0))
+
+
+def _stratified_indices(labels: np.ndarray, split: str, fraction: float, split_seed: int) -> np.ndarray:
+    """The `split` part of each class: a seeded permutation of its images, the first
+    `held_out_per_class` of them held out."""
+    rng = np.random.default_rng(split_seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    chosen = []
+    for label, n_test in zip(classes, held_out_per_class(counts, fraction)):
+        order = rng.permutation(np.flatnonzero(labels == label))
+        chosen.append(order[:n_test] if split == "test" else order[n_test:])
+    return np.sort(np.concatenate(chosen))
+
+
 def _merge(parts: list[RawSplit]) -> RawSplit:
     if len({p.max_value for p in parts}) == 1:
         images = np.concatenate([p.images for p in parts])
@@ -97,13 +122,17 @@ def _select(raw: RawData, split: str, holdout_fraction: float, split_seed: int) 
     (held, pool), = raw.splits.items()
     if split == "all":
         return pool, raw.source
-    index = _holdout_indices(len(pool.images), split, holdout_fraction, split_seed)
+    if raw.stratified:
+        index = _stratified_indices(pool.labels, split, holdout_fraction, split_seed)
+    else:
+        index = _holdout_indices(len(pool.images), split, holdout_fraction, split_seed)
     labels = None if pool.labels is None else pool.labels[index]
     carved = RawSplit(pool.images[index], labels, pool.max_value)
     origin = "" if held == "all" else f" carved from its {held} split"
+    how = ", stratified by class" if raw.stratified else ""
     return carved, (
         f"{raw.source}: {split} split{origin} (holdout_fraction={holdout_fraction}, "
-        f"split_seed={split_seed})"
+        f"split_seed={split_seed}{how})"
     )
 
 
@@ -213,12 +242,15 @@ def load_dataset(
     noise of standard deviation `noise_level` times the value range, clipped, or a
     `noise_level` fraction of pixels set to the low end of the range; default 0.25).
     `binarize=True` replaces each pixel by a Bernoulli sample with its [0, 1] intensity
-    as probability (then mapped to the ends of the range). Binarisation and noise are
-    drawn afresh every epoch, reproducibly for a given `seed`, which also seeds
-    shuffling (on by default for "train"). `split_seed` and `holdout_fraction` choose
-    the held-out images of single-pool sources, independently of `seed`, so train and
-    test never overlap whatever `seed` is. `cache` keeps scaled images in memory (True),
-    in files with the given path prefix (a string), or not at all (False).
+    as probability (then mapped to the ends of the range). `seed` seeds shuffling (on by
+    default for "train"), binarisation and noise, and alone: TensorFlow's global seed
+    changes nothing. The "train" and "all" splits reshuffle and draw binarisation and
+    noise afresh every epoch, the same sequence of epochs for a given `seed`; the "test"
+    split draws once per `seed`, so every pass over it sees the same images.
+    `split_seed` and `holdout_fraction` choose the held-out images of single-pool
+    sources, independently of `seed`, so train and test never overlap whatever `seed`
+    is. `cache` keeps scaled images in memory (True), in files with the given path
+    prefix (a string), or not at all (False).
 
     A folder of image files is decoded once, in memory, at `image_shape` (height, width,
     channels): 1 channel converts every image to grey, 3 to colour. `resize_mode`
@@ -261,6 +293,7 @@ def load_dataset(
         batch_size=batch_size,
         shuffle=split == "train" if shuffle is None else bool(shuffle),
         seed=seed,
+        fresh_each_pass=split != "test",
         binarize=binarize,
         noise=noise,
         noise_level=0.0 if noise_level is None else noise_level,

@@ -42,7 +42,9 @@ class RawSplit:
 class RawData:
     """The splits one source holds, where they came from, its number of classes (0: none).
 
-    Folders of image files also name their classes and the files they skipped.
+    Folders of image files also name their classes and the files they skipped; with class
+    subfolders they ask for a held-out split `stratified` by class (every class promises a
+    training and a held-out image). Other pools are split by one permutation.
     """
 
     splits: dict[str, RawSplit]
@@ -50,6 +52,7 @@ class RawData:
     num_classes: int
     class_names: tuple[str, ...] = ()
     skipped_files: tuple[str, ...] = ()
+    stratified: bool = False
 
 
 @dataclass(frozen=True)
@@ -501,6 +504,7 @@ def load_images(folder: str, options: ImageOptions) -> RawData:
         len(found.class_names),
         class_names=found.class_names,
         skipped_files=tuple(name for name, _ in found.skipped),
+        stratified=found.labels is not None,
     )
 
 
