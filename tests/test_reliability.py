@@ -429,8 +429,10 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_an_epoch(tmp_path):
     """`keras-genzoo train` killed by SIGKILL at a random step (seeded) after its first
     epoch, then `--resume`d: the run ends with the weights of an uninterrupted run
     (atol 1e-5) and every epoch in its history, noise of a denoising model included.
-    The killed process wrote nothing to stderr: the command line starts quietly."""
-    epochs, batch = 3, 128
+    The killed process wrote nothing to stderr: the command line starts quietly.
+    Batches of 16 give 90 steps an epoch, several executions of the CPU's default
+    steps per execution, so the kill lands inside an epoch."""
+    epochs, batch = 3, 16
     steps_per_epoch = -(-1437 // batch)
     kill_at = int(np.random.default_rng(13).integers(steps_per_epoch + 1, epochs * steps_per_epoch))
     args = ["train", "dae_dense", "--epochs", str(epochs), "--batch-size", str(batch),
