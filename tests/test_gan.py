@@ -151,7 +151,8 @@ def test_every_loss_pulls_samples_onto_the_ring(loss, ring):
     after = off_ring()
     assert after < 0.7 * before, f"{loss}: {before:.3f} -> {after:.3f}"
     critic_steps = model.discriminator_steps
-    assert int(model.d_optimizer.iterations) == critic_steps * int(model.g_optimizer.iterations) == critic_steps * 150
+    d_steps, g_steps = int(model.d_optimizer.iterations), int(model.g_optimizer.iterations)
+    assert d_steps == critic_steps * g_steps == critic_steps * 150
 
 
 # ------------------------------------------------------------------ real digits
@@ -389,7 +390,8 @@ def test_gradient_penalty_matches_closed_forms():
     model = GAN(build_mlp_generator((1, 1, 2), 4), squared, loss="wasserstein", value_range=POINT_RANGE)
     norms = np.linalg.norm(real.reshape(-1, 2), axis=1)
     expected = np.mean((norms - 1.0) ** 2)
-    assert float(model._gradient_penalty(real, real, None, training=True)) == pytest.approx(expected, rel=1e-5)
+    penalty = float(model._gradient_penalty(real, real, None, training=True))
+    assert penalty == pytest.approx(expected, rel=1e-5)
 
 
 def test_loss_values_match_their_definitions():
@@ -446,7 +448,8 @@ def test_fresh_optimizers_would_not_resume_identically(ring, tmp_path):
     )
     model.fit(data, epochs=1, verbose=0)
     reset.fit(data, epochs=1, verbose=0)
-    gaps = [np.abs(a - b).max() for a, b in zip(_weights(model.generator.weights), _weights(reset.generator.weights))]
+    pairs = zip(_weights(model.generator.weights), _weights(reset.generator.weights))
+    gaps = [np.abs(a - b).max() for a, b in pairs]
     assert max(gaps) > 1e-4
 
 
@@ -559,7 +562,8 @@ def test_example_logs_losses_to_tensorboard_and_writes_grids(tmp_path, monkeypat
     from PIL import Image
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    example = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "gan_digits.py")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    example = os.path.join(repo, "examples", "gan_digits.py")
     monkeypatch.setattr(sys, "argv", [example, "--epochs", "2", "--out", str(tmp_path)])
     runpy.run_path(example, run_name="__main__")
     (event_file,) = (tmp_path / "logs" / "train").iterdir()

@@ -135,7 +135,9 @@ def test_gated_pixelcnn_is_causal_and_has_no_blind_spot():
     height, width, _ = model.image_shape
     def vertical_outputs(images):
         links = model.vertical(images)
-        return np.concatenate([np.asarray(l).reshape(len(images), height * width, -1) for l in links], -1)
+        return np.concatenate(
+            [np.asarray(link).reshape(len(images), height * width, -1) for link in links], -1
+        )
     v_dependence = _dependence(vertical_outputs, images, 2)
     rows = np.arange(height * width) // width
     above = rows[:, None] < rows[None, :]  # above[p, q]: p lies in a row above q

@@ -107,7 +107,8 @@ def _config_file(tmp_path, text):
 BAD_INPUTS = {
     # names
     "unknown-model-name": (lambda m, x, y, t: keras_genzoo.create_model("ae_dnese"),
-                           keras_genzoo.UnknownModelError, r"Unknown model 'ae_dnese'\. Did you mean: ae_dense"),
+                           keras_genzoo.UnknownModelError,
+                           r"Unknown model 'ae_dnese'\. Did you mean: ae_dense"),
     "unknown-builder-argument": (lambda m, x, y, t: keras_genzoo.create_model("ae_dense", latent_dimm=4),
                                  TypeError, r"latent_dimm"),
     "missing-model-file": (lambda m, x, y, t: keras_genzoo.load(str(t / "nothing.keras")),
@@ -142,9 +143,11 @@ BAD_INPUTS = {
                        ValueError, r"expects finite targets"),
     "nan-in-dataset-fit": (lambda m, x, y, t: m("ae_dense").fit(_batched(_with(x, np.nan)), verbose=0),
                            ValueError, r"expects finite inputs \(in a batch fit\(\) read\)"),
-    "nan-in-validation-data": (lambda m, x, y, t: m("ae_dense").fit(_batched(x), validation_data=_batched(_with(x, np.nan)), verbose=0),
+    "nan-in-validation-data": (lambda m, x, y, t: m("ae_dense").fit(
+        _batched(x), validation_data=_batched(_with(x, np.nan)), verbose=0),
                                ValueError, r"expects finite validation data"),
-    "nan-in-dataset-evaluate": (lambda m, x, y, t: m("ae_dense").evaluate(_batched(_with(x, np.nan)), verbose=0),
+    "nan-in-dataset-evaluate": (lambda m, x, y, t: m("ae_dense").evaluate(
+        _batched(_with(x, np.nan)), verbose=0),
                                 ValueError, r"expects finite inputs \(in a batch evaluate\(\) read\)"),
     "nan-in-predict": (lambda m, x, y, t: m("rbm_bernoulli").predict(_with(x, np.nan), verbose=0),
                        ValueError, r"expects finite inputs"),
@@ -154,13 +157,15 @@ BAD_INPUTS = {
                            ValueError, r"expects finite images"),
     "nan-in-anomaly-score": (lambda m, x, y, t: m("vae_dense").anomaly_score(_with(x, np.nan)),
                              ValueError, r"expects finite images"),
-    "nan-in-log-likelihood": (lambda m, x, y, t: m("vae_dense").log_likelihood(_with(x, np.nan), num_samples=2),
+    "nan-in-log-likelihood": (lambda m, x, y, t: m("vae_dense").log_likelihood(
+        _with(x, np.nan), num_samples=2),
                               ValueError, r"expects finite images"),
     "nan-in-pseudo-likelihood": (lambda m, x, y, t: m("rbm_bernoulli").pseudo_likelihood(_with(x, np.nan)),
                                  ValueError, r"expects finite inputs"),
     "nan-in-gan-images": (lambda m, x, y, t: m("dcgan").fit(_with(x * 2 - 1, np.nan), verbose=0),
                           ValueError, r"dcgan expects finite inputs, got 1 NaN"),
-    "nan-in-driver-dataset": (lambda m, x, y, t: distribute.train(m("ae_dense"), _batched(_with(x, np.nan)), verbose=0),
+    "nan-in-driver-dataset": (lambda m, x, y, t: distribute.train(
+        m("ae_dense"), _batched(_with(x, np.nan)), verbose=0),
                               ValueError, r"expects finite inputs \(in a batch the training driver read\)"),
     "nan-in-fid-images": (lambda m, x, y, t: fid(x, _with(x, np.nan), "digits"),
                           ValueError, r"digits feature classifier expects finite images, got 1 NaN"),
@@ -193,13 +198,16 @@ BAD_INPUTS = {
                           runs.RunError, r"epochs must be a positive integer, got 0"),
     "config-unknown-key": (lambda m, x, y, t: runs.RunConfig.from_dict({"model": "ae_dense", "epoch": 3}),
                            runs.RunError, r"Unknown run config key 'epoch' \(did you mean 'epochs'\?\)"),
-    "config-unknown-dataset-option": (lambda m, x, y, t: runs.RunConfig.from_dict({"model": "ae_dense", "dataset": {"name": "digits", "colour": 1}}),
+    "config-unknown-dataset-option": (lambda m, x, y, t: runs.RunConfig.from_dict(
+        {"model": "ae_dense", "dataset": {"name": "digits", "colour": 1}}),
                                       runs.RunError, r"Unknown dataset option 'colour'"),
     "config-not-json": (lambda m, x, y, t: runs.load_run_config(_config_file(t, "{epochs: 3")),
                         runs.RunError, r"is not valid JSON"),
-    "config-strategy-typo": (lambda m, x, y, t: runs.RunConfig.from_dict({"model": "ae_dense", "strategy": "mirorred"}),
+    "config-strategy-typo": (lambda m, x, y, t: runs.RunConfig.from_dict(
+        {"model": "ae_dense", "strategy": "mirorred"}),
                              runs.RunError, r"did you mean 'mirrored'"),
-    "config-unknown-dataset": (lambda m, x, y, t: runs.train_run({**TINY_RUN, "dataset": "digts"}, str(t / "run"), verbose=0),
+    "config-unknown-dataset": (lambda m, x, y, t: runs.train_run(
+        {**TINY_RUN, "dataset": "digts"}, str(t / "run"), verbose=0),
                                runs.RunError, r"digts"),
 }
 
@@ -383,7 +391,8 @@ def test_divergence_stops_training_and_keeps_the_last_finite_checkpoint(tmp_path
     with pytest.raises(TrainingDiverged) as raised:
         runs.train_run(config, out, verbose=0, callbacks=[PoisonAtStep(1, 1)])
     message = str(raised.value)
-    assert re.search(r"diverged at epoch 2(, step \d+)?: (loss=nan|\d+ weight variables? became NaN)", message), message
+    cause = r"diverged at epoch 2(, step \d+)?: (loss=nan|\d+ weight variables? became NaN)"
+    assert re.search(cause, message), message
     assert "learning rate" in message
     assert raised.value.epoch == 2 and raised.value.step in (None, 3)
     metrics = json.loads(open(os.path.join(out, runs.METRICS_FILE)).read())
