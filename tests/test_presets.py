@@ -656,7 +656,7 @@ def test_each_family_declares_its_presets_beside_it_and_every_one_is_built():
 def test_the_build_plan_reproduces_each_recorded_command():
     """`build_presets` trains what each digits preset's metadata says trained it."""
     builds = runs.plan_builds("*.digits", presets_dir=os.path.join("keras_genzoo", "pretrained"),
-                              overwrite=True)
+                              source_dir=REPO_ROOT, overwrite=True)
     assert [b.declaration.name for b in builds] == [n for n in SHIPPED if n.endswith(".digits")]
     for build in builds:
         metadata = presets.preset_metadata(build.declaration.name)

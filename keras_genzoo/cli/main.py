@@ -196,7 +196,8 @@ def _data_dirs(args: argparse.Namespace) -> dict[str, str]:
 def _cmd_build_presets(args: argparse.Namespace) -> int:
     written = build_presets(
         args.pattern, data_dirs=_data_dirs(args), presets_dir=args.presets_dir,
-        runs_dir=args.runs_dir, quick=args.quick, overwrite=args.overwrite, verbose=2,
+        runs_dir=args.runs_dir, source_dir=args.source_dir, quick=args.quick,
+        overwrite=args.overwrite, verbose=2,
     )
     print(f"Built {len(written)} preset(s) into {args.presets_dir}.")
     return 0
@@ -367,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="files of another dataset a preset trains on (repeatable)")
     builder.add_argument("--presets-dir", default="pretrained", help="default: pretrained")
     builder.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help=f"default: {DEFAULT_RUNS_DIR}")
+    builder.add_argument("--source-dir", default=".",
+                         help="source checkout holding zoo_configs/ (default: the current folder)")
     builder.add_argument("--quick", action="store_true",
                          help="one epoch, cheap metrics: a check of the mechanism, not a preset to ship")
     builder.add_argument("--overwrite", action="store_true", help="replace existing presets and runs")

@@ -34,7 +34,6 @@ from keras_genzoo.training.build import (
     PresetBuild,
     build_presets,
     plan_builds,
-    repository_root,
 )
 from keras_genzoo.training.config import (
     CONFIG_KEYS,
@@ -115,7 +114,6 @@ __all__ = [
     "read_run_config",
     "reconstruction_report",
     "recorded_metrics",
-    "repository_root",
     "reraised_as",
     "run_callbacks",
     "run_preview_grids",

@@ -39,11 +39,6 @@ QUICK_METRICS: dict[str, dict[str, Any]] = {
 DEFAULT_RUNS_DIR = os.path.join("runs", "presets")
 
 
-def repository_root() -> str:
-    """The source tree above the package: where `zoo_configs/` and `pretrained/` are."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
 @dataclasses.dataclass(frozen=True)
 class PresetBuild:
     """One preset to build: its declaration, run config, folders and recorded command."""
@@ -61,20 +56,22 @@ def plan_builds(
     data_dirs: Mapping[str, str] | None = None,
     presets_dir: str = "pretrained",
     runs_dir: str = DEFAULT_RUNS_DIR,
+    source_dir: str = ".",
     quick: bool = False,
     overwrite: bool = False,
 ) -> list[PresetBuild]:
     """The builds `build_presets` would run, each checked before anything trains: its zoo
     config exists and trains the declared model on the declared data, that data can be
     read (`data_dirs` maps a dataset name to its files), and its folders are free
-    (unless `overwrite`). Every problem raises `RunError`."""
+    (unless `overwrite`). Zoo configs are read from `source_dir`, a source checkout of
+    the package (the folder holding `zoo_configs/`). Every problem raises `RunError`."""
     declared = declared_presets(pattern)
     if not declared:
         raise RunError(
             f"No declared preset matches {pattern!r}. Declared: "
             f"{', '.join(declared_presets()) or 'none'}."
         )
-    root = repository_root()
+    root = os.path.abspath(source_dir)
     data_dirs = dict(data_dirs or {})
     builds = []
     for name, declaration in declared.items():
@@ -82,7 +79,8 @@ def plan_builds(
         if not os.path.isfile(path):
             raise RunError(
                 f"The zoo config {declaration.zoo_config!r} of {name} is not in {root!r}; "
-                "build presets from a source checkout of the package."
+                "build presets from a source checkout of the package (its root folder, "
+                "or pass its path as source_dir / --source-dir)."
             )
         config = load_run_config(path)
         if (config.model, config.dataset.name) != (declaration.model, declaration.data):
@@ -117,6 +115,7 @@ def build_presets(
     data_dirs: Mapping[str, str] | None = None,
     presets_dir: str = "pretrained",
     runs_dir: str = DEFAULT_RUNS_DIR,
+    source_dir: str = ".",
     quick: bool = False,
     overwrite: bool = False,
     verbose: int = 1,
@@ -126,7 +125,8 @@ def build_presets(
     after the other; returns the metadata of each preset written. See `plan_builds`
     for the checks made before the first one trains."""
     builds = plan_builds(pattern, data_dirs=data_dirs, presets_dir=presets_dir,
-                         runs_dir=runs_dir, quick=quick, overwrite=overwrite)
+                         runs_dir=runs_dir, source_dir=source_dir, quick=quick,
+                         overwrite=overwrite)
     written = []
     for build in builds:
         name = build.declaration.name
