@@ -405,3 +405,35 @@ def test_bad_input_gets_clear_errors(digits):
             [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
         )
         VAE(odd, model.decoder, image_shape=(8, 8, 1))
+
+
+# ------------------------------------------------------------ held-out evaluation
+
+
+def test_held_out_evaluation_is_stateless_and_leaves_the_training_noise_alone(digits):
+    """A test step draws its posterior noise without advancing the model's seed stream:
+    validating between epochs leaves training as it was, evaluating twice gives the same
+    numbers, and the batches of one evaluation draw different noise."""
+    x, _, info = digits
+    train = tf.data.Dataset.from_tensor_slices(x[:128]).batch(32)
+    held = tf.data.Dataset.from_tensor_slices(x[128:320]).batch(64)
+    models = []
+    for validation in (None, held):
+        keras.utils.set_random_seed(7)
+        model = keras_genzoo.create_model(
+            "vae_dense", image_shape=info.image_shape, units=(32,), seed=3
+        )
+        model.fit(train, epochs=2, validation_data=validation, verbose=0)
+        models.append(model)
+    for a, b in zip(models[0].weights, models[1].weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
+    model = models[1]
+    state = np.asarray(model.seed_generator.state)
+    first = model.evaluate(held, verbose=0, return_dict=True)
+    np.testing.assert_array_equal(np.asarray(model.seed_generator.state), state)
+    assert model.evaluate(held, verbose=0, return_dict=True) == first
+    one = model.evaluate(x[128:192], batch_size=64, verbose=0, return_dict=True)
+    thrice = model.evaluate(np.concatenate([x[128:192]] * 3), batch_size=64, verbose=0,
+                            return_dict=True)
+    assert thrice["kl"] == pytest.approx(one["kl"], rel=1e-5)  # the KL is exact
+    assert thrice["reconstruction"] != pytest.approx(one["reconstruction"], rel=1e-4)

@@ -13,6 +13,11 @@ Training noise comes from seed streams kept in the model (saved with it). Their 
 is the same on every replica of a distribution strategy, so each draw folds in the
 replica id (`fold_in_replica`): replicas draw different noise, and one device draws
 as replica 0 does.
+
+Evaluation noise (a test step's) is stateless: `evaluation_seed` derives it from the
+stream's state and the batch's place in the evaluation, on a stream of its own, and
+advances nothing, so evaluating twice gives the same numbers and leaves the training
+noise as it was.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import tensorflow as tf
 from keras_genzoo.core.checks import is_int
 
 SEED_LIMIT = 2**31 - 1  # seeds are drawn from [0, SEED_LIMIT) and folded into int32
+EVALUATION_STREAM = 0x5EED  # tag folded into a stream's state to give evaluation its own
 
 
 def resolve_seed(seed: Any, what: str = "seed") -> int:
@@ -62,6 +68,14 @@ def as_int32_seed(seed: Any) -> tf.Tensor:
     return tf.cast(tf.math.floormod(seed, SEED_LIMIT), tf.int32)
 
 
+def evaluation_seed(state: Any, batch_index: Any) -> tf.Tensor:
+    """The stateless seed (2,) of one evaluation batch: a seed stream's current `state`
+    folded with `EVALUATION_STREAM`, then with the batch's place in the evaluation. It
+    reads the state and advances nothing."""
+    tagged = tf.random.experimental.stateless_fold_in(state, EVALUATION_STREAM)
+    return tf.random.experimental.stateless_fold_in(tagged, batch_index)
+
+
 class ReplicaSeedGenerator(keras.random.SeedGenerator):
     """A `SeedGenerator` whose seeds also depend on the replica that draws them.
 
@@ -72,3 +86,9 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
 
     def next(self, ordered: bool = True) -> tf.Tensor:
         return fold_in_replica(as_int32_seed(super().next(ordered=ordered)))
+
+    def evaluation_seed(self, batch_index: Any) -> tf.Tensor:
+        """A stateless int32 seed (2,) for evaluation batch `batch_index`, distinct per
+        replica (`evaluation_seed` of the module); the generator's state does not move."""
+        seed = evaluation_seed(tf.convert_to_tensor(self.state.value), batch_index)
+        return fold_in_replica(as_int32_seed(seed))

@@ -236,14 +236,15 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         return ops.clip(decoded, self.value_range[0], self.value_range[1])
 
     @staticmethod
-    def _reparameterise(mean, log_var, seed):
-        noise = keras.random.normal(ops.shape(mean), seed=seed)
+    def _reparameterise(mean, log_var, noise):
         return mean + ops.exp(0.5 * log_var) * noise
 
     def _elbo_terms(self, images, one_hot, training: bool, seed):
-        """Per-example reconstruction NLL (one posterior sample) and analytic KL."""
+        """Per-example reconstruction NLL (one posterior sample, its noise drawn from the
+        stateless int32 seed (2,) `seed`) and analytic KL."""
         mean, log_var = self._encode(images, one_hot, training)
-        z = self._reparameterise(mean, log_var, seed)
+        noise = tf.random.stateless_normal(ops.shape(mean), seed=seed)
+        z = self._reparameterise(mean, log_var, noise)
         reconstruction = -self._log_prob(images, self._decode(z, one_hot, training))
         kl = likelihoods.kl_to_standard_normal(mean, log_var)
         return reconstruction, kl
@@ -276,7 +277,8 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         images, one_hot = conditioned_batch(self, data)
 
         def objective():
-            reconstruction, kl = self._elbo_terms(images, one_hot, True, self.seed_generator)
+            seed = self.seed_generator.next()
+            reconstruction, kl = self._elbo_terms(images, one_hot, True, seed)
             reconstruction, kl = ops.mean(reconstruction), ops.mean(kl)
             loss = reconstruction + self._kl_weight(training=True) * kl
             if self.losses:
@@ -287,8 +289,12 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         return self._update_metrics(loss, reconstruction, kl, images)
 
     def test_step(self, data):
+        """The held-out ELBO, its posterior noise stateless (`evaluation_seed`): keyed by the
+        examples this evaluation has seen so far (the trackers restart at every evaluate),
+        so evaluating again gives the same numbers and the training noise is untouched."""
         images, one_hot = conditioned_batch(self, data)
-        reconstruction, kl = self._elbo_terms(images, one_hot, False, self.seed_generator)
+        seed = self.seed_generator.evaluation_seed(ops.cast(self.loss_tracker.count, "int64"))
+        reconstruction, kl = self._elbo_terms(images, one_hot, False, seed)
         reconstruction, kl = ops.mean(reconstruction), ops.mean(kl)
         loss = reconstruction + self._kl_weight(training=False) * kl
         return self._update_metrics(loss, reconstruction, kl, images)
@@ -399,7 +405,8 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
             mean, log_var = self._encode(batch, hot)
             total = 0.0
             for _ in range(num_samples):
-                z = self._reparameterise(mean, log_var, generator)
+                noise = keras.random.normal(ops.shape(mean), seed=generator)
+                z = self._reparameterise(mean, log_var, noise)
                 total += ops.convert_to_numpy(-self._log_prob(batch, self._decode(z, hot)))
             recs.append(np.asarray(total, np.float64) / num_samples)
             kls.append(ops.convert_to_numpy(likelihoods.kl_to_standard_normal(mean, log_var)))
