@@ -245,7 +245,7 @@ def test_presets_build_models_only_through_the_registry(preset_copy):
     config = json.loads((preset_copy / "config.json").read_text())
     config["model"] = "keras.layers.Lambda"
     (preset_copy / "config.json").write_text(json.dumps(config))
-    presets.seal_preset(str(preset_copy), json.loads((preset_copy / "metadata.json").read_text()))
+    presets.seal_preset(str(preset_copy))
     with pytest.raises(keras_genzoo.UnknownModelError, match="Unknown model 'keras.layers.Lambda'"):
         keras_genzoo.load(str(preset_copy))
 
@@ -757,6 +757,9 @@ def test_an_unedited_shipped_preset_copy_loads_and_a_missing_checksum_is_refused
     store.record_checksum(str(preset), str(preset / "metadata.json"))
     with pytest.raises(presets.PresetError, match="or of its config.json"):
         keras_genzoo.load(str(preset))
+    presets.seal_preset(str(preset))  # the way out for a preset saved without the records
+    for a, b in zip(_weights(keras_genzoo.load(str(preset))), _weights(shipped), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_an_edited_config_in_a_preset_archive_is_refused(tmp_path, cache):

@@ -205,13 +205,17 @@ def save_preset(
     return jsonable(metadata)
 
 
-def seal_preset(directory: str, metadata: dict[str, Any]) -> dict[str, Any]:
+def seal_preset(directory: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """Record the checksums of a preset folder whose config and weights are written.
 
-    `metadata` gains the SHA-256 of `config.json` (beside that of the weights) and is
-    written as `metadata.json`; then `checksums.json` records the SHA-256 of
-    `metadata.json`, last, so a folder with a manifest is complete. Returns the metadata.
+    `metadata` (default: the folder's `metadata.json`) gains the SHA-256 of
+    `config.json` (beside that of the weights) and is written as `metadata.json`; then
+    `checksums.json` records the SHA-256 of `metadata.json`, last, so a folder with a
+    manifest is complete. Returns the metadata. Only for files you trust: it vouches
+    for them as they are.
     """
+    if metadata is None:
+        metadata = _read_json(os.path.join(directory, METADATA_FILE), "the preset's metadata")
     config_record = {"file": CONFIG_FILE, "sha256": sha256_file(os.path.join(directory, CONFIG_FILE))}
     sealed: dict[str, Any] = {}
     for key, value in metadata.items():
@@ -371,8 +375,9 @@ def _verify_json_files(directory: str, metadata: dict[str, Any]) -> None:
         raise PresetError(
             f"The preset {directory!r} records no SHA-256 of its {METADATA_FILE} (in "
             f"{MANIFEST_FILE}) or of its {CONFIG_FILE} (in {METADATA_FILE}), so they cannot "
-            "be verified. Download or copy the preset again; a preset saved by an older "
-            "keras-genzoo is saved again with save_preset."
+            "be verified. Download or copy the preset again; if you trust its files (a preset "
+            "saved by an older keras-genzoo), record their checksums with "
+            "keras_genzoo.presets.seal_preset(directory)."
         )
     verify_file(metadata_path, manifest[METADATA_FILE], advice=EDITED_ADVICE)
     record = _recorded_file(directory, metadata, "config")
