@@ -11,6 +11,7 @@ lives in benchmarks/pixelcnn_mnist_nll.py.
 from __future__ import annotations
 
 import keras
+import keras_tuner as kt
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -21,6 +22,7 @@ import keras_genzoo
 from keras_genzoo.core.layers import MaskedConv2D, causal_mask
 from keras_genzoo.data import load_arrays
 from keras_genzoo.evaluation import conditional_accuracy
+from keras_genzoo.tuning import SearchSpace
 
 ZERO = 1e-6  # largest change that counts as "no dependence" (float rounding)
 SOME = 3e-6  # smallest change that counts as a dependence (measured 9e-6 and up)
@@ -304,10 +306,57 @@ def test_bad_input_gets_clear_errors(digits):
         categorical.log_likelihood(x[:4])  # 17 grey levels are not on the 256-level grid
     for overrides, match in (
         ({"likelihood": "gaussian"}, "likelihood must be one of"),
-        ({"filters": 8, "image_shape": (8, 8, 3)}, "multiple of the image's 3 channels"),
         ({"kernel_size": 4}, "must be odd"),
         ({"num_layers": 0}, "num_layers must be a positive integer"),
         ({"likelihood": "categorical", "num_levels": 1}, "num_levels must be an integer >= 2"),
     ):
         with pytest.raises(ValueError, match=match):
             keras_genzoo.create_model("pixelcnn", **overrides)
+
+
+# ------------------------------------------------------------- widths on colour
+
+
+def _widths(model):
+    """(stack width, head width) of a built PixelCNN."""
+    return (model.vertical.get_layer("v0_conv").filters // 2,
+            model.horizontal.get_layer("head_conv").filters)
+
+
+@pytest.mark.parametrize("image_shape", [(8, 8, 3), (32, 32, 3)])
+def test_default_builder_builds_and_trains_one_step_on_colour(image_shape):
+    """The default width, 64, is rounded up to 66 on RGB; one training step is finite."""
+    keras.utils.set_random_seed(5)
+    model = keras_genzoo.create_model("pixelcnn", image_shape=image_shape)
+    assert _widths(model) == (66, 66)
+    x = (np.random.default_rng(0).random((4, *image_shape)) < 0.5).astype(np.float32)
+    history = model.fit(x, batch_size=4, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+    assert int(model.optimizer.iterations) == 1
+
+
+def test_builder_rounds_widths_up_to_a_multiple_of_the_channels():
+    cases = [((8, 8, 1), 8, None, (8, 8)), ((8, 8, 3), 8, None, (9, 9)),
+             ((8, 8, 3), 9, 10, (9, 12)), ((8, 8, 4), 17, 4, (20, 4))]
+    for image_shape, filters, head_filters, expected in cases:
+        model = keras_genzoo.create_model("pixelcnn", image_shape=image_shape, filters=filters,
+                                          head_filters=head_filters, num_layers=1)
+        assert _widths(model) == expected, (image_shape, filters, head_filters)
+
+
+def test_every_width_the_search_space_proposes_builds_on_grey_and_colour():
+    """50 seeded draws of the PixelCNN space build on 1 and 3 channels, each at the drawn
+    width rounded up to a multiple of the channels (about 45 s: 100 builds)."""
+    space = SearchSpace("pixelcnn", (8, 8, 3))
+    hp = kt.HyperParameters()
+    space.declare(hp)
+    draws = [space.builder_arguments({h.name: h.random_sample(seed) for h in hp.space})
+             for seed in range(50)]
+    assert sum(arguments["filters"] % 3 != 0 for arguments in draws) > 20, (
+        "the draws must include widths that RGB images used to refuse"
+    )
+    for arguments in draws:
+        for channels in (1, 3):
+            model = keras_genzoo.create_model("pixelcnn", image_shape=(8, 8, channels), **arguments)
+            width = _widths(model)[0]
+            assert width % channels == 0 and 0 <= width - arguments["filters"] < channels, arguments

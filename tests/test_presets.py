@@ -86,13 +86,20 @@ def shipped_tiny(tiny, tmp_path, monkeypatch):
 
 def test_save_preset_writes_config_weights_and_full_metadata(tiny):
     directory, metadata = tiny["dir"], tiny["metadata"]
-    assert sorted(os.listdir(directory)) == ["config.json", "metadata.json", "model.weights.h5"]
+    assert sorted(os.listdir(directory)) == [
+        "checksums.json", "config.json", "metadata.json", "model.weights.h5"
+    ]
     with open(os.path.join(directory, "metadata.json")) as f:
         assert json.load(f) == metadata
     weights = os.path.join(directory, "model.weights.h5")
     assert metadata["weights"] == {
         "file": "model.weights.h5", "sha256": sha256_file(weights), "bytes": os.path.getsize(weights)
     }
+    assert metadata["config"] == {
+        "file": "config.json", "sha256": sha256_file(os.path.join(directory, "config.json"))
+    }
+    with open(os.path.join(directory, "checksums.json")) as f:
+        assert json.load(f) == {"metadata.json": sha256_file(os.path.join(directory, "metadata.json"))}
     model = tiny["model"]
     # 64-32-8 encoder (mean and log-variance), 4-32-64 decoder
     assert metadata["parameters"] == (64 * 32 + 32) + (32 * 8 + 8) + (4 * 32 + 32) + (32 * 64 + 64)
@@ -240,6 +247,7 @@ def test_presets_build_models_only_through_the_registry(preset_copy):
     config = json.loads((preset_copy / "config.json").read_text())
     config["model"] = "keras.layers.Lambda"
     (preset_copy / "config.json").write_text(json.dumps(config))
+    presets.seal_preset(str(preset_copy))
     with pytest.raises(keras_genzoo.UnknownModelError, match="Unknown model 'keras.layers.Lambda'"):
         keras_genzoo.load(str(preset_copy))
 
@@ -691,3 +699,80 @@ def test_shipped_autoencoder_presets_reproduce_their_metrics(name):
 def test_every_shipped_preset_reproduces_its_recorded_metrics(name, request):
     data_dir = request.getfixturevalue("mnist_dir") if _shipped_needs_mnist(name) else None
     _compare(runs.recorded_metrics(name), runs.evaluate_run(name, data_dir=data_dir))
+
+
+# ------------------------------------------------- every preset file is verified
+
+
+def _shipped_copy(tmp_path, name="ae_conv/digits"):
+    target = tmp_path / "preset"
+    shutil.copytree(os.path.join(catalog.PRESETS_DIR, name), target)
+    return target
+
+
+def _edit_one_byte(path, pattern: bytes, replacement: bytes) -> None:
+    """Replace the first match of `pattern` (one byte changes; the JSON stays valid)."""
+    data = path.read_bytes()
+    edited = re.sub(pattern, replacement, data, count=1)
+    assert edited != data and len(edited) == len(data)
+    assert sum(a != b for a, b in zip(data, edited)) == 1
+    path.write_bytes(edited)
+    json.loads(edited)  # still a JSON object: only the checksum can tell
+
+
+@pytest.mark.parametrize("name, file, pattern, replacement", [
+    ("ae_conv/digits", "config.json", rb'("latent_dim": 1)6', rb"\g<1>7"),
+    ("pixelcnn_conditional/digits", "config.json", rb'"likelihood": "c', rb'"likelihood": "C'),
+    ("ae_conv/digits", "metadata.json", rb'("value_range": \[\s*)0', rb"\g<1>1"),
+    ("ae_conv/digits", "metadata.json", rb'("bytes": )3', rb"\g<1>4"),
+])
+def test_an_edited_config_or_metadata_of_a_shipped_preset_is_refused(
+    tmp_path, name, file, pattern, replacement
+):
+    """One byte changed in config.json (builder arguments) or metadata.json of a copied
+    shipped preset is refused by load, preset_metadata and load_preset_dir, naming the file."""
+    preset = _shipped_copy(tmp_path, name)
+    _edit_one_byte(preset / file, pattern, replacement)
+    for load in (keras_genzoo.load, presets.preset_metadata, presets.load_preset_dir):
+        with pytest.raises(ChecksumError, match=re.escape(str(preset / file))) as info:
+            load(str(preset))
+        assert "changed after it was saved" in str(info.value)
+
+
+def test_an_unedited_shipped_preset_copy_loads_and_a_missing_checksum_is_refused(tmp_path):
+    preset = _shipped_copy(tmp_path)
+    loaded = keras_genzoo.load(str(preset))
+    shipped = keras_genzoo.load("ae_conv.digits")
+    for a, b in zip(_weights(loaded), _weights(shipped), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for name in presets.list_presets():
+        model, tag = name.split(".")
+        assert sorted(os.listdir(catalog.shipped_preset(model, tag))) == [
+            "checksums.json", "config.json", "metadata.json", "model.weights.h5"
+        ], name
+        presets.read_preset(catalog.shipped_preset(model, tag))  # every shipped preset verifies
+    (preset / "checksums.json").unlink()
+    with pytest.raises(presets.PresetError, match="records no SHA-256 of its metadata.json"):
+        keras_genzoo.load(str(preset))
+    metadata = json.loads((preset / "metadata.json").read_text())
+    del metadata["config"]
+    store.write_json(metadata, str(preset / "metadata.json"))
+    store.record_checksum(str(preset), str(preset / "metadata.json"))
+    with pytest.raises(presets.PresetError, match="or of its config.json"):
+        keras_genzoo.load(str(preset))
+    presets.seal_preset(str(preset))  # the way out for a preset saved without the records
+    for a, b in zip(_weights(keras_genzoo.load(str(preset))), _weights(shipped), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_edited_config_in_a_preset_archive_is_refused(tmp_path, cache):
+    """A local archive is checked like a directory: its edited config.json never becomes
+    a cache entry."""
+    preset = _shipped_copy(tmp_path)
+    _edit_one_byte(preset / "config.json", rb'("latent_dim": 1)6', rb"\g<1>7")
+    archive = tmp_path / "edited.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(preset, arcname="preset")
+    with pytest.raises(ChecksumError, match=r"preset[/\\]config\.json"):
+        keras_genzoo.load(str(archive))
+    assert os.listdir(cache / "presets") == []

@@ -2,8 +2,10 @@
 
 A built preset is a directory `pretrained/<model>/<tag>/` with `config.json` (registered name,
 builder arguments, optimizer), `model.weights.h5` and `metadata.json` (dataset and
-split, zoo config and command, held-out metrics, SHA-256 and size of the weights,
-licenses, parameter count, versions, date). Tags are named after the data.
+split, zoo config and command, held-out metrics, SHA-256 and size of the weights and
+the SHA-256 of `config.json`, licenses, parameter count, versions, date), and
+`checksums.json`, the SHA-256 of `metadata.json`: every file is verified on loading.
+Tags are named after the data.
 
 - `load_preset("vae_conv.mnist_t10k")`, `load_preset("vae_conv", "mnist_t10k")`, a preset
   directory, or an https:// URL or local path of a preset archive (unpacked under
@@ -54,6 +56,7 @@ from keras_genzoo.presets.store import (
     preset_run_config,
     read_preset,
     save_preset,
+    seal_preset,
 )
 
 
@@ -106,6 +109,7 @@ __all__ = [
     "resolve_preset",
     "safe_extract",
     "save_preset",
+    "seal_preset",
     "split_preset_name",
     "undeclared_presets",
 ]

@@ -1,12 +1,15 @@
-"""One preset directory: `config.json`, `model.weights.h5` and `metadata.json`.
+"""One preset directory: `config.json`, `model.weights.h5`, `metadata.json` and
+`checksums.json`.
 
 `save_preset` writes one into a temporary folder beside its destination and swaps it in
 with renames when complete (an old preset is deleted only after that), recording the
-data folder by name, never by a path of the machine that built it; `load_preset_dir`
-reads one back: the files are checked, the weights' SHA-256 is
-verified against `metadata.json` before anything is read from them, the model is
-rebuilt by its registered builder (no code or serialised objects come from the preset)
-and the weights are loaded only when every shape matches.
+data folder by name, never by a path of the machine that built it. Every file is
+covered by a SHA-256: `metadata.json` records those of the weights and of `config.json`,
+and `checksums.json` (the manifest format of `keras_genzoo.io.checksums`, written last)
+records that of `metadata.json`. `read_preset` verifies the two JSON files before
+returning them and `load_preset_dir` verifies the weights before anything is read from
+them; the model is rebuilt by its registered builder (no code or serialised objects come
+from the preset) and the weights are loaded only when every shape matches.
 """
 
 from __future__ import annotations
@@ -35,13 +38,24 @@ from keras_genzoo.core.registry import (
 )
 from keras_genzoo.core.version import VERSION
 from keras_genzoo.io.atomic import replace_directory
-from keras_genzoo.io.checksums import sha256_file, verify_file
+from keras_genzoo.io.checksums import (
+    MANIFEST_FILE,
+    read_manifest,
+    record_checksum,
+    sha256_file,
+    verify_file,
+)
 from keras_genzoo.io.jsonfiles import jsonable, write_json
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 PRESET_FORMAT = 1
+EDITED_ADVICE = (
+    "The preset file changed after it was saved (edited, corrupted or truncated). "
+    "Download or copy the preset again; to change a preset, load it and save it with "
+    "save_preset, which records fresh checksums."
+)
 WEIGHTS_LICENSE = "Apache-2.0"
 DATA_LICENSES = {
     "digits": "UCI optdigits as shipped with scikit-learn (BSD-3-Clause); CC BY 4.0 at the UCI repository",
@@ -183,12 +197,39 @@ def save_preset(
         metadata["headline"] = headline or default_headline(metadata)
         headline_value(metadata)  # the named metric must exist
         write_json(config, os.path.join(staging, CONFIG_FILE))
-        write_json(metadata, os.path.join(staging, METADATA_FILE))
+        metadata = seal_preset(staging, metadata)
         replace_directory(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return jsonable(metadata)
+
+
+def seal_preset(directory: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Record the checksums of a preset folder whose config and weights are written.
+
+    `metadata` (default: the folder's `metadata.json`) gains the SHA-256 of
+    `config.json` (beside that of the weights) and is written as `metadata.json`; then
+    `checksums.json` records the SHA-256 of `metadata.json`, last, so a folder with a
+    manifest is complete. Returns the metadata. Only for files you trust: it vouches
+    for them as they are.
+    """
+    if metadata is None:
+        metadata = _read_json(os.path.join(directory, METADATA_FILE), "the preset's metadata")
+    config_record = {"file": CONFIG_FILE, "sha256": sha256_file(os.path.join(directory, CONFIG_FILE))}
+    sealed: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if key != "config":
+            sealed[key] = value
+        if key == "weights":
+            sealed["config"] = config_record
+    sealed.setdefault("config", config_record)
+    manifest = os.path.join(directory, MANIFEST_FILE)
+    if os.path.exists(manifest):
+        os.remove(manifest)
+    metadata_path = write_json(sealed, os.path.join(directory, METADATA_FILE))
+    record_checksum(directory, metadata_path)
+    return sealed
 
 
 def _portable_record(
@@ -313,23 +354,50 @@ def _read_json(path: str, what: str) -> dict[str, Any]:
     return data
 
 
+def _recorded_file(directory: str, metadata: dict[str, Any], key: str) -> dict[str, Any]:
+    """The `{file, sha256}` record `key` of the metadata, checked."""
+    record = metadata[key]
+    if not isinstance(record, dict) or not {"file", "sha256"} <= set(record):
+        raise PresetError(
+            f"{os.path.join(directory, METADATA_FILE)!r}: {key!r} must give 'file' and 'sha256'."
+        )
+    if os.path.basename(record["file"]) != record["file"]:
+        raise PresetError(f"The {key} file must lie in the preset directory, got {record['file']!r}.")
+    return record
+
+
+def _verify_json_files(directory: str, metadata: dict[str, Any]) -> None:
+    """Check `metadata.json` against `checksums.json` and `config.json` against the
+    metadata: `ChecksumError` names an edited file, `PresetError` a missing record."""
+    metadata_path = os.path.join(directory, METADATA_FILE)
+    manifest = read_manifest(directory)
+    if manifest is None or METADATA_FILE not in manifest or "config" not in metadata:
+        raise PresetError(
+            f"The preset {directory!r} records no SHA-256 of its {METADATA_FILE} (in "
+            f"{MANIFEST_FILE}) or of its {CONFIG_FILE} (in {METADATA_FILE}), so they cannot "
+            "be verified. Download or copy the preset again; if you trust its files (a preset "
+            "saved by an older keras-genzoo), record their checksums with "
+            "keras_genzoo.presets.seal_preset(directory)."
+        )
+    verify_file(metadata_path, manifest[METADATA_FILE], advice=EDITED_ADVICE)
+    record = _recorded_file(directory, metadata, "config")
+    if record["file"] != CONFIG_FILE:
+        raise PresetError(f"The model config of a preset is {CONFIG_FILE!r}, got {record['file']!r}.")
+    verify_file(os.path.join(directory, CONFIG_FILE), record["sha256"], advice=EDITED_ADVICE)
+
+
 def read_preset(directory: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(config, metadata) of a preset directory, checked for the keys loading needs."""
+    """(config, metadata) of a preset directory, verified against their recorded SHA-256s
+    and checked for the keys loading needs."""
     metadata = _read_json(os.path.join(directory, METADATA_FILE), "the preset's metadata")
     config = _read_json(os.path.join(directory, CONFIG_FILE), "the model config")
-    for key, where, data in (
-        ("model", CONFIG_FILE, config), ("builder_arguments", CONFIG_FILE, config),
-        ("weights", METADATA_FILE, metadata),
-    ):
-        if key not in data:
-            raise PresetError(f"{os.path.join(directory, where)!r} lacks the key {key!r}.")
-    weights = metadata["weights"]
-    if not isinstance(weights, dict) or not {"file", "sha256"} <= set(weights):
-        raise PresetError(
-            f"{os.path.join(directory, METADATA_FILE)!r}: 'weights' must give 'file' and 'sha256'."
-        )
-    if os.path.basename(weights["file"]) != weights["file"]:
-        raise PresetError(f"The weights file must lie in the preset directory, got {weights['file']!r}.")
+    if "weights" not in metadata:
+        raise PresetError(f"{os.path.join(directory, METADATA_FILE)!r} lacks the key 'weights'.")
+    _verify_json_files(directory, metadata)
+    for key in ("model", "builder_arguments"):
+        if key not in config:
+            raise PresetError(f"{os.path.join(directory, CONFIG_FILE)!r} lacks the key {key!r}.")
+    _recorded_file(directory, metadata, "weights")
     return config, metadata
 
 

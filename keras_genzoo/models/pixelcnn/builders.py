@@ -61,6 +61,15 @@ def _check_odd(value: Any, what: str) -> int:
     return value
 
 
+def channel_width(filters: int, channels: int) -> int:
+    """`filters` rounded up to a multiple of `channels`: the width a stack really has.
+
+    A masked convolution gives each colour the same number of feature maps, so a width
+    must divide by the channel count; 64 stays 64 on grey images and becomes 66 on RGB.
+    """
+    return -(-filters // channels) * channels
+
+
 def build_gated_pixelcnn(
     image_shape: Sequence[int],
     *,
@@ -75,12 +84,13 @@ def build_gated_pixelcnn(
     """The (vertical, horizontal) stacks of a Gated PixelCNN for `image_shape`.
 
     `outputs_per_channel` is the number of logits per sub-pixel (1 for Bernoulli, the
-    number of levels for a categorical likelihood). `filters` (a multiple of the number
-    of channels, so every colour gets the same share) is the width of both stacks;
-    each of the `num_layers` gated layers has a residual connection in the horizontal
-    stack and a skip connection to the output head. With `num_classes`, both
-    submodels take one-hot labels as their last input and every gate gets a learned
-    per-class bias.
+    number of levels for a categorical likelihood). `filters` is the width of both
+    stacks and `head_filters` (default: `filters`) that of the output head; each is
+    rounded up to a multiple of the number of channels (see `channel_width`), so every
+    colour gets the same share and any width builds on any image. Each of the
+    `num_layers` gated layers has a residual connection in the horizontal stack and a
+    skip connection to the output head. With `num_classes`, both submodels take one-hot
+    labels as their last input and every gate gets a learned per-class bias.
     """
     height, width, channels = check_image_shape(image_shape)
     filters = check_positive_int(filters, "filters")
@@ -88,12 +98,8 @@ def build_gated_pixelcnn(
     kernel_size = _check_odd(kernel_size, "kernel_size")
     first_kernel_size = _check_odd(first_kernel_size, "first_kernel_size")
     head_filters = filters if head_filters is None else check_positive_int(head_filters, "head_filters")
-    for value, what in ((filters, "filters"), (head_filters, "head_filters")):
-        if value % channels:
-            raise ValueError(
-                f"{what} ({value}) must be a multiple of the image's {channels} channels: "
-                "each colour gets the same number of feature maps."
-            )
+    filters = channel_width(filters, channels)
+    head_filters = channel_width(head_filters, channels)
     conditional = num_classes is not None
     kernels = [first_kernel_size] + [kernel_size] * (num_layers - 1)
 
@@ -209,6 +215,8 @@ pixelcnn = BUILDERS.variant(
     `likelihood="bernoulli"` models binary images (binarise grey levels first);
     `"categorical"` models each sub-pixel as one of `num_levels` grey levels k /
     (num_levels - 1) in [0, 1] (256 for 8-bit images), colour channels in R, G, B order.
+    `filters` and `head_filters` are rounded up to a multiple of the channel count
+    (64 filters on an RGB image build 66).
     """,
     conditional=False,
 )

@@ -9,6 +9,8 @@ from keras_genzoo.core.search_space import (
 )
 
 SPACE = {
+    # Any width builds on any image: the builder rounds it up to a multiple of the
+    # channel count (channel_width), so a draw is never refused on colour images.
     "filters": Int(16, 256, sampling="log"),
     "num_layers": Int(2, 15),
     "kernel_size": Choice((3, 5)),
