@@ -344,6 +344,7 @@ def test_builder_rounds_widths_up_to_a_multiple_of_the_channels():
         assert _widths(model) == expected, (image_shape, filters, head_filters)
 
 
+@pytest.mark.slow  # 100 builds; the rounding itself is checked in the default run
 def test_every_width_the_search_space_proposes_builds_on_grey_and_colour():
     """50 seeded draws of the PixelCNN space build on 1 and 3 channels, each at the drawn
     width rounded up to a multiple of the channels (about 45 s: 100 builds)."""
