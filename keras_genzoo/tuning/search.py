@@ -100,11 +100,32 @@ class _LoggedTrials:
         self._log(trial, "end")
 
 
-class ZooTuner(_LoggedTrials, kt.Tuner):
+class _FinishedTrialsStayFinished:
+    """A reloaded search never runs a finished trial again.
+
+    keras-tuner's oracle saves its state before it drops an ending trial from its
+    ongoing trials, and its `reload` sends every ongoing trial back to be retried: the
+    trial that ended last (the last one of a distributed search's chief, whose state is
+    then collected by the process that started it) would run a second time. A trial
+    whose own file says it completed or failed is kept as it is; one that was running
+    (an interrupted search) still runs again.
+    """
+
+    def reload(self):
+        super().reload()
+        finished = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
+        oracle = self.oracle
+        oracle._retry_queue = [
+            trial_id for trial_id in oracle._retry_queue
+            if oracle.trials[trial_id].status not in finished
+        ]
+
+
+class ZooTuner(_FinishedTrialsStayFinished, _LoggedTrials, kt.Tuner):
     """keras-tuner's Tuner with a per-process trial log."""
 
 
-class ZooHyperband(_LoggedTrials, kt.Hyperband):
+class ZooHyperband(_FinishedTrialsStayFinished, _LoggedTrials, kt.Hyperband):
     """keras-tuner's Hyperband with a per-process trial log."""
 
 
