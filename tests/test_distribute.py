@@ -379,3 +379,17 @@ def test_killed_training_restarts_from_its_backup(tmp_path, digits):
     for expected, key in zip(reference, weights):
         np.testing.assert_allclose(weights[key], expected, atol=1e-5, err_msg=key)
     assert not state_file.exists(), "the finished run removes its backup"
+
+
+def test_the_driver_lets_a_gaussian_rbm_measure_its_pixels_before_training():
+    """The multi-worker driver prepares a model as `fit` does: a Gaussian RBM measures
+    the per-pixel mean of its training data before its first step."""
+    images, _, _ = load_arrays("digits", "train")
+    model = keras_genzoo.create_model("rbm_gaussian", image_shape=(8, 8, 1), hidden_units=8, seed=0)
+    assert float(model.adapted.numpy()) == 0.0
+    dataset = tf.data.Dataset.from_tensor_slices(images[:256]).batch(64)
+    train(model, dataset, epochs=1, verbose=0)
+    assert float(model.adapted.numpy()) == 1.0
+    np.testing.assert_allclose(
+        np.asarray(model.data_mean).reshape(-1), images[:256].reshape(256, -1).mean(axis=0), atol=1e-5
+    )

@@ -188,6 +188,11 @@ class ZooModel(keras.Model):
             with self.distribute_strategy.scope():
                 self.optimizer.build(self.trainable_variables)
 
+    def prepare_for_training(self, x: Any, y: Any = None) -> None:
+        """Measure what the model needs from its training data before the first step
+        (nothing by default; a Gaussian RBM its pixel statistics). `fit` and the
+        multi-worker driver call it."""
+
     @property
     def optimizers(self) -> list[keras.optimizers.Optimizer]:
         """Every optimizer the model trains with (one; a GAN has two)."""

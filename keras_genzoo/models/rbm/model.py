@@ -186,7 +186,8 @@ class RBMModel(Generator, DensityModel, ZooModel):
                 "labels too. Pass only the images (load_dataset(..., labels=False))."
             )
 
-    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
+    def prepare_for_training(self, x: Any, y: Any = None) -> None:
+        """A Gaussian RBM measures its pixel statistics (`adapt`) before its first step."""
         if self.visible == "gaussian" and not float(self.adapted.numpy()):
             self.check_training_data(x, y)
             if not isinstance(x, (np.ndarray, tf.data.Dataset)):
@@ -195,6 +196,9 @@ class RBMModel(Generator, DensityModel, ZooModel):
                     "data: call model.adapt(images) before fitting on this kind of input."
                 )
             self.adapt(x)
+
+    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
+        self.prepare_for_training(x, y)
         return super().fit(x, y, *args, **kwargs)
 
     # ------------------------------------------------------------------ steps

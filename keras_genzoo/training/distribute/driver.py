@@ -200,14 +200,6 @@ def _build(model: keras.Model, dataset: tf.data.Dataset, strategy: tf.distribute
             model.optimizer.build(model.trainable_variables)
 
 
-def _adapt(model: keras.Model, dataset: tf.data.Dataset) -> None:
-    """Measure data statistics first for models whose `fit` would (a Gaussian RBM)."""
-    adapted = getattr(model, "adapted", None)
-    if callable(getattr(model, "adapt", None)) and isinstance(adapted, keras.Variable):
-        if not float(np.asarray(adapted)):
-            model.adapt(dataset)
-
-
 def _make_epoch_function(model: keras.Model, strategy: tf.distribute.Strategy, step_fn):
     """One compiled function that runs `step_fn` (a train or test step) on every batch."""
 
@@ -305,7 +297,7 @@ def train(
     if not getattr(model, "compiled", False):
         raise ValueError(f"Compile {model.name} before training it (the zoo's builders do).")
     strategy, dataset = _prepare_run(model, data, batch_size, strategy)
-    _adapt(model, dataset)
+    model.prepare_for_training(dataset)
 
     backup = TrainingBackup(backup_dir) if backup_dir else None
     completed, history = backup.restore(model) if backup else (0, {})
