@@ -22,7 +22,7 @@ from keras_genzoo.core.conditioning import (
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.precision import LossScaleOptimizer
-from keras_genzoo.core.randomness import fold_in_replica, numpy_rng
+from keras_genzoo.core.randomness import evaluation_seed, fold_in_replica, numpy_rng
 from keras_genzoo.models.gan.losses import PROBABILISTIC, SMOOTHABLE, get_loss
 
 INTERPOLATIONS = ("slerp", "linear")
@@ -30,9 +30,6 @@ INTERPOLATIONS = ("slerp", "linear")
 # latent draws (in batches of EMA_STATISTICS_BATCH), from a fixed seed.
 EMA_STATISTICS_SAMPLES = 2048
 EMA_STATISTICS_BATCH = 256
-# Tag folded into the noise state to give evaluation its own noise stream.
-EVALUATION_STREAM = 0x5EED
-
 
 def _network_losses(network: keras.Model) -> Any:
     """Sum (float32) of a network's own losses (weight regularisers, `add_loss`) from its
@@ -499,10 +496,9 @@ class GAN(Generator, ZooModel):
         batch_size = ops.shape(real)[0]
         # The batch's place in this evaluation (trackers restart at every evaluate).
         batch_index = ops.cast(self.d_loss_tracker.count, "int64")
-        tagged = tf.random.experimental.stateless_fold_in(
-            ops.convert_to_tensor(self._noise_state), EVALUATION_STREAM
+        self._evaluation_seeds = (
+            evaluation_seed(ops.convert_to_tensor(self._noise_state), batch_index), 0
         )
-        self._evaluation_seeds = (tf.random.experimental.stateless_fold_in(tagged, batch_index), 0)
         try:
             fake = self._fake_batch(batch_size, labels, training=False)
             g_own_losses = _network_losses(self.generator)
