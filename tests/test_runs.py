@@ -237,6 +237,22 @@ def test_build_model_and_load_run_data_follow_the_config(monkeypatch):
     assert checks == []  # the steps take the config as it is
 
 
+@pytest.mark.parametrize(
+    "dataset, expected",
+    [({"name": "digits"}, ("discretized_logistic", 17)),
+     ({"name": "digits", "binarize": True}, ("bernoulli", 2))],
+)
+def test_a_run_gives_the_vae_the_likelihood_of_its_data(dataset, expected):
+    """The digits' 17 grey levels get a discretised likelihood over exactly those levels,
+    binarised digits a Bernoulli one: every NLL the run reports is a probability."""
+    config = runs.RunConfig.from_dict({"model": "vae_dense", "dataset": dataset})
+    model, arguments = runs.build_model(config)
+    assert arguments["num_levels"] == expected[1]
+    assert (model.likelihood, model.num_levels) == expected
+    pinned = config.replace(overrides={"num_levels": 33, "likelihood": "discretized_logistic"})
+    assert runs.build_model(pinned)[0].num_levels == 33  # the config's own value wins
+
+
 def test_train_run_errors_write_nothing(tmp_path):
     out = tmp_path / "run"
     for config, message in [

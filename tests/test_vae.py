@@ -60,7 +60,9 @@ def mnist(mnist_dir):
 def mnist_vae(mnist):
     """Conv VAE (filters 16/32, latent 16) trained 8 epochs on binarised MNIST."""
     keras.utils.set_random_seed(0)
-    model = keras_genzoo.create_model("vae_conv", filters=(16, 32), latent_dim=16, seed=0)
+    model = keras_genzoo.create_model(
+        "vae_conv", filters=(16, 32), latent_dim=16, likelihood="bernoulli", seed=0
+    )
     train = tf.data.Dataset.from_tensor_slices(mnist["b_train"]).shuffle(8000, seed=0).batch(32)
     model.fit(train, epochs=8, verbose=0)
     return model
@@ -126,6 +128,56 @@ def test_log_densities_match_scipy():
     expected = stats.norm.logpdf(x, mean, np.exp(log_std)).reshape(6, -1).sum(1)
     got = keras.ops.convert_to_numpy(likelihoods.gaussian_log_prob(x, mean, log_std))
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_discretized_logistic_is_a_probability_mass_over_the_grey_levels():
+    """Every level's mass is the logistic CDF over its bin (end bins open), and the masses
+    of all levels sum to one whatever the location and scale."""
+    levels = 17
+    grid = (np.arange(levels) / (levels - 1)).astype(np.float32)
+    x = grid.reshape(levels, 1, 1, 1)
+    edges = np.concatenate([[-np.inf], (grid[:-1] + grid[1:]) / 2, [np.inf]])
+    for loc, scale in [(0.3, 0.1), (-2.0, 0.02), (1.4, 1.0), (0.5, 0.002)]:
+        got = keras.ops.convert_to_numpy(likelihoods.discretized_logistic_log_prob(
+            x, np.full_like(x, loc), np.float32(np.log(scale)), levels))
+        cdf = stats.logistic.cdf(edges, loc, scale)
+        expected = np.log(np.maximum(np.diff(cdf), 1e-300))
+        finite = expected > -60  # float32 cannot resolve smaller masses
+        np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-4, atol=1e-5)
+        assert np.exp(got.astype(np.float64)).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_discrete_likelihoods_refuse_data_they_do_not_define(digits):
+    """Bernoulli pixels are 0 or 1: grey digits are refused at fit and when scored, with
+    the fixes named; a discretised logistic over 256 levels refuses the 17-level digits."""
+    x, _, info = digits
+    assert info.num_levels == 17
+    bernoulli = keras_genzoo.create_model(
+        "vae_dense", image_shape=info.image_shape, units=(32,), likelihood="bernoulli")
+    for call in (lambda: bernoulli.fit(x[:64], epochs=1, verbose=0),
+                 lambda: bernoulli.log_likelihood(x[:4], num_samples=2),
+                 lambda: bernoulli.anomaly_score(x[:4])):
+        with pytest.raises(ValueError, match="binarise them .* likelihood='discretized_logistic'"):
+            call()
+    binary = binarize(x[:64], seed=0)
+    assert np.all(np.isfinite(bernoulli.log_likelihood(binary, num_samples=2)))
+    wide = keras_genzoo.create_model("vae_dense", image_shape=info.image_shape, units=(32,))
+    assert (wide.likelihood, wide.num_levels) == ("discretized_logistic", 256)
+    with pytest.raises(ValueError, match="num_levels set to the data's grey levels"):
+        wide.fit(x[:64], epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [({"num_levels": 2}, ("bernoulli", 2)),
+     ({"num_levels": 17}, ("discretized_logistic", 17)),
+     ({}, ("discretized_logistic", 256)),
+     ({"value_range": (-1.0, 1.0)}, ("gaussian", None)),
+     ({"value_range": (-1.0, 1.0), "num_levels": 17}, ("gaussian", None))],
+)
+def test_auto_likelihood_follows_the_data_levels(arguments, expected):
+    model = keras_genzoo.create_model("vae_dense", image_shape=(8, 8, 1), units=(8,), **arguments)
+    assert (model.likelihood, model.num_levels) == expected
 
 
 def test_kl_term_matches_closed_form_and_monte_carlo(mnist_vae, mnist):
@@ -335,7 +387,8 @@ def test_round_trip_restores_the_likelihood_variant_and_warmup(
 def test_kl_warmup_and_beta_weight_the_kl_term(digits):
     x, _, info = digits
     model = keras_genzoo.create_model(
-        "vae_dense", image_shape=info.image_shape, units=(32,), kl_warmup_steps=4, beta=2.0, seed=0
+        "vae_dense", image_shape=info.image_shape, num_levels=info.num_levels, units=(32,),
+        kl_warmup_steps=4, beta=2.0, seed=0
     )
     assert model.kl_weight == 0.0
     first = model.fit(x[:32], batch_size=32, epochs=1, verbose=0).history
@@ -354,7 +407,7 @@ def test_training_noise_is_reproducible_with_a_seed(digits):
     for _ in range(2):
         keras.utils.set_random_seed(7)
         model = keras_genzoo.create_model(
-            "vae_dense", image_shape=info.image_shape, units=(32,), seed=3
+            "vae_dense", image_shape=info.image_shape, num_levels=info.num_levels, units=(32,), seed=3
         )
         model.fit(tf.data.Dataset.from_tensor_slices(x[:128]).batch(32), epochs=1, verbose=0)
         weights.append(model.get_weights())
@@ -365,7 +418,7 @@ def test_training_noise_is_reproducible_with_a_seed(digits):
 def test_log_likelihood_is_batched_and_seeded(digits):
     x, _, info = digits
     model = keras_genzoo.create_model(
-        "vae_dense", image_shape=info.image_shape, units=(32,), seed=0
+        "vae_dense", image_shape=info.image_shape, num_levels=info.num_levels, units=(32,), seed=0
     )
     a = model.log_likelihood(x[:6], num_samples=1000, seed=1, batch_size=256)
     again = model.log_likelihood(x[:6], num_samples=1000, seed=1, batch_size=256)
@@ -389,8 +442,10 @@ def test_bad_input_gets_clear_errors(digits):
         keras_genzoo.create_model("vae_dense", likelihood="mse")
     with pytest.raises(ValueError, match="decoder_std"):
         keras_genzoo.create_model("vae_dense", likelihood="gaussian", decoder_std=-1.0)
-    with pytest.raises(ValueError, match="Gaussian likelihood only"):
-        keras_genzoo.create_model("vae_dense", decoder_std=0.1)  # data in [0, 1]: Bernoulli
+    with pytest.raises(ValueError, match="Gaussian and discretised logistic likelihoods only"):
+        keras_genzoo.create_model("vae_dense", likelihood="bernoulli", decoder_std=0.1)
+    with pytest.raises(ValueError, match="Bernoulli likelihood models 2 levels"):
+        keras_genzoo.create_model("vae_dense", likelihood="bernoulli", num_levels=17)
     with pytest.raises(ValueError, match="filters"):
         keras_genzoo.create_model("vae_conv", filters=())
     model = tiny_models.build("vae_dense")
@@ -421,7 +476,7 @@ def test_held_out_evaluation_is_stateless_and_leaves_the_training_noise_alone(di
     for validation in (None, held):
         keras.utils.set_random_seed(7)
         model = keras_genzoo.create_model(
-            "vae_dense", image_shape=info.image_shape, units=(32,), seed=3
+            "vae_dense", image_shape=info.image_shape, num_levels=info.num_levels, units=(32,), seed=3
         )
         model.fit(train, epochs=2, validation_data=validation, verbose=0)
         models.append(model)

@@ -22,6 +22,7 @@ from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator
 from keras_genzoo.data import load_arrays
 
 DIGITS_SHAPE = (8, 8, 1)
+DIGIT_LEVELS = 17  # the digits' grey levels 0..16, for discrete likelihoods
 UNIT = (0.0, 1.0)
 SYMMETRIC = (-1.0, 1.0)
 
@@ -87,20 +88,22 @@ TINY_MODELS: dict[str, TinyModel] = {
         representative=False, noise_gap=1e-6,
     ),
     "vae_dense": TinyModel(
-        {"latent_dim": 4, "units": (32,), "seed": 1}, capabilities=_VAE,
+        {"latent_dim": 4, "units": (32,), "num_levels": DIGIT_LEVELS, "seed": 1}, capabilities=_VAE,
         likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
         representative=False,
     ),
     "vae_conv": TinyModel(
-        {"latent_dim": 4, "filters": (8, 16), "seed": 1}, capabilities=_VAE,
+        {"latent_dim": 4, "filters": (8, 16), "num_levels": DIGIT_LEVELS, "seed": 1}, capabilities=_VAE,
         likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
     ),
     "cvae_dense": TinyModel(
-        {"latent_dim": 4, "units": (32,), "seed": 1}, conditional=True, capabilities=_VAE,
+        {"latent_dim": 4, "units": (32,), "num_levels": DIGIT_LEVELS, "seed": 1},
+        conditional=True, capabilities=_VAE,
         likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
     ),
     "cvae_conv": TinyModel(
-        {"latent_dim": 4, "filters": (8, 16), "seed": 1}, conditional=True, capabilities=_VAE,
+        {"latent_dim": 4, "filters": (8, 16), "num_levels": DIGIT_LEVELS, "seed": 1},
+        conditional=True, capabilities=_VAE,
         likelihood_kind="bound", probability_mass=True, likelihood_options=_IW,
         representative=False, noise_gap=1e-6,
     ),

@@ -46,6 +46,15 @@ def check_probability(
     return number
 
 
+def off_level_value(values: Any, num_levels: int) -> float | None:
+    """The first of `values` that is not a level k / (num_levels - 1) of [0, 1] (to 1e-3
+    of a level spacing), or None when every value is one."""
+    arr = np.asarray(values, np.float64)
+    scaled = arr * (num_levels - 1)
+    off = (np.abs(scaled - np.round(scaled)) > 1e-3) | (arr < 0.0) | (arr > 1.0)
+    return float(arr[off].flat[0]) if np.any(off) else None
+
+
 def check_choice(value: Any, choices: Sequence[Any], what: str) -> Any:
     """`value` when it is one of `choices`, else a ValueError listing them."""
     if value not in choices:

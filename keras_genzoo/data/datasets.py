@@ -20,7 +20,7 @@ class keeps a training and a held-out image.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +54,9 @@ class DatasetInfo:
 
     `num_classes` is 0 for unlabelled data. A folder of image files names its classes
     (its subfolders, label i is `class_names[i]`) and the files it skipped.
+    `num_levels` is how many evenly spaced grey levels the pixels take (17 for the
+    digits, 256 for 8-bit images, 2 when binarised; None when the stored values are not
+    whole numbers): what a discrete likelihood must model.
     """
 
     name: str
@@ -65,6 +68,16 @@ class DatasetInfo:
     source: str
     class_names: tuple[str, ...] = ()
     skipped_files: tuple[str, ...] = ()
+    num_levels: int | None = None
+
+
+def _pixel_levels(split: RawSplit) -> int | None:
+    """max_value + 1 when the stored pixels are whole numbers 0..max_value, else None."""
+    images = split.images
+    whole = np.issubdtype(images.dtype, np.integer) or bool(np.all(images == np.round(images)))
+    if not whole or float(split.max_value) != round(split.max_value) or split.max_value < 1:
+        return None
+    return int(round(split.max_value)) + 1
 
 
 def list_datasets() -> list[str]:
@@ -166,6 +179,7 @@ def _load_split(
         source=source,
         class_names=raw.class_names,
         skipped_files=raw.skipped_files,
+        num_levels=_pixel_levels(chosen),
     )
     return chosen, info
 
@@ -300,4 +314,4 @@ def load_dataset(
         cache=cache,
         drop_remainder=drop_remainder,
     )
-    return ds, info
+    return ds, replace(info, num_levels=2) if binarize else info

@@ -83,13 +83,16 @@ MOVING_RUN_DIR = ".replaced-run.moving"
 
 def builder_arguments(config: RunConfig, info: DatasetInfo) -> dict[str, Any]:
     """The builder arguments of a config: its overrides, the data's image shape and
-    classes (where the builder takes them) and the config's learning rate."""
+    classes (where the builder takes them), its grey levels (where the builder's
+    `num_levels` defaults to None, "from the data") and the config's learning rate."""
     params = builder_parameters(config.model)
     arguments = dict(config.overrides)
     if "image_shape" in params:
         arguments.setdefault("image_shape", tuple(info.image_shape))
     if "num_classes" in params:
         arguments.setdefault("num_classes", info.num_classes)
+    if "num_levels" in params and params["num_levels"].default is None and info.num_levels:
+        arguments.setdefault("num_levels", info.num_levels)
     if config.learning_rate is not None:
         arguments["learning_rate"] = config.learning_rate
     return arguments

@@ -4,11 +4,11 @@ from keras_genzoo.core.preset_table import PresetDeclaration, register_presets
 
 PRESETS = (
     PresetDeclaration("dcgan", "digits", "zoo_configs/dcgan_digits.json",
-                      "small DCGAN on the bundled digits, EMA generator", "digits"),
+                      "DCGAN on the bundled digits, EMA generator", "digits"),
     PresetDeclaration("cgan", "digits", "zoo_configs/cgan_digits.json",
                       "class-conditional GAN (projection discriminator) on the digits", "digits"),
     PresetDeclaration("wgan_gp", "digits", "zoo_configs/wgan_gp_digits.json",
-                      "small WGAN-GP on the bundled digits, EMA generator", "digits"),
+                      "WGAN-GP on the bundled digits, EMA generator", "digits"),
 )
 
 register_presets(*PRESETS)

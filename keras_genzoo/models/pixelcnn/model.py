@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_genzoo.core.capabilities import DensityModel, Generator, batch_slices
-from keras_genzoo.core.checks import check_choice, check_positive_int
+from keras_genzoo.core.checks import check_choice, check_positive_int, off_level_value
 from keras_genzoo.core.conditioning import (
     conditioned_batch,
     first_batch,
@@ -117,11 +117,8 @@ class PixelCNN(Generator, DensityModel, ZooModel):
 
     def check_pixel_values(self, images: Any, what: str = "inputs") -> None:
         """Raise a ValueError for pixels that are not levels of the model's likelihood."""
-        arr = np.asarray(images, np.float64)
-        scaled = arr * (self.num_levels - 1)
-        off_grid = np.abs(scaled - np.round(scaled)) > 1e-3
-        if np.any(off_grid):
-            example = float(arr[off_grid].flat[0])
+        example = off_level_value(images, self.num_levels)
+        if example is not None:
             if self.likelihood == "bernoulli":
                 hint = (
                     "binarise them (load_dataset(..., binarize=True) or "

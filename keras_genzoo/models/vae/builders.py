@@ -23,14 +23,24 @@ from keras_genzoo.core.variants import Argument, BuilderTable
 from keras_genzoo.models.vae.model import LIKELIHOODS, VAE
 
 
-def _resolve_likelihood(likelihood: str, value_range: Sequence[float]) -> str:
+def _resolve_likelihood(
+    likelihood: str, value_range: Sequence[float], num_levels: int | None
+) -> tuple[str, int | None]:
+    """The likelihood and its number of levels. "auto" is discrete for [0, 1] data:
+    Bernoulli on binary data (num_levels=2), the discretised logistic otherwise (over
+    `num_levels` levels, 256 when not given); Gaussian for any other range."""
     if likelihood not in ("auto", *LIKELIHOODS):
         raise ValueError(
             f"likelihood must be 'auto' or one of {LIKELIHOODS}, got {likelihood!r}."
         )
     if likelihood == "auto":
-        return "bernoulli" if tuple(float(v) for v in value_range) == (0.0, 1.0) else "gaussian"
-    return likelihood
+        if tuple(float(v) for v in value_range) != (0.0, 1.0):
+            likelihood = "gaussian"
+        else:
+            likelihood = "bernoulli" if num_levels == 2 else "discretized_logistic"
+    if likelihood == "gaussian":
+        return likelihood, None
+    return likelihood, num_levels
 
 
 def _check_widths(widths: Sequence[int], what: str) -> tuple[int, ...]:
@@ -68,6 +78,7 @@ def _build(
     value_range: Sequence[float],
     latent_dim: int,
     likelihood: str,
+    num_levels: int | None,
     decoder_std: float | str,
     beta: float,
     kl_warmup_steps: int,
@@ -98,10 +109,12 @@ def _build(
     else:
         encoder = build_encoder(image_shape, widths, output_dim=2 * latent_dim)
         decoder = build_decoder(image_shape, latent_dim, widths[::-1], output_activation=None)
+    likelihood, num_levels = _resolve_likelihood(likelihood, value_range, num_levels)
     model = VAE(
         encoder,
         decoder,
-        likelihood=_resolve_likelihood(likelihood, value_range),
+        likelihood=likelihood,
+        num_levels=num_levels,
         decoder_std=decoder_std,
         beta=beta,
         kl_warmup_steps=kl_warmup_steps,
@@ -125,6 +138,7 @@ ARGUMENTS = (
     Argument("units", Sequence[int], (512, 256), only={"body": "dense"}),
     Argument("filters", Sequence[int], (32, 64), only={"body": "conv"}),
     Argument("likelihood", str, "auto"),
+    Argument("num_levels", int | None, None),
     Argument("decoder_std", float | str, "learned"),
     Argument("beta", float, 1.0),
     Argument("kl_warmup_steps", int, 0),
@@ -137,8 +151,11 @@ vae_dense = BUILDERS.variant(
     "vae_dense",
     """Dense VAE (MLP encoder and decoder) for any image shape; beta > 1 gives a beta-VAE.
 
-    `units` are the encoder's hidden widths (the decoder mirrors them). The
-    likelihood is Bernoulli for value_range (0, 1) and Gaussian otherwise unless set.
+    `units` are the encoder's hidden widths (the decoder mirrors them). The likelihood
+    ("auto") is discrete for value_range (0, 1): Bernoulli when `num_levels` is 2
+    (binarised data), else a discretised logistic over `num_levels` grey levels (256
+    unless given; the trainer passes the data's `DatasetInfo.num_levels`); Gaussian for
+    other ranges.
     """,
     body="dense", conditional=False,
 )

@@ -18,7 +18,7 @@ from keras_genzoo.core.capabilities import (
     batch_slices,
     map_batches,
 )
-from keras_genzoo.core.checks import check_positive_int
+from keras_genzoo.core.checks import check_positive_int, is_int, off_level_value
 from keras_genzoo.core.conditioning import (
     conditioned_batch,
     first_batch,
@@ -30,8 +30,10 @@ from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.randomness import ReplicaSeedGenerator, numpy_rng, resolve_seed
 from keras_genzoo.models.vae import likelihoods
 
-LIKELIHOODS = ("bernoulli", "gaussian")
-MIN_DECODER_STD = 1e-3  # floor of a learned Gaussian std, as a fraction of the value range
+LIKELIHOODS = ("bernoulli", "discretized_logistic", "gaussian")
+_LIKELIHOOD_NAMES = {"bernoulli": "Bernoulli", "discretized_logistic": "discretised logistic"}
+DEFAULT_NUM_LEVELS = 256  # 8-bit grey levels, when a discretised likelihood is not told
+MIN_DECODER_STD = 1e-3  # floor of a learned std or scale, as a fraction of the value range
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")
@@ -41,9 +43,18 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
     `encoder` maps images (and, for a conditional VAE, one-hot labels as a second
     input) to `2 * latent_dim` numbers: the mean and log-variance of the diagonal
     Gaussian posterior q(z|x). `decoder` maps a latent code (and one-hot labels) to
-    one value per pixel: Bernoulli logits (`likelihood="bernoulli"`, data in [0, 1])
-    or Gaussian means (`likelihood="gaussian"`, any real-valued data) with a fixed
-    standard deviation `decoder_std` or a learned one per channel (`"learned"`).
+    one value per pixel, the parameter of one of three likelihoods:
+
+    * `"bernoulli"`: logits of binary pixels (0 or 1; binarise grey images first);
+    * `"discretized_logistic"`: the location of a logistic whose mass on each of
+      `num_levels` bins is the probability of the grey levels k / (num_levels - 1) of
+      [0, 1] (17 for the bundled digits, 256 for 8-bit images);
+    * `"gaussian"`: means of a Gaussian density, for any real-valued data.
+
+    The last two take a fixed scale (standard deviation) `decoder_std` or a learned one
+    per channel (`"learned"`). The first two are probability mass functions, so their
+    numbers are log-probabilities of the data; the Gaussian's are densities, which do
+    not compare with them. Data that are not levels of a discrete likelihood are refused.
 
     The training loss per example is -log p(x|z) + w * KL(q(z|x) || N(0, I)) with the
     KL in closed form and z drawn by the reparameterisation trick; both terms are in
@@ -67,6 +78,7 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         decoder: keras.Model,
         *,
         likelihood: str = "bernoulli",
+        num_levels: int | None = None,
         decoder_std: float | str = "learned",
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
@@ -79,18 +91,20 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         super().__init__(image_shape=image_shape, value_range=value_range, **kwargs)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}.")
-        if likelihood == "bernoulli" and self.value_range != (0.0, 1.0):
+        if likelihood != "gaussian" and self.value_range != (0.0, 1.0):
             raise ValueError(
-                f"A Bernoulli likelihood needs data in [0, 1], but value_range is "
+                f"A {_LIKELIHOOD_NAMES[likelihood]} likelihood needs data in [0, 1], but "
+                f"value_range is "
                 f"{list(self.value_range)}. Use likelihood='gaussian' for real-valued data "
                 "or load the data with scale='unit'."
             )
+        num_levels = self._check_num_levels(likelihood, num_levels)
         if likelihood == "bernoulli" and decoder_std != "learned":
             raise ValueError(
-                f"decoder_std={decoder_std!r} applies to the Gaussian likelihood only; pass "
-                "likelihood='gaussian' to use it, or leave decoder_std at its default."
+                f"decoder_std={decoder_std!r} applies to the Gaussian and discretised logistic "
+                "likelihoods only; leave it at its default for a Bernoulli likelihood."
             )
-        if likelihood == "gaussian" and decoder_std != "learned":
+        if likelihood != "bernoulli" and decoder_std != "learned":
             if isinstance(decoder_std, str) or not float(decoder_std) > 0:
                 raise ValueError(
                     f"decoder_std must be 'learned' or a positive number, got {decoder_std!r}."
@@ -110,6 +124,7 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
             num_classes = check_positive_int(num_classes, "num_classes")
 
         self.likelihood = likelihood
+        self.num_levels = num_levels
         self.decoder_std = decoder_std
         self.beta = float(beta)
         self.kl_warmup_steps = int(kl_warmup_steps)
@@ -125,7 +140,7 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
-        if likelihood == "gaussian" and decoder_std == "learned":
+        if likelihood != "bernoulli" and decoder_std == "learned":
             span = self.value_range[1] - self.value_range[0]
             self.decoder_log_std = self.add_weight(
                 shape=(self.image_shape[2],),
@@ -136,6 +151,58 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         self.built = True
 
     # ------------------------------------------------------------------ validation
+
+    @staticmethod
+    def _check_num_levels(likelihood: str, num_levels: Any) -> int | None:
+        """The number of pixel levels the likelihood models (None for the Gaussian)."""
+        if likelihood == "gaussian":
+            if num_levels is not None:
+                raise ValueError(
+                    f"num_levels={num_levels!r} applies to discrete likelihoods only; a "
+                    "Gaussian models real values. Drop num_levels or pass "
+                    "likelihood='discretized_logistic'."
+                )
+            return None
+        if likelihood == "bernoulli":
+            if num_levels not in (None, 2):
+                raise ValueError(
+                    f"A Bernoulli likelihood models 2 levels, got num_levels={num_levels!r}; "
+                    "use likelihood='discretized_logistic' for more grey levels."
+                )
+            return 2
+        if num_levels is None:
+            return DEFAULT_NUM_LEVELS
+        if not is_int(num_levels) or num_levels < 2:
+            raise ValueError(f"num_levels must be an integer >= 2, got {num_levels!r}.")
+        return int(num_levels)
+
+    def check_pixel_values(self, images: Any, what: str = "inputs") -> None:
+        """Raise a ValueError for pixels that are not levels of a discrete likelihood."""
+        if self.likelihood == "gaussian":
+            return
+        example = off_level_value(images, self.num_levels)
+        if example is None:
+            return
+        if self.likelihood == "bernoulli":
+            hint = (
+                "binarise them (load_dataset(..., binarize=True) or "
+                "keras_genzoo.models.vae.binarize), or build the model with "
+                "likelihood='discretized_logistic' and num_levels set to the data's grey "
+                "levels (DatasetInfo.num_levels: 17 for the digits, 256 for 8-bit images)"
+            )
+        else:
+            hint = (
+                "build the model with num_levels set to the data's grey levels "
+                "(DatasetInfo.num_levels: 17 for the digits, 256 for 8-bit images), or "
+                f"quantise them (np.round(x * {self.num_levels - 1}) / {self.num_levels - 1})"
+            )
+        levels = ("binary pixels (0 or 1)" if self.likelihood == "bernoulli" else
+                  f"{self.num_levels} grey levels k / {self.num_levels - 1} of [0, 1]")
+        raise ValueError(
+            f"{self.name} has a {self.likelihood} likelihood over {levels}, but the {what} "
+            f"hold other values (e.g. {example:g}), whose probability it does not define: "
+            f"{hint}."
+        )
 
     def _check_networks(self, encoder: keras.Model, decoder: keras.Model) -> int:
         n_inputs = 2 if self.is_conditional else 1
@@ -186,6 +253,9 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
 
     def check_training_data(self, x: Any, y: Any = None) -> None:
         super().check_training_data(x, y)
+        images, _ = first_batch(x, y)
+        if images is not None:
+            self.check_pixel_values(images, "training images")
         if self.is_conditional:
             images, labels = first_batch(x, y)
             if images is not None:
@@ -218,8 +288,9 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
 
     @property
     def observation_std(self) -> np.ndarray | None:
-        """Per-channel std of the Gaussian likelihood (learned or fixed); None for Bernoulli."""
-        if self.likelihood != "gaussian":
+        """Per-channel std of the Gaussian or scale of the logistic (learned or fixed);
+        None for Bernoulli."""
+        if self.likelihood == "bernoulli":
             return None
         log_std = ops.convert_to_numpy(self._decoder_log_std())
         return np.broadcast_to(np.exp(log_std), (self.image_shape[2],)).astype(np.float32)
@@ -228,6 +299,10 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         """log p(x|z) per example, from the decoder's output for z."""
         if self.likelihood == "bernoulli":
             return likelihoods.bernoulli_log_prob(images, decoded)
+        if self.likelihood == "discretized_logistic":
+            return likelihoods.discretized_logistic_log_prob(
+                images, decoded, self._decoder_log_std(), self.num_levels
+            )
         return likelihoods.gaussian_log_prob(images, decoded, self._decoder_log_std())
 
     def _mean_image(self, decoded):
@@ -371,6 +446,7 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
     def log_prob_given_latent(self, x: Any, z: Any, *, labels: Any = None) -> np.ndarray:
         """log p(x|z) in nats for each image and its latent code."""
         images = self.as_images(x)
+        self.check_pixel_values(images)
         z = np.asarray(z, np.float32)
         if z.shape != (len(images), self.latent_dim):
             raise ValueError(
@@ -395,6 +471,7 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         of `keras_genzoo.core.randomness`.
         """
         images, conditions = self._encoder_inputs(x, labels)
+        self.check_pixel_values(images)
         num_samples = check_positive_int(num_samples, "num_samples")
         batch_size = check_positive_int(batch_size, "batch_size")
         generator = keras.random.SeedGenerator(resolve_seed(seed))
@@ -434,6 +511,7 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         At most `batch_size` decoder evaluations run at once, so large k fits in
         memory. `seed` follows the seed policy of `keras_genzoo.core.randomness`.
         """
+        self.check_pixel_values(images)
         k = check_positive_int(num_samples, "num_samples")
         batch_size = check_positive_int(batch_size, "batch_size")
         examples_per_pass = max(1, batch_size // k)
@@ -488,6 +566,7 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         config = super().get_config()
         config.update(
             likelihood=self.likelihood,
+            num_levels=self.num_levels,
             decoder_std=self.decoder_std,
             beta=self.beta,
             kl_warmup_steps=self.kl_warmup_steps,

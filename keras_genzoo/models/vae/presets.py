@@ -7,7 +7,8 @@ PRESETS = (
                       "convolutional Bernoulli VAE on the MNIST test split (8,000 train)",
                       "mnist"),
     PresetDeclaration("cvae_conv", "digits", "zoo_configs/cvae_conv_digits.json",
-                      "conditional convolutional VAE on the bundled digits", "digits"),
+                      "conditional convolutional VAE on the digits' 17 grey levels",
+                      "digits"),
 )
 
 register_presets(*PRESETS)
