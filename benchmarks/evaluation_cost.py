@@ -57,7 +57,9 @@ def main(args: argparse.Namespace, command: str) -> None:
     _, conv_peak = measured_peaks()
     load_before = load_average()
 
-    vae = keras_genzoo.create_model("vae_conv", image_shape=(28, 28, 1), seed=0)
+    vae = keras_genzoo.create_model(
+        "vae_conv", image_shape=(28, 28, 1), likelihood="bernoulli", seed=0
+    )
     x = (rng.random((args.nll_images, 28, 28, 1)) < 0.2).astype(np.float32)
     functions = {"eager (before)": vae._importance_log_weights}
     vae.log_likelihood(x[:2], num_samples=args.num_samples, seed=0)  # traces

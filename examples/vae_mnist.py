@@ -34,7 +34,8 @@ def main() -> None:
     train, info = load_dataset(name, "train", data_dir=args.data_dir, batch_size=32)
     test, _ = load_dataset(name, "test", data_dir=args.data_dir, batch_size=256)
     model = keras_genzoo.create_model(
-        "vae_conv", image_shape=info.image_shape, latent_dim=args.latent_dim, seed=0
+        "vae_conv", image_shape=info.image_shape, num_levels=info.num_levels,
+        latent_dim=args.latent_dim, seed=0,
     )
     model.fit(train, validation_data=test, epochs=args.epochs, verbose=2)
     metrics = model.evaluate(test, verbose=0, return_dict=True)
