@@ -232,12 +232,14 @@ def test_a_runs_recorded_metrics_are_what_a_search_optimises(tmp_path):
 
 
 def _default_score(config: dict | runs.RunConfig, objective: str | None = None, **options) -> float:
-    """The objective of the default model trained outside the tuner (run layer only)."""
+    """The objective of the default model trained outside the tuner (run layer only), on
+    the search's data: the training split less its validation fifth, scored on that fifth."""
     config = runs.as_run_config(config)
+    config = config.replace(dataset={**config.dataset.to_dict(), "validation_fraction": 0.2})
     spec = tuning.resolve_objective(config.model, objective)
     keras.utils.set_random_seed(config.seed)
     model, _ = runs.build_model(config)
-    data = runs.load_run_data(config, model)
+    data = runs.load_run_data(config, model, held_out="validation")
     model.fit(data.train, epochs=config.epochs, verbose=0)
     held = tuning.HeldOut(data.test_inputs, data.test_targets, data.test_labels, "digits",
                           config.seed)

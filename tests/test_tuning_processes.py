@@ -76,7 +76,7 @@ def test_ctrl_c_stops_a_search_within_seconds_and_the_same_command_resumes_it(tm
     """SIGINT after the first trial: the search stops at once with a one-line hint and
     status 130, no traceback; the same command then runs only the trials left."""
     project = os.path.join(tmp_path, "ae_dense_digits")
-    command = _tune_command(tmp_path, "--max-trials", "3")
+    command = _tune_command(tmp_path, "--max-trials", "2")
     first = subprocess.Popen(command, env=_env(), cwd=tmp_path, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
@@ -98,9 +98,9 @@ def test_ctrl_c_stops_a_search_within_seconds_and_the_same_command_resumes_it(tm
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     hint = [line for line in err.splitlines() if "interrupted" in line]
     assert len(hint) == 1 and "To resume, run the same command again." in hint[0], err[-2000:]
-    assert "Trial 1/3" in out
+    assert "Trial 1/2" in out
     finished_first = {r["trial"] for r in _ended(project)}
-    assert 1 <= len(finished_first) < 3
+    assert len(finished_first) == 1
 
     second = subprocess.run(command, env=_env(), cwd=tmp_path, capture_output=True, text=True,
                             timeout=300)
@@ -110,7 +110,7 @@ def test_ctrl_c_stops_a_search_within_seconds_and_the_same_command_resumes_it(tm
                        if r["event"] == "begin" and r["pid"] != first.pid}
     assert begun_by_second and not begun_by_second & finished_first
     with open(os.path.join(project, tuning.RESULTS_FILE)) as f:
-        assert [row["status"] for row in json.load(f)["trials"]] == ["COMPLETED"] * 3
+        assert [row["status"] for row in json.load(f)["trials"]] == ["COMPLETED"] * 2
 
 
 @pytest.mark.slow

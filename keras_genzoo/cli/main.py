@@ -278,7 +278,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             verbose=min(2, 1 + int(args.verbose or 0)),
         )
     except SearchInterrupted as stop:
-        print(f"{PROG} tune: {stop} To resume, run the same command again.", file=sys.stderr)
+        print(f"{PROG} tune: interrupted; {stop.finished} finished trial(s) kept in "
+              f"{stop.project_dir}. To resume, run the same command again.", file=sys.stderr)
         return 130
     print(result.format_table())
     print(f"\n{result.summary()}")

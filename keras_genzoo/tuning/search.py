@@ -51,7 +51,15 @@ SHORT_SEARCH = 0.5  # a search with fewer epochs than this share of the recipe's
 
 
 class SearchInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a search; its finished trials are kept and the same search resumes."""
+    """Ctrl-C stopped a search; its `finished` trials are kept in `project_dir`, and the
+    same search resumes there."""
+
+    def __init__(self, project_dir: str, finished: int) -> None:
+        self.project_dir, self.finished = project_dir, finished
+        super().__init__(
+            f"Search interrupted: {finished} finished trial(s) kept in {project_dir}; call "
+            "tune again with the same arguments to resume it."
+        )
 
 
 def oracle_seed(seed: int) -> int:
@@ -581,10 +589,7 @@ def tune(
     try:
         search_tuner.search(verbose=1 if verbose >= 2 else 0)
     except KeyboardInterrupt:
-        raise SearchInterrupted(
-            f"Search interrupted: {_finished(search_tuner)} finished trial(s) kept in "
-            f"{project_dir}; run the same search again to resume it."
-        ) from None
+        raise SearchInterrupted(project_dir, _finished(search_tuner)) from None
     except RuntimeError as err:
         if "consecutive failures" not in str(err):
             raise
