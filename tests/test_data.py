@@ -146,6 +146,60 @@ def test_no_held_out_image_is_in_the_training_split(seed, split_seed):
     assert _row_set(arrays_train) == train_rows
 
 
+def _sorted_rows(images):
+    return sorted(row.tobytes() for row in images)
+
+
+def test_a_validation_split_is_carved_from_train_and_overlaps_nothing():
+    """validation_fraction > 0 takes a seeded share of the training split, which then
+    leaves those images out; the test split does not move, and 0 changes nothing."""
+    train, y_train, _ = load_arrays("digits", "train")
+    test, _, _ = load_arrays("digits", "test")
+    unchanged, _, _ = load_arrays("digits", "train", validation_fraction=0)
+    np.testing.assert_array_equal(unchanged, train)
+    for split_seed in (0, 4):
+        base_train = load_arrays("digits", "train", split_seed=split_seed)[0]
+        fit, y_fit, info = load_arrays("digits", "train", validation_fraction=0.25,
+                                       split_seed=split_seed)
+        val, y_val, val_info = load_arrays("digits", "validation", validation_fraction=0.25,
+                                           split_seed=split_seed)
+        kept_test = load_arrays("digits", "test", validation_fraction=0.25,
+                                split_seed=split_seed)[0]
+        np.testing.assert_array_equal(kept_test, load_arrays("digits", "test",
+                                                             split_seed=split_seed)[0])
+        assert len(val) == round(0.25 * len(base_train)) and len(fit) + len(val) == len(base_train)
+        # Together they are the training split, image for image: no image is in both.
+        assert _sorted_rows(np.concatenate([fit, val])) == _sorted_rows(base_train)
+        assert not _row_set(val) & _row_set(kept_test) and not _row_set(fit) & _row_set(kept_test)
+        assert "validation split carved from" in val_info.source
+        assert "without the validation images" in info.source
+        assert val_info.num_examples == len(val) and y_val is not None and y_fit is not None
+    again = load_arrays("digits", "validation", validation_fraction=0.25, split_seed=4)[0]
+    np.testing.assert_array_equal(again, val)
+    first = load_arrays("digits", "validation", validation_fraction=0.25)[0]
+    assert not np.array_equal(first, val)
+    # The pipeline holds the same images, in order and the same on every pass.
+    ds, _ = load_dataset("digits", "validation", validation_fraction=0.25, split_seed=4)
+    np.testing.assert_array_equal(_epoch(ds)[0], val)
+    np.testing.assert_array_equal(_epoch(ds)[0], val)
+    assert len(y_train) == len(train)
+
+
+def test_a_source_with_its_own_test_file_carves_validation_from_train(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (150, 6, 6), dtype=np.uint8)
+    y = np.arange(150) % 3
+    np.savez(tmp_path / "own.npz", x_train=x[:100], y_train=y[:100], x_test=x[100:], y_test=y[100:])
+    name = tmp_path / "own.npz"
+    fit, _, _ = load_arrays(name, "train", validation_fraction=0.2)
+    val, _, info = load_arrays(name, "validation", validation_fraction=0.2)
+    test, _, _ = load_arrays(name, "test", validation_fraction=0.2)
+    assert (len(fit), len(val), len(test)) == (80, 20, 50)
+    assert _sorted_rows(_to_bytes(np.concatenate([fit, val]))) == _sorted_rows(x[:100, ..., None])
+    assert _row_set(_to_bytes(test)) == _row_set(x[100:, ..., None])
+    assert "carved from npz archive" in info.source and "(train split)" in info.source
+
+
 def test_load_arrays_refuses_the_old_seed_keyword():
     with pytest.raises(TypeError, match="split_seed"):
         load_arrays("digits", "test", seed=5)
@@ -278,7 +332,11 @@ def test_bad_options_raise_clear_errors():
         (dict(noise="gaussian", noise_level=-0.1), "positive"),
         (dict(noise_level=0.2), "noise_level was given without noise"),
         (dict(scale="minus_one"), "scale must be one of ['unit', 'symmetric']"),
-        (dict(split="validation"), "split must be one of ['train', 'test', 'all']"),
+        (dict(split="valid"), "split must be one of ['train', 'validation', 'test', 'all']"),
+        (dict(split="validation"), "split='validation' needs a validation split: pass "
+                                   "validation_fraction > 0"),
+        (dict(validation_fraction=1.0), "validation_fraction must be a number in [0, 1)"),
+        (dict(validation_fraction="0.2"), "validation_fraction must be a number in [0, 1)"),
         (dict(batch_size=0), "batch_size must be a positive integer"),
         (dict(holdout_fraction=1.0), "holdout_fraction must lie strictly between 0 and 1"),
         (dict(data_dir="."), "'digits' is bundled with scikit-learn"),

@@ -251,6 +251,24 @@ def test_class_folders_are_split_class_by_class(tmp_path):
     assert y_pool is None and "stratified" not in pool_info.source
 
 
+def test_class_folders_carve_validation_class_by_class(tmp_path):
+    """The validation split of class folders is stratified like the test split: every
+    class of the training split gives images to it, and the three splits are disjoint."""
+    images, _ = grey_digits(60)
+    labels = np.arange(60) % 3
+    write_images(tmp_path, images, labels)
+    stored = {row.tobytes() for row in images}
+    assert len(stored) == 60
+    splits = {split: load_arrays(tmp_path, split, validation_fraction=0.25)
+              for split in ("train", "validation", "test")}
+    counts = {split: np.bincount(y, minlength=3).tolist() for split, (_, y, _) in splits.items()}
+    assert counts == {"train": [12, 12, 12], "validation": [4, 4, 4], "test": [4, 4, 4]}
+    rows = {split: {row.tobytes() for row in _bytes(x)} for split, (x, _, _) in splits.items()}
+    assert rows["train"] | rows["validation"] | rows["test"] == stored
+    assert sum(len(r) for r in rows.values()) == 60
+    assert "stratified by class" in splits["validation"][2].source
+
+
 def test_mixed_grey_and_colour_needs_a_channel_count(tmp_path):
     grey, _ = grey_digits(3)
     colour, _ = colour_digits(2, (8, 8))

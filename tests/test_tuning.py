@@ -6,6 +6,7 @@ import importlib
 import json
 import os
 import random
+import re
 
 import keras
 import keras_tuner as kt
@@ -231,12 +232,14 @@ def test_a_runs_recorded_metrics_are_what_a_search_optimises(tmp_path):
 
 
 def _default_score(config: dict | runs.RunConfig, objective: str | None = None, **options) -> float:
-    """The objective of the default model trained outside the tuner (run layer only)."""
+    """The objective of the default model trained outside the tuner (run layer only), on
+    the search's data: the training split less its validation fifth, scored on that fifth."""
     config = runs.as_run_config(config)
+    config = config.replace(dataset={**config.dataset.to_dict(), "validation_fraction": 0.2})
     spec = tuning.resolve_objective(config.model, objective)
     keras.utils.set_random_seed(config.seed)
     model, _ = runs.build_model(config)
-    data = runs.load_run_data(config, model)
+    data = runs.load_run_data(config, model, held_out="validation")
     model.fit(data.train, epochs=config.epochs, verbose=0)
     held = tuning.HeldOut(data.test_inputs, data.test_targets, data.test_labels, "digits",
                           config.seed)
@@ -405,7 +408,7 @@ def test_cli_tune_prints_the_table_and_rejects_bad_names(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "val_reconstruction_mse" in out and "COMPLETED" in out and "best_config.json" in out
     with open(os.path.join(tmp_path, "ae_dense_digits", tuning.RESULTS_FILE)) as f:
-        assert len(json.load(f)) == 1
+        assert len(json.load(f)["trials"]) == 1
     assert cli.main([*args, "--set", "latent_dimm=4"]) == 2
     assert "did you mean 'latent_dim'" in capsys.readouterr().err
     # The same project with another search is refused rather than mixed with it.
@@ -439,23 +442,26 @@ def test_a_search_with_the_default_seed_draws_the_same_trials_in_every_process(t
 ])
 def test_best_config_and_model_are_those_of_the_best_epoch(tmp_path, monkeypatch, name, pins):
     """An objective that is best after epoch 2 of 3 (read from the optimizer's step
-    count): best_config.json trains 2 epochs, not the configured 3, and the returned
-    model is the one scored, optimizer state included (the KL warm-up reads it)."""
+    count): a search as long as its recipe (the config, 3 epochs) gives a best_config.json
+    of 2 epochs, and the returned model is the one scored, optimizer state included (the
+    KL warm-up reads it). Trials train on the training split less its validation fifth."""
     batch = 64
-    info = runs.probe_dataset(runs.RunConfig.from_dict({"model": name}))
+    info = runs.probe_dataset(runs.RunConfig.from_dict(
+        {"model": name, "dataset": {"name": "digits", "validation_fraction": 0.2}}))
     steps = -(-info.num_examples // batch)
+    assert info.num_examples == 1150
 
     def best_after_two_epochs(self, model, held, options=None):
         return abs(int(model.optimizer.iterations) / steps - 2.0)
 
     monkeypatch.setattr(tuning.ObjectiveSpec, "score", best_after_two_epochs)
-    result = keras_genzoo.tune(name, "digits", max_trials=2, epochs=3, directory=str(tmp_path),
-                               overrides={**pins, "batch_size": batch})
+    result = keras_genzoo.tune(config={"model": name, "epochs": 3}, max_trials=2,
+                               directory=str(tmp_path), overrides={**pins, "batch_size": batch})
     trial = result.tuner.oracle.trials[result.best_trial]
     assert (trial.best_step, result.best_score) == (1, 0.0)
-    assert result.best_config.epochs == 2
+    assert result.best_config.epochs == 2 and not result.warnings
     assert runs.load_run_config(result.best_config_path) == result.best_config
-    assert result.best_config.description.endswith("after epoch 2.")
+    assert "after epoch 2;" in result.best_config.description
     assert int(result.model.optimizer.iterations) == 2 * steps
     assert result.hypermodel.score(result.model) == result.best_score
 
@@ -477,3 +483,118 @@ def test_a_hyperband_trial_counts_the_epochs_of_the_checkpoint_it_continued():
     }
     assert {k: tuning_search.scored_epochs(t, trials) for k, t in trials.items()} == {
         "a": 1, "b": 2, "c": 4, "random": 2}
+
+
+# ------------------------------------------- validation and test, budget, progress, recipe
+
+TINY_AE = {"units_width": 8, "units_depth": 1}
+
+
+def _rows(images: np.ndarray) -> set[bytes]:
+    return {row.tobytes() for row in np.asarray(images, np.float32)}
+
+
+def test_trials_are_chosen_on_validation_images_and_the_best_is_reported_on_test(tmp_path, capsys):
+    """The objective and the best epoch come from a validation split carved out of the
+    training split; the trials never train on it, and the test split is scored once, for
+    the report. best_config.json trains on the base config's data, the whole training
+    split, for the recipe's length (the 10 default epochs: the 1-epoch search is warned
+    of)."""
+    result = keras_genzoo.tune("ae_dense", "digits", max_trials=1, epochs=1, overrides=TINY_AE,
+                               directory=str(tmp_path))
+    with open(result.results_path) as f:
+        results = json.load(f)
+    selection, report = results["selection"], results["report"]
+    assert (selection["split"], report["split"]) == ("validation", "test")
+    assert (selection["images"], report["images"]) == (288, 359)
+    assert selection["sha256"] != report["sha256"]
+    assert results["best"] == {"trial": result.best_trial, "validation": result.best_score,
+                               "test": result.test_score, "best_config_epochs": 10}
+    # The images behind each number: validation overlaps neither the test split nor the
+    # images the trials trained on.
+    data, _ = result.hypermodel.held_out(result.model)
+    assert runs.held_out_fingerprint(data) == selection["sha256"]
+    test_data, held_test = result.hypermodel.held_out(result.model, split="test")
+    assert runs.held_out_fingerprint(test_data) == report["sha256"]
+    validation, trained, test = (_rows(data.test_targets), _rows(data.train_images),
+                                 _rows(test_data.test_targets))
+    assert not validation & test and not validation & trained and not trained & test
+    assert len(data.train_images) == 1150
+    assert result.test_score == result.hypermodel.spec.score(result.model, held_test)
+    assert result.test_score != result.best_score
+    # The printed summary and the best config name both numbers and their roles.
+    assert "on the validation split (used to choose it)" in result.summary()
+    assert "on the test split (the number to report)" in result.summary()
+    config = result.best_config
+    assert config.dataset.to_dict() == {"name": "digits"} and config.epochs == 10
+    assert f"{result.best_score:.6g} on the validation split" in config.description
+    assert f"{result.test_score:.6g} on the test split" in config.description
+    assert "under half of the recipe's 10" in config.description
+    assert result.warnings and "under half" in capsys.readouterr().err
+    # A recipe of its own (the config given): trained at least as long, no warning.
+    again = keras_genzoo.tune(config={"model": "ae_dense", "epochs": 1}, max_trials=1,
+                              overrides=TINY_AE, directory=str(tmp_path / "recipe"), verbose=0)
+    assert again.best_config.epochs == 1 and not again.warnings
+    assert capsys.readouterr() == ("", "")  # verbose=0 prints nothing
+
+
+def test_a_search_longer_than_half_its_recipe_trains_the_recipe_without_a_warning(tmp_path):
+    result = keras_genzoo.tune(config={"model": "ae_dense", "epochs": 3}, epochs=2, max_trials=1,
+                               overrides=TINY_AE, directory=str(tmp_path), verbose=0)
+    assert result.best_config.epochs == 3 and not result.warnings
+    assert "Warning" not in result.best_config.description
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, 1.0, -0.2, "0.2", True])
+def test_a_search_needs_a_validation_fraction_between_0_and_1(tmp_path, bad):
+    with pytest.raises(TuningError, match="validation_fraction must lie strictly between 0 and 1"):
+        keras_genzoo.tune("ae_dense", "digits", validation_fraction=bad, directory=str(tmp_path))
+
+
+def test_widths_and_depths_are_bounded_by_the_image():
+    """No first width over four per image value (256 on 8x8 digits, the README's search
+    drew 1024 and 4096-wide layers before), no more conv levels than halvings."""
+    digits = ZooHyperModel("vae_conv", DIGITS).space.hyperparameters
+    assert max(digits["filters_width"].dimension.values) == 256
+    assert digits["filters_depth"].dimension.max_value == 3
+    mnist = ZooHyperModel("vae_conv", (28, 28, 1)).space.hyperparameters
+    assert max(mnist["filters_width"].dimension.values) == 1024
+    tiny = ZooHyperModel("ae_dense", (4, 4, 1)).space.hyperparameters["units_width"]
+    assert max(tiny.dimension.values) == 256  # the default's width stays drawable
+    assert [tuning.max_width(s) for s in [(4, 4, 1), (8, 8, 1), (28, 28, 1)]] == [64, 256, 1024]
+    with pytest.raises(TuningError, match="max_params must be a positive integer or None"):
+        ZooHyperModel("vae_conv", DIGITS, max_params=0)
+
+
+def test_a_trial_over_the_parameter_budget_is_skipped_with_its_reason_not_failed(tmp_path, capsys):
+    """The default trial (a 256-wide layer, 4.2e4 parameters) is over a 2e4 budget: it is
+    not trained, the table says why, and with max_consecutive_failed_trials=1 the search
+    goes on (a skip is no failure). Progress lines come by default."""
+    result = keras_genzoo.tune("ae_dense", "digits", max_trials=3, epochs=1,
+                               overrides={"units_depth": 1}, max_params=20_000,
+                               max_consecutive_failed_trials=1, directory=str(tmp_path))
+    statuses = [row.status for row in result.table]
+    assert statuses[0] == "SKIPPED" and "COMPLETED" in statuses and "FAILED" not in statuses
+    assert result.table[0].reason == "4.2e4 parameters > max_params 2e4"
+    assert result.table[0].objective is None
+    out = capsys.readouterr().out
+    assert "Trial 1/3 (id 0): units_depth=1" in out
+    assert "skipped: 4.2e4 parameters > max_params 2e4" in out and "Traceback" not in out
+    completed = next(r for r in result.table if r.status == "COMPLETED")
+    assert re.search(r"Trial \d/3 \(id \d\): .*; [\d,]+ parameters\n  epoch 1/1  "
+                     r"val_reconstruction_mse=[\d.]+  [\d.]+ s  \(about \d+ s left in this "
+                     r"trial, \d+ s in the search\)", out)
+    assert f"[{result.table[0].reason}]" in result.format_table()
+    assert completed.trial in result.format_table()
+
+
+def test_cli_tune_takes_a_parameter_budget_and_a_validation_fraction(tmp_path, capsys):
+    args = ["tune", "ae_dense", "--max-trials", "1", "--epochs", "1", "--directory",
+            str(tmp_path), "--set", "units_depth=1", "--max-params", "2e4"]
+    assert cli.main(args) == 2
+    assert "No trial" in capsys.readouterr().err  # the only trial, the default, is skipped
+    assert cli.main([*args[:-2], "--validation-fraction", "0.5", "--overwrite"]) == 0
+    out = capsys.readouterr().out
+    assert "Trial 1/1" in out and "on the test split (the number to report)" in out
+    with open(os.path.join(tmp_path, "ae_dense_digits", tuning.RESULTS_FILE)) as f:
+        assert json.load(f)["selection"]["images"] == 719

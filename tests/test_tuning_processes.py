@@ -1,4 +1,5 @@
-"""Tuning across processes: a killed search resumes, a chief with two workers, flat memory."""
+"""Tuning across processes: a killed or interrupted search resumes, a chief with two
+workers, flat memory."""
 
 from __future__ import annotations
 
@@ -67,8 +68,49 @@ def test_a_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     ended = [r["trial"] for r in records if r["event"] == "end"]
     assert sorted(ended) == sorted(set(ended)) == ["0", "1", "2", "3"]  # each exactly once
     with open(os.path.join(project, tuning.RESULTS_FILE)) as f:
-        rows = json.load(f)
+        rows = json.load(f)["trials"]
     assert [row["status"] for row in rows] == ["COMPLETED"] * 4
+
+
+def test_ctrl_c_stops_a_search_within_seconds_and_the_same_command_resumes_it(tmp_path):
+    """SIGINT after the first trial: the search stops at once with a one-line hint and
+    status 130, no traceback; the same command then runs only the trials left."""
+    project = os.path.join(tmp_path, "ae_dense_digits")
+    command = _tune_command(tmp_path, "--max-trials", "2")
+    first = subprocess.Popen(command, env=_env(), cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _ended(project):
+            assert first.poll() is None, "the search ended before it could be interrupted"
+            assert time.monotonic() < deadline, "no trial finished in time"
+            time.sleep(0.1)
+        first.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, err = first.communicate(timeout=30)
+        stopped_after = time.monotonic() - sent
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(timeout=30)
+    assert first.returncode == 130, err[-2000:]
+    assert stopped_after < 5
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    hint = [line for line in err.splitlines() if "interrupted" in line]
+    assert len(hint) == 1 and "To resume, run the same command again." in hint[0], err[-2000:]
+    assert "Trial 1/2" in out
+    finished_first = {r["trial"] for r in _ended(project)}
+    assert len(finished_first) == 1
+
+    second = subprocess.run(command, env=_env(), cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"{len(finished_first)} finished trial(s) kept" in second.stdout
+    begun_by_second = {r["trial"] for r in tuning.read_trial_log(project)
+                       if r["event"] == "begin" and r["pid"] != first.pid}
+    assert begun_by_second and not begun_by_second & finished_first
+    with open(os.path.join(project, tuning.RESULTS_FILE)) as f:
+        assert [row["status"] for row in json.load(f)["trials"]] == ["COMPLETED"] * 2
 
 
 @pytest.mark.slow
@@ -87,7 +129,7 @@ def test_distributed_tuning_with_a_chief_and_two_workers(tmp_path):
     assert not by_tuner["tuner0"] & by_tuner["tuner1"]
     # The chief's oracle holds every trial, whichever worker ran it.
     with open(os.path.join(project, tuning.RESULTS_FILE)) as f:
-        rows = json.load(f)
+        rows = json.load(f)["trials"]
     assert {row["trial"] for row in rows} == by_tuner["tuner0"] | by_tuner["tuner1"]
     assert len(rows) == 4 and all(row["status"] == "COMPLETED" for row in rows)
     assert {row["tuner"] for row in rows} == {"tuner0", "tuner1"}

@@ -58,7 +58,7 @@ from keras_genzoo.training import (
 from keras_genzoo.training.artifacts import grid_scale
 from keras_genzoo.training.distribute import STRATEGIES
 from keras_genzoo.training.divergence import TrainingDiverged
-from keras_genzoo.tuning import TUNERS, tune
+from keras_genzoo.tuning import DEFAULT_MAX_PARAMS, TUNERS, SearchInterrupted, tune
 
 PROG = "keras-genzoo"
 _VERBOSE = "--verbose"
@@ -262,16 +262,27 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_tune(args: argparse.Namespace) -> int:
     # --set pins hyperparameters and --strategy distributes each trial, so neither goes
     # into the base run config.
-    base = config_from_args(argparse.Namespace(**{**vars(args), "set": None, "strategy": None}))
-    result = tune(
-        config=base, tuner=args.tuner, max_trials=args.max_trials, objective=args.objective,
-        directory=args.directory, project_name=args.project_name,
-        overrides=parse_overrides(args.set), distribution_strategy=args.strategy,
-        distributed=args.distributed or 0, overwrite=args.overwrite, timeout=args.timeout,
-        verbose=args.verbose,
-    )
+    # --epochs goes to tune on its own: the config's epochs are the recipe's length, which
+    # best_config.json trains when the search's epochs are shorter.
+    base = config_from_args(
+        argparse.Namespace(**{**vars(args), "set": None, "strategy": None, "epochs": None}))
+    max_params = None if args.max_params == 0 else int(args.max_params)
+    try:
+        result = tune(
+            config=base, tuner=args.tuner, max_trials=args.max_trials, objective=args.objective,
+            directory=args.directory, project_name=args.project_name,
+            overrides=parse_overrides(args.set), distribution_strategy=args.strategy,
+            distributed=args.distributed or 0, overwrite=args.overwrite, timeout=args.timeout,
+            validation_fraction=args.validation_fraction, max_params=max_params,
+            epochs=args.epochs,
+            verbose=min(2, 1 + int(args.verbose or 0)),
+        )
+    except SearchInterrupted as stop:
+        print(f"{PROG} tune: interrupted; {stop.finished} finished trial(s) kept in "
+              f"{stop.project_dir}. To resume, run the same command again.", file=sys.stderr)
+        return 130
     print(result.format_table())
-    print(f"\nBest trial {result.best_trial}: {result.objective.name}={result.best_score:.6g}")
+    print(f"\n{result.summary()}")
     print(f"  results table    {result.results_path}")
     print(f"  best config      {result.best_config_path}")
     print(f"  train it with    {PROG} train --config {result.best_config_path} --out RUN_DIR")
@@ -433,7 +444,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument("--timeout", type=_positive_float, help="seconds to wait for --distributed")
     search.add_argument("--overwrite", action="store_true", help="replace an existing search")
-    search.add_argument("--verbose", type=int, default=0, help="keras-tuner/Keras verbosity")
+    search.add_argument(
+        "--validation-fraction", type=float,
+        help="share of the training split that scores the trials (default: 0.2); the test "
+        "split only reports the best model",
+    )
+    search.add_argument(
+        "--max-params", type=float, default=DEFAULT_MAX_PARAMS, metavar="N",
+        help=f"skip trials whose model has more weights (default: {DEFAULT_MAX_PARAMS:.0e}; "
+        "0: no limit)",
+    )
+    search.add_argument(
+        "--verbose", type=int, default=0,
+        help="also show keras-tuner's and Keras' progress output and library messages "
+        "(a line per trial and per epoch is shown anyway)",
+    )
     search.set_defaults(handler=_cmd_tune)
     return parser
 

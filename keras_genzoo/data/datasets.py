@@ -15,6 +15,12 @@ image files, a folder with only MNIST's test files) are split deterministically:
 `holdout_fraction` of the images in "test" and the rest in "train". A folder of image
 files with class subfolders is split class by class (`held_out_per_class`), so that every
 class keeps a training and a held-out image.
+
+With `validation_fraction` > 0, a "validation" split is carved out of the training split
+(of every source, those with their own train and test files included): that fraction of
+the training images, chosen by `split_seed` (class by class where the test split is), and
+"train" keeps the rest. Train, validation and test never share an image. The default, 0,
+leaves "train" as it was and has no validation split.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 SCALES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}
-SPLITS = ("train", "test", "all")
+SPLITS = ("train", "validation", "test", "all")
+VALIDATION_STREAM = 1  # validation draws from (split_seed, 1), independent of the test draw
 
 __all__ = [
     "DataFormatError",
@@ -85,7 +92,7 @@ def list_datasets() -> list[str]:
     return sorted(NAMED_DATASETS)
 
 
-def _holdout_indices(count: int, split: str, fraction: float, split_seed: int) -> np.ndarray:
+def _holdout_indices(count: int, split: str, fraction: float, split_seed: int | list[int]) -> np.ndarray:
     order = np.random.default_rng(split_seed).permutation(count)
     n_test = int(round(count * fraction))
     chosen = order[:n_test] if split == "test" else order[n_test:]
@@ -103,7 +110,9 @@ def held_out_per_class(counts: np.ndarray, fraction: float) -> np.ndarray:
     return np.clip(held, np.minimum(counts - 1, 1), np.maximum(counts - 1, 0))
 
 
-def _stratified_indices(labels: np.ndarray, split: str, fraction: float, split_seed: int) -> np.ndarray:
+def _stratified_indices(
+    labels: np.ndarray, split: str, fraction: float, split_seed: int | list[int]
+) -> np.ndarray:
     """The `split` part of each class: a seeded permutation of its images, the first
     `held_out_per_class` of them held out."""
     rng = np.random.default_rng(split_seed)
@@ -126,42 +135,76 @@ def _merge(parts: list[RawSplit]) -> RawSplit:
     return RawSplit(images, labels, max_value)
 
 
-def _select(raw: RawData, split: str, holdout_fraction: float, split_seed: int) -> tuple[RawSplit, str]:
-    """The requested split of a source, and how it was obtained."""
-    if "train" in raw.splits and "test" in raw.splits:
-        if split == "all":
-            return _merge([raw.splits["train"], raw.splits["test"]]), f"{raw.source} (train + test)"
-        return raw.splits[split], f"{raw.source} ({split} split)"
-    (held, pool), = raw.splits.items()
-    if split == "all":
-        return pool, raw.source
-    if raw.stratified:
-        index = _stratified_indices(pool.labels, split, holdout_fraction, split_seed)
+def _carve(pool: RawSplit, part: str, fraction: float, seed: int | list[int],
+           stratified: bool) -> RawSplit:
+    """The held-out ("test") part of `pool`, or the rest ("train")."""
+    if stratified:
+        index = _stratified_indices(pool.labels, part, fraction, seed)
     else:
-        index = _holdout_indices(len(pool.images), split, holdout_fraction, split_seed)
+        index = _holdout_indices(len(pool.images), part, fraction, seed)
     labels = None if pool.labels is None else pool.labels[index]
-    carved = RawSplit(pool.images[index], labels, pool.max_value)
-    origin = "" if held == "all" else f" carved from its {held} split"
+    return RawSplit(pool.images[index], labels, pool.max_value)
+
+
+def _select(
+    raw: RawData, split: str, holdout_fraction: float, split_seed: int, validation_fraction: float
+) -> tuple[RawSplit, str]:
+    """The requested split of a source, and how it was obtained."""
+    two_files = "train" in raw.splits and "test" in raw.splits
+    if split == "all":
+        if two_files:
+            return _merge([raw.splits["train"], raw.splits["test"]]), f"{raw.source} (train + test)"
+        return next(iter(raw.splits.values())), raw.source
     how = ", stratified by class" if raw.stratified else ""
-    return carved, (
-        f"{raw.source}: {split} split{origin} (holdout_fraction={holdout_fraction}, "
-        f"split_seed={split_seed}{how})"
-    )
+    if two_files:
+        wanted = "train" if split == "validation" else split
+        chosen, source = raw.splits[wanted], f"{raw.source} ({wanted} split)"
+    else:
+        (held, pool), = raw.splits.items()
+        wanted = "train" if split == "validation" else split
+        chosen = _carve(pool, wanted, holdout_fraction, split_seed, raw.stratified)
+        origin = "" if held == "all" else f" carved from its {held} split"
+        source = (f"{raw.source}: {wanted} split{origin} (holdout_fraction={holdout_fraction}, "
+                  f"split_seed={split_seed}{how})")
+    if split == "test" or not validation_fraction:
+        return chosen, source
+    part = "test" if split == "validation" else "train"
+    carved = _carve(chosen, part, validation_fraction, [split_seed, VALIDATION_STREAM],
+                    raw.stratified)
+    taken = "carved from" if split == "validation" else "without the validation images of"
+    return carved, (f"{split} split {taken} {source} (validation_fraction="
+                    f"{validation_fraction}, split_seed={split_seed}{how})")
+
+
+def _check_fractions(split: str, holdout_fraction: Any, validation_fraction: Any) -> None:
+    if not 0.0 < holdout_fraction < 1.0:
+        raise ValueError(
+            f"holdout_fraction must lie strictly between 0 and 1, got {holdout_fraction!r}."
+        )
+    if (isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float))
+            or not 0.0 <= validation_fraction < 1.0):
+        raise ValueError(
+            "validation_fraction must be a number in [0, 1) (the share of the training "
+            f"split held out for validation; 0: none), got {validation_fraction!r}."
+        )
+    if split == "validation" and not validation_fraction:
+        raise ValueError(
+            "split='validation' needs a validation split: pass validation_fraction > 0 "
+            "(e.g. 0.2, a fifth of the training split)."
+        )
 
 
 def _load_split(
     name, split: str, data_dir, scale: str, holdout_fraction: float, split_seed: int,
     download: bool, image_shape, resize_mode: str, skip_bad_images: bool,
+    validation_fraction: float = 0.0,
 ) -> tuple[RawSplit, DatasetInfo]:
     check_choice(split, SPLITS, "split")
     check_choice(scale, list(SCALES), "scale")
-    if not 0.0 < holdout_fraction < 1.0:
-        raise ValueError(
-            f"holdout_fraction must lie strictly between 0 and 1, got {holdout_fraction!r}."
-        )
+    _check_fractions(split, holdout_fraction, validation_fraction)
     options = check_image_options(image_shape, resize_mode, skip_bad_images)
     raw = resolve(name, data_dir, download, options)
-    chosen, source = _select(raw, split, holdout_fraction, split_seed)
+    chosen, source = _select(raw, split, holdout_fraction, split_seed, validation_fraction)
     shape = tuple(int(d) for d in chosen.images.shape[1:])
     if options.image_shape is not None and shape != options.image_shape:
         raise ValueError(
@@ -196,13 +239,14 @@ def load_arrays(
     image_shape: tuple[int, int, int] | None = None,
     resize_mode: str = "resize",
     skip_bad_images: bool = False,
+    validation_fraction: float = 0.0,
     **unexpected: Any,
 ) -> tuple[np.ndarray, np.ndarray | None, DatasetInfo]:
     """Images (float32, NHWC, in the `scale` range), int64 labels and info for one split.
 
-    `split` is "train", "test" or "all". `split_seed` and `holdout_fraction` choose the
-    held-out images of single-pool sources exactly as in `load_dataset`, so arrays and
-    pipelines with the same `split_seed` hold the same split. Labels are None for
+    `split` is "train", "validation", "test" or "all". `split_seed`, `holdout_fraction`
+    and `validation_fraction` choose the held-out images exactly as in `load_dataset`, so
+    arrays and pipelines with the same options hold the same split. Labels are None for
     unlabelled data (an npz without `y`, an image folder without class subfolders).
     With `download=False` a named TFDS dataset must already be on disk. `image_shape`,
     `resize_mode` and `skip_bad_images` apply to folders of image files, as in
@@ -221,7 +265,7 @@ def load_arrays(
         )
     chosen, info = _load_split(
         name, split, data_dir, scale, holdout_fraction, split_seed, download,
-        image_shape, resize_mode, skip_bad_images,
+        image_shape, resize_mode, skip_bad_images, validation_fraction,
     )
     images = scale_images(chosen.images, chosen.max_value, info.value_range)
     return images, chosen.labels, info
@@ -248,6 +292,7 @@ def load_dataset(
     image_shape: tuple[int, int, int] | None = None,
     resize_mode: str = "resize",
     skip_bad_images: bool = False,
+    validation_fraction: float = 0.0,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """A batched, cached, prefetched `tf.data.Dataset` for `model.fit`, and its `DatasetInfo`.
 
@@ -263,8 +308,10 @@ def load_dataset(
     split draws once per `seed`, so every pass over it sees the same images.
     `split_seed` and `holdout_fraction` choose the held-out images of single-pool
     sources, independently of `seed`, so train and test never overlap whatever `seed`
-    is. `cache` keeps scaled images in memory (True), in files with the given path
-    prefix (a string), or not at all (False).
+    is. `validation_fraction` > 0 carves a "validation" split (drawn once, like "test")
+    out of the training split, which then leaves those images out. `cache` keeps scaled
+    images in memory (True), in files with the given path prefix (a string), or not at
+    all (False).
 
     A folder of image files is decoded once, in memory, at `image_shape` (height, width,
     channels): 1 channel converts every image to grey, 3 to colour. `resize_mode`
@@ -290,7 +337,7 @@ def load_dataset(
         raise ValueError("noise_level was given without noise; pass noise='gaussian' or 'masking'.")
     chosen, info = _load_split(
         name, split, data_dir, scale, holdout_fraction, split_seed, download,
-        image_shape, resize_mode, skip_bad_images,
+        image_shape, resize_mode, skip_bad_images, validation_fraction,
     )
     if labels and chosen.labels is None:
         raise ValueError(
@@ -307,7 +354,7 @@ def load_dataset(
         batch_size=batch_size,
         shuffle=split == "train" if shuffle is None else bool(shuffle),
         seed=seed,
-        fresh_each_pass=split != "test",
+        fresh_each_pass=split not in ("test", "validation"),
         binarize=binarize,
         noise=noise,
         noise_level=0.0 if noise_level is None else noise_level,

@@ -114,12 +114,20 @@ def model_scale(model: ZooModel, name: str = "The model") -> str:
     return SCALE_OF_RANGE[value_range]
 
 
-def load_run_data(config: RunConfig, model: ZooModel) -> RunData:
+HELD_OUT_SPLITS = ("test", "validation")
+
+
+def load_run_data(config: RunConfig, model: ZooModel, held_out: str = "test") -> RunData:
     """Load the config's training and held-out splits in the form `model` trains on.
 
     Images are scaled to the model's value range, conditional models get labels, and the
     training data is checked by the model (shape, dtype, range) before any step runs.
+    `held_out="validation"` holds out the validation split instead of the test split (the
+    dataset's `validation_fraction` must then be positive); the training split leaves the
+    validation images out whenever `validation_fraction` is positive.
     """
+    if held_out not in HELD_OUT_SPLITS:
+        raise RunError(f"held_out must be one of {', '.join(HELD_OUT_SPLITS)}, got {held_out!r}.")
     load_options = dict(
         batch_size=config.batch_size, scale=model_scale(model, f"Model {config.model!r}"),
         labels=model.is_conditional,
@@ -129,7 +137,7 @@ def load_run_data(config: RunConfig, model: ZooModel) -> RunData:
     array_options = inspect.signature(load_arrays).parameters
     with reraised_as(RunError, *DATA_ERRORS):
         train_ds, train_info = load_dataset(name, "train", **load_options)
-        test_ds, test_info = load_dataset(name, "test", shuffle=False, **load_options)
+        test_ds, test_info = load_dataset(name, held_out, shuffle=False, **load_options)
         model.check_training_data(train_ds)
         train_images, _, _ = load_arrays(
             name, "train", scale=load_options["scale"],

@@ -8,9 +8,10 @@
   (`keras_genzoo.evaluation.heldout`).
 - `tune(name, dataset, tuner="random" | "hyperband" | "bayesian", ...)`: a search built
   on the run layer, resumable, under a distribution strategy or as a chief and workers;
-  it returns the results table, the best hyperparameters as a run config (trained for
-  the best epoch's count) and the best model as it was scored (its weights and optimizer
-  state at its best epoch).
+  trials train without the validation split and are chosen on it, the best model is
+  scored once on the test split. It returns the results table, the best hyperparameters
+  as a run config (trained for the recipe's length) and the best model as it was scored
+  (its weights and optimizer state at its best epoch).
 - `register_space` / `register_objective` / `register_family_search`: give your own
   builder or family a space and objectives.
 """
@@ -28,17 +29,19 @@ from keras_genzoo.core.search_space import (
     register_space,
 )
 from keras_genzoo.evaluation.heldout import HeldOut
-from keras_genzoo.tuning.hypermodel import ZooHyperModel
+from keras_genzoo.tuning.hypermodel import DEFAULT_MAX_PARAMS, TrialSkipped, ZooHyperModel
 from keras_genzoo.tuning.objectives import (
     HeldOutObjective,
     ObjectiveSpec,
     objectives_for,
     resolve_objective,
 )
+from keras_genzoo.tuning.progress import SearchProgress
 from keras_genzoo.tuning.search import (
     BEST_CONFIG_FILE,
     RESULTS_FILE,
     TUNERS,
+    SearchInterrupted,
     TrialRow,
     TuningResult,
     ZooHyperband,
@@ -47,12 +50,13 @@ from keras_genzoo.tuning.search import (
     read_trial_log,
     tune,
 )
-from keras_genzoo.tuning.space import SearchSpace, TuningError
+from keras_genzoo.tuning.space import SearchSpace, TuningError, max_width
 
 __all__ = [
     "Around",
     "BEST_CONFIG_FILE",
     "Boolean",
+    "DEFAULT_MAX_PARAMS",
     "Choice",
     "Float",
     "HeldOut",
@@ -61,9 +65,12 @@ __all__ = [
     "Objective",
     "ObjectiveSpec",
     "RESULTS_FILE",
+    "SearchInterrupted",
+    "SearchProgress",
     "SearchSpace",
     "TUNERS",
     "TrialRow",
+    "TrialSkipped",
     "TuningError",
     "TuningResult",
     "Widths",
@@ -71,6 +78,7 @@ __all__ = [
     "ZooHyperband",
     "ZooTuner",
     "format_table",
+    "max_width",
     "objectives_for",
     "read_trial_log",
     "register_family_search",

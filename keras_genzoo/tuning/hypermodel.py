@@ -21,7 +21,32 @@ from keras_genzoo.core.registry import builder_parameters
 from keras_genzoo.data import DatasetInfo
 from keras_genzoo.evaluation.heldout import HeldOut
 from keras_genzoo.tuning.objectives import HeldOutObjective, resolve_objective
+from keras_genzoo.tuning.progress import SearchProgress
 from keras_genzoo.tuning.space import SearchSpace, TuningError
+
+# The default parameter budget of a trial. Measured on the bundled digits (1,438 training
+# images of 8x8) on 2 shared CPU cores, one epoch at batch size 16 (the smallest the
+# space draws), after the first: vae_conv filters [32, 64] (8.7e4 parameters) 0.4 s,
+# [128, 256] (1.2e6) 1.8 s, [128, 256, 512] (5.3e6) 3.4 s, [256, 512] (4.8e6) 10 s,
+# [256, 512, 1024] (2.1e7) 29 s; vae_dense units [1024, 1024, 1024] (4.4e6) 2.3 s.
+# 1e7 keeps every trial on the digits well under a minute an epoch (about 15 s at most)
+# and is over 100 times the default digits models.
+DEFAULT_MAX_PARAMS = 10_000_000
+
+
+class TrialSkipped(kt.errors.FailedTrialError):
+    """A trial that was not trained (its model is over the parameter budget). It is not
+    a failure: it does not count towards `max_consecutive_failed_trials`."""
+
+
+def _short(count: int) -> str:
+    """A count as `1.2e8` (or `512` when small)."""
+    return str(count) if count < 10_000 else f"{count:.2g}".replace("e+0", "e").replace("e+", "e")
+
+
+def parameter_count(model: keras.Model) -> int:
+    """The number of values in the model's weights (its optimizers' state left out)."""
+    return int(sum(np.prod(w.shape) for w in model.weights))
 
 
 def _builds_on_batch(model: keras.Model, image_shape: Sequence[int]) -> None:
@@ -49,6 +74,9 @@ class ZooHyperModel(kt.HyperModel):
             when it gets no arrays, and whose overrides, learning rate and batch size
             become the defaults of the space.
         fixed_arguments: builder arguments outside the space, passed to every build.
+        max_params: the parameter budget of a trial: while `tune`'s tuner runs a trial
+            (`progress` is set), `build` refuses (`TrialSkipped`) a model with more
+            weights than this, before its optimizers take memory; None: no limit.
         objective_options: options of the objective's held-out measurement (the names
             a run config's `metrics` use), over the objective's own defaults: e.g.
             `{"num_samples": 20}` for `val_iw_nll`, `{"num_betas": 500}` for
@@ -67,8 +95,14 @@ class ZooHyperModel(kt.HyperModel):
         config: runs.RunConfig | Mapping[str, Any] | None = None,
         fixed_arguments: Mapping[str, Any] | None = None,
         objective_options: Mapping[str, Any] | None = None,
+        max_params: int | None = DEFAULT_MAX_PARAMS,
     ) -> None:
         super().__init__(name=name)
+        if max_params is not None and (isinstance(max_params, bool) or not isinstance(max_params, int)
+                                       or max_params < 1):
+            raise TuningError(f"max_params must be a positive integer or None, got {max_params!r}.")
+        self.max_params = max_params
+        self.progress: SearchProgress | None = None  # set by `tune`'s tuner during a trial
         self.model_name = name
         self.image_shape = tuple(int(d) for d in image_shape)
         self.num_classes = num_classes
@@ -143,21 +177,39 @@ class ZooHyperModel(kt.HyperModel):
         config = self.run_config(hp)
         keras.utils.set_random_seed(config.seed)
         model, _ = runs.build_model(config, self._info())
+        if not model.built:
+            model(np.zeros((1, *self.image_shape), "float32"))
+        if self.progress is not None:
+            parameters = parameter_count(model)
+            if self.max_params is not None and parameters > self.max_params:
+                reason = f"{_short(parameters)} parameters > max_params {_short(self.max_params)}"
+                self.progress.skipped(reason)
+                raise TrialSkipped(reason)
+            self.progress.built(parameters)
         _builds_on_batch(model, self.image_shape)
         return model
 
     # --------------------------------------------------------------------- training
 
-    def held_out(self, model: keras.Model, batch_size: int | None = None) -> tuple[runs.RunData, HeldOut]:
-        """The config's data for `model` (`runs.load_run_data`) and its held-out split."""
+    @property
+    def selection_split(self) -> str:
+        """The split trials are scored on: "validation" when the config's dataset has a
+        positive `validation_fraction`, else "test"."""
+        return "validation" if self.config.dataset.options.get("validation_fraction") else "test"
+
+    def held_out(
+        self, model: keras.Model, batch_size: int | None = None, split: str | None = None
+    ) -> tuple[runs.RunData, HeldOut]:
+        """The config's data for `model` (`runs.load_run_data`) and its held-out split:
+        `split` ("validation" or "test"; default: `selection_split`)."""
         config = self.config
         if batch_size and batch_size != config.batch_size:
             config = config.replace(batch_size=batch_size)
-        data = runs.load_run_data(config, model)
+        data = runs.load_run_data(config, model, held_out=split or self.selection_split)
         return data, runs.held_out_split(data, self.config)
 
     def score(self, model: keras.Model, held: HeldOut | None = None) -> float:
-        """The objective of `model` on the held-out split (the config's, by default)."""
+        """The objective of `model` on the held-out split (`selection_split`, by default)."""
         held = self.held_out(model)[1] if held is None else held
         return self.spec.score(model, held, self.objective_options)
 

@@ -5,6 +5,12 @@ search's own description (`search.json`, checked when a search resumes), a log o
 which tuner process ran which trial (`trial_log/`), the results table
 (`results.json`) and the best hyperparameters as a run config (`best_config.json`,
 accepted by `keras-genzoo train --config`).
+
+Trials train on the training split without its validation images and are scored (the
+objective, the best epoch) on the validation split only; the best model is then scored
+once on the test split, the number to report. A trial whose model has more weights than
+`max_params` is not trained: it is recorded as skipped, with the reason, and does not
+count as a failure.
 """
 
 from __future__ import annotations
@@ -15,19 +21,22 @@ import json
 import os
 import re
 import resource
+import sys
 import time
 from typing import Any, Mapping
 
 import keras
 import keras_tuner as kt
 import tensorflow as tf
+from keras_tuner.src import config as kt_config
 from keras_tuner.src.distribute import utils as dist_utils
 
 from keras_genzoo import training as runs
 from keras_genzoo.core.registry import builder_parameters
 from keras_genzoo.training import distribute
 from keras_genzoo.tuning.distributed import run_distributed
-from keras_genzoo.tuning.hypermodel import ZooHyperModel
+from keras_genzoo.tuning.hypermodel import DEFAULT_MAX_PARAMS, TrialSkipped, ZooHyperModel
+from keras_genzoo.tuning.progress import SearchProgress
 from keras_genzoo.tuning.space import TuningError
 
 TUNERS = ("random", "hyperband", "bayesian")
@@ -36,6 +45,21 @@ RESULTS_FILE = "results.json"
 BEST_CONFIG_FILE = "best_config.json"
 TRIAL_LOG_DIR = "trial_log"
 ORACLE_SEEDS = 2**32 - 1  # the seeds NumPy (the Bayesian oracle) accepts, 0 excluded
+DEFAULT_VALIDATION_FRACTION = 0.2
+SKIPPED = "SKIPPED"  # the results table's status of a trial over the parameter budget
+SHORT_SEARCH = 0.5  # a search with fewer epochs than this share of the recipe's is warned of
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a search; its `finished` trials are kept in `project_dir`, and the
+    same search resumes there."""
+
+    def __init__(self, project_dir: str, finished: int) -> None:
+        self.project_dir, self.finished = project_dir, finished
+        super().__init__(
+            f"Search interrupted: {finished} finished trial(s) kept in {project_dir}; call "
+            "tune again with the same arguments to resume it."
+        )
 
 
 def oracle_seed(seed: int) -> int:
@@ -61,12 +85,41 @@ class _DefaultsFirst:
         return super().populate_space(trial_id)
 
 
-class DefaultsFirstRandomSearch(_DefaultsFirst, kt.oracles.RandomSearchOracle):
+def is_skipped(trial: kt.engine.trial.Trial) -> bool:
+    """Whether `trial` ended without training because its model was over the budget."""
+    last = _reason(trial.message) or ""
+    return trial.status == "FAILED" and last.startswith(_SKIP_PREFIX)
+
+
+class _SkipsAreNotFailures:
+    """An oracle for which a skipped trial is neither a failure nor a success:
+    `max_consecutive_failed_trials` counts the failed trials around it."""
+
+    def _check_consecutive_failures(self):
+        failures = 0
+        for trial_id in self.end_order:
+            trial = self.trials[trial_id]
+            if is_skipped(trial):
+                continue
+            failures = failures + 1 if trial.status == "FAILED" else 0
+            if failures == self.max_consecutive_failed_trials:
+                raise RuntimeError(
+                    "Number of consecutive failures exceeded the limit "
+                    f"of {self.max_consecutive_failed_trials}.\n" + (trial.message or "")
+                )
+
+
+class DefaultsFirstRandomSearch(_SkipsAreNotFailures, _DefaultsFirst, kt.oracles.RandomSearchOracle):
     """Random search that starts from the defaults."""
 
 
-class DefaultsFirstBayesian(_DefaultsFirst, kt.oracles.BayesianOptimizationOracle):
+class DefaultsFirstBayesian(_SkipsAreNotFailures, _DefaultsFirst,
+                            kt.oracles.BayesianOptimizationOracle):
     """Bayesian optimisation (Gaussian process) that starts from the defaults."""
+
+
+class ZooHyperbandOracle(_SkipsAreNotFailures, kt.oracles.HyperbandOracle):
+    """Hyperband's oracle, for which skipped trials are not failures."""
 
 
 def resident_memory_mb() -> float:
@@ -100,6 +153,35 @@ class _LoggedTrials:
         self._log(trial, "end")
 
 
+class _PrintedTrials:
+    """Runs each trial with `self.progress` (a `SearchProgress`, set by `tune`) on the
+    hypermodel, which then checks its parameter budget and prints the trial; adds the
+    epoch lines. Without it, trials run as keras-tuner runs them."""
+
+    progress: SearchProgress | None = None
+
+    def run_trial(self, trial, *args, **kwargs):
+        progress = self.progress
+        if progress is None:
+            return super().run_trial(trial, *args, **kwargs)
+        values = trial.hyperparameters.values
+        initial = int(values.get("tuner/initial_epoch", 0))
+        epochs = int(values.get("tuner/epochs", kwargs.get("epochs", self.hypermodel.config.epochs)))
+        number = sorted(self.oracle.trials).index(trial.trial_id) + 1
+        progress.begin_trial(trial.trial_id, number, values, epochs - initial)
+        callbacks = [*kwargs.pop("callbacks", []), progress.callback(initial)]
+        self.hypermodel.progress = progress
+        try:
+            return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
+        finally:
+            self.hypermodel.progress = None
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        if self.progress is not None and not is_skipped(trial):
+            self.progress.end_trial(str(trial.status), _reason(trial.message))
+
+
 class _FinishedTrialsStayFinished:
     """A reloaded search never runs a finished trial again.
 
@@ -121,12 +203,16 @@ class _FinishedTrialsStayFinished:
         ]
 
 
-class ZooTuner(_FinishedTrialsStayFinished, _LoggedTrials, kt.Tuner):
-    """keras-tuner's Tuner with a per-process trial log."""
+class ZooTuner(_PrintedTrials, _FinishedTrialsStayFinished, _LoggedTrials, kt.Tuner):
+    """keras-tuner's Tuner with a per-process trial log and progress lines."""
 
 
-class ZooHyperband(_FinishedTrialsStayFinished, _LoggedTrials, kt.Hyperband):
-    """keras-tuner's Hyperband with a per-process trial log."""
+class ZooHyperband(_PrintedTrials, _FinishedTrialsStayFinished, _LoggedTrials, kt.Hyperband):
+    """keras-tuner's Hyperband with a per-process trial log and progress lines, on
+    `ZooHyperbandOracle`."""
+
+    def __init__(self, hypermodel, *, oracle: ZooHyperbandOracle, **kwargs):
+        kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
 
 def read_trial_log(project_dir: str) -> list[dict[str, Any]]:
@@ -158,16 +244,21 @@ class TrialRow:
 class TuningResult:
     """What `tune` returns: the table, the best trial and the best model (trained).
 
-    `model` is the best trial's model as it was scored, at its best epoch: its weights
-    and its optimizers' state (moments and `iterations`, which the VAE's KL warm-up and
-    the GAN's EMA warm-up read), so further training continues from that epoch.
-    `best_config` trains the same model for the epochs it had (`scored_epochs`).
+    `best_score` is the objective on the validation split, which chose the trial and its
+    epoch; `test_score` the same objective of the same model on the test split, measured
+    once after the search: the number to report. `model` is the best trial's model as
+    it was scored, at its best epoch: its weights and its optimizers' state (moments and
+    `iterations`, which the VAE's KL warm-up and the GAN's EMA warm-up read), so further
+    training continues from that epoch. `best_config` trains the tuned model on the
+    whole training split for the recipe's length (see `tune`); `warnings` says what to
+    mind before using it.
     """
 
     objective: kt.Objective
     table: list[TrialRow]
     best_trial: str
     best_score: float
+    test_score: float
     best_hyperparameters: dict[str, Any]
     best_config: runs.RunConfig
     best_config_path: str
@@ -175,9 +266,20 @@ class TuningResult:
     model: keras.Model
     hypermodel: ZooHyperModel
     tuner: kt.Tuner
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     def format_table(self) -> str:
         return format_table(self.table, self.objective.name)
+
+    def summary(self) -> str:
+        """Which number chose the trial (validation) and which to report (test)."""
+        name = self.objective.name
+        return (f"Best trial {self.best_trial}: {name}={self.best_score:.6g} on the validation "
+                f"split (used to choose it), {name}={self.test_score:.6g} on the test split "
+                "(the number to report)")
+
+
+_SKIP_PREFIX = f"{TrialSkipped.__module__}.{TrialSkipped.__name__}: "
 
 
 def _reason(message: str | None) -> str | None:
@@ -185,6 +287,11 @@ def _reason(message: str | None) -> str | None:
         return None
     lines = [line for line in message.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else None
+
+
+def _row_reason(trial: kt.engine.trial.Trial) -> str | None:
+    reason = _reason(trial.message)
+    return reason[len(_SKIP_PREFIX):] if is_skipped(trial) else reason
 
 
 def results_table(tuner: kt.Tuner) -> list[TrialRow]:
@@ -196,9 +303,10 @@ def results_table(tuner: kt.Tuner) -> list[TrialRow]:
         trial = tuner.oracle.trials[trial_id]
         score = trial.score if trial.status == "COMPLETED" else None
         rows.append(TrialRow(
-            trial_id, str(trial.status), None if score is None else float(score),
+            trial_id, SKIPPED if is_skipped(trial) else str(trial.status),
+            None if score is None else float(score),
             dict(trial.hyperparameters.values), ran_by.get(trial_id),
-            _reason(trial.message) if trial.status != "COMPLETED" else None,
+            _row_reason(trial) if trial.status != "COMPLETED" else None,
         ))
     return rows
 
@@ -216,8 +324,8 @@ def scored_epochs(trial: kt.engine.trial.Trial, trials: Mapping[str, kt.engine.t
 
 
 def format_table(rows: list[TrialRow], objective: str) -> str:
-    """The results table as aligned text, one line per trial."""
-    header = ["trial", "status", objective, "tuner", "hyperparameters"]
+    """The results table as aligned text, one line per trial (scores: validation split)."""
+    header = ["trial", "status", f"{objective} (validation)", "tuner", "hyperparameters"]
     lines = [header]
     for row in rows:
         values = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
@@ -324,6 +432,26 @@ def _check_resumable(project_dir: str, search: dict[str, Any], overwrite: bool) 
 # --------------------------------------------------------------------------- tune
 
 
+def _validation_fraction(given: float | None, base: runs.RunConfig) -> float:
+    """The share of the training split a search validates on: `given`, else the base
+    config's dataset's, else `DEFAULT_VALIDATION_FRACTION`."""
+    value = given if given is not None else (
+        base.dataset.options.get("validation_fraction") or DEFAULT_VALIDATION_FRACTION)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise TuningError(
+            "validation_fraction must lie strictly between 0 and 1 (the share of the "
+            "training split that scores the trials; the test split is kept for the "
+            f"report), got {value!r}."
+        )
+    return float(value)
+
+
+def _searched_config(base: runs.RunConfig, validation_fraction: float) -> runs.RunConfig:
+    """The config each trial runs: the base config validating on `validation_fraction`."""
+    dataset = {**base.dataset.to_dict(), "validation_fraction": validation_fraction}
+    return base.replace(dataset=dataset)
+
+
 def tune(
     name: str | None = None,
     dataset: str | dict | None = None,
@@ -338,6 +466,8 @@ def tune(
     epochs: int | None = None,
     seed: int | None = None,
     batch_size: int | None = None,
+    validation_fraction: float | None = None,
+    max_params: int | None = DEFAULT_MAX_PARAMS,
     distribution_strategy: Any = None,
     distributed: int = 0,
     overwrite: bool = False,
@@ -345,26 +475,47 @@ def tune(
     objective_options: Mapping[str, Any] | None = None,
     hyperband_factor: int = 3,
     timeout: float | None = None,
-    verbose: int = 0,
+    verbose: int = 1,
 ) -> TuningResult | None:
     """Search the hyperparameters of model `name` on `dataset`; returns a `TuningResult`.
 
     `config` (a `RunConfig`, its JSON form or its file) is the starting point: its values are the
     space's defaults, and the first trial of random and Bayesian searches. `overrides`
     pin hyperparameters (`hp.Fixed`) or set builder arguments outside the space. Each
-    trial trains for `epochs` (Hyperband: at most `epochs`); the objective is scored on
-    the held-out split after every epoch and the best epoch's weights are kept.
+    trial trains for `epochs` (Hyperband: at most `epochs`) on the training split less
+    its validation images (`validation_fraction` of it; default: the config's dataset's,
+    else 0.2); the objective is scored on the validation split after every epoch and the
+    best epoch's weights are kept. The best model is scored once on the test split.
+
+    `max_params` (default 1e7) is the parameter budget: a trial whose model has more
+    weights is skipped (not trained) with its reason in the results table, and is no
+    failure for `max_consecutive_failed_trials`; it still counts as one of `max_trials`.
+    None lifts the budget. The space itself is bounded by the image (see
+    `keras_genzoo.tuning.space`).
 
     `seed` (default: the config's, 0) seeds each trial's model and data, and the
     search's draws through `oracle_seed(seed)`: the same seed gives the same trials.
-    `best_config.json` trains the best trial's model for the epochs it was scored
-    after; the returned model carries the optimizer state of that epoch.
+
+    `best_config.json` is the tuned model on the base config's data (no validation
+    split: it trains on the whole training split) for the recipe's length. The recipe
+    is `config` as given (without one, the run config's defaults: 10 epochs): when the
+    search trained each trial for fewer epochs than the recipe, the best config trains
+    the recipe's epochs; otherwise the epochs of the best trial's best epoch. A search
+    shorter than half the recipe is warned of, on stderr and in the config's description:
+    its choice may not hold for the longer training. The returned model carries the
+    optimizer state of its best epoch.
+
+    `verbose`: 0 prints nothing, 1 (default) a line per trial (its hyperparameters and
+    parameter count) and per epoch (the objective, seconds, the time left), 2 also
+    keras-tuner's and Keras' own progress output.
 
     Hyperband ignores `max_trials`: its brackets (`epochs`, `hyperband_factor`) decide
     how many trials run. `distribution_strategy` (a `tf.distribute.Strategy` or a strategy name) trains each
     trial on several devices; `distributed=N` runs the search as a keras-tuner chief
     and N worker processes on this machine (loopback), sharing `directory`. A search
     found in `directory/project_name` resumes: finished trials are not run again.
+    Ctrl-C stops a search with `SearchInterrupted` (a `KeyboardInterrupt`) that says how
+    to resume it; the trial it interrupted runs again on resume.
     Mistakes raise `TuningError` before any trial runs.
     """
     check_tuner_name(tuner)
@@ -375,10 +526,15 @@ def tune(
         )
     if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
         raise TuningError(f"max_trials must be a positive integer, got {max_trials!r}.")
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise TuningError(f"verbose must be 0, 1 or 2, got {verbose!r}.")
     base = _base_config(name, dataset, config, epochs, seed, batch_size)
+    recipe = _base_config(name, dataset, config, None, seed, batch_size)
+    validation_fraction = _validation_fraction(validation_fraction, base)
     strategy = _strategy(distribution_strategy)
     hypermodel = ZooHyperModel.from_run_config(
-        base, objective=objective, objective_options=objective_options
+        _searched_config(base, validation_fraction), objective=objective,
+        objective_options=objective_options, max_params=max_params,
     )
     overrides = dict(overrides or {})
     fixed = pin(hypermodel, overrides)
@@ -387,7 +543,8 @@ def tune(
     search = runs.jsonable({
         "config": base.to_dict(), "tuner": tuner, "objective": hypermodel.spec.name,
         "overrides": overrides, "objective_options": dict(objective_options or {}),
-        "hyperband_factor": hyperband_factor,
+        "hyperband_factor": hyperband_factor, "validation_fraction": validation_fraction,
+        "max_params": max_params,
     })
     worker = dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle()
     if distributed:
@@ -407,9 +564,10 @@ def tune(
                    max_consecutive_failed_trials=max_consecutive_failed_trials)
     if tuner == "hyperband":
         search_tuner = ZooHyperband(
-            hypermodel, max_epochs=base.epochs, factor=hyperband_factor,
+            hypermodel, oracle=ZooHyperbandOracle(max_epochs=base.epochs, factor=hyperband_factor,
+                                                  **options),
             directory=directory, project_name=project_name, overwrite=overwrite,
-            distribution_strategy=strategy, **options,
+            distribution_strategy=strategy,
         )
     else:
         oracle_type = DefaultsFirstRandomSearch if tuner == "random" else DefaultsFirstBayesian
@@ -420,13 +578,18 @@ def tune(
         )
     if not worker:
         runs.write_json(search, os.path.join(search_tuner.project_dir, SEARCH_FILE))
-    if resuming:
-        done = sum(t.status in ("COMPLETED", "FAILED") for t in search_tuner.oracle.trials.values())
+    if resuming and verbose:
+        done = _finished(search_tuner)
         left = "" if tuner == "hyperband" or done < max_trials else (
             "; nothing left to run (raise max_trials to search further)")
         print(f"Resuming the search in {project_dir}: {done} finished trial(s) kept{left}.")
+    search_tuner.progress = SearchProgress(
+        hypermodel.spec.name, None if tuner == "hyperband" else max_trials, enabled=verbose >= 1)
+    debug, kt_config.DEBUG = kt_config.DEBUG, verbose >= 2  # tracebacks of failed trials
     try:
-        search_tuner.search(verbose=verbose)
+        search_tuner.search(verbose=1 if verbose >= 2 else 0)
+    except KeyboardInterrupt:
+        raise SearchInterrupted(project_dir, _finished(search_tuner)) from None
     except RuntimeError as err:
         if "consecutive failures" not in str(err):
             raise
@@ -434,45 +597,103 @@ def tune(
             f"The search stopped after {max_consecutive_failed_trials} failed trials in a "
             f"row; the last one: {_reason(str(err))}"
         ) from err
+    finally:
+        kt_config.DEBUG = debug
     if worker:
         return None
-    return collect_results(search_tuner, hypermodel)
+    return collect_results(search_tuner, hypermodel, base, recipe)
 
 
-def collect_results(search_tuner: kt.Tuner, hypermodel: ZooHyperModel) -> TuningResult:
-    """Write `results.json` and `best_config.json` (the best trial's config, trained for
-    its best epoch's count); load the best model with its weights and optimizer state."""
+def _finished(search_tuner: kt.Tuner) -> int:
+    return sum(t.status in ("COMPLETED", "FAILED") for t in search_tuner.oracle.trials.values())
+
+
+def _split_record(data: runs.RunData, score: float, objective: str) -> dict[str, Any]:
+    return {"split": data.test_info.split, "images": int(len(data.test_targets)),
+            "sha256": runs.held_out_fingerprint(data), objective: score,
+            "source": data.test_info.source}
+
+
+def _trained_length(
+    searched: int, best_epochs: int, recipe: runs.RunConfig
+) -> tuple[int, str | None]:
+    """The epochs of the best config and, for a search far shorter than the recipe, a warning."""
+    if searched >= recipe.epochs:
+        return best_epochs, None
+    warning = None
+    if searched < SHORT_SEARCH * recipe.epochs:
+        warning = (
+            f"The search trained each trial {searched} epoch(s), under half of the recipe's "
+            f"{recipe.epochs}: its choice may not hold for full training. The best config "
+            f"trains {recipe.epochs} epochs; search with epochs={recipe.epochs} (--epochs) "
+            "to be sure."
+        )
+    return recipe.epochs, warning
+
+
+def collect_results(
+    search_tuner: kt.Tuner,
+    hypermodel: ZooHyperModel,
+    base: runs.RunConfig | None = None,
+    recipe: runs.RunConfig | None = None,
+) -> TuningResult:
+    """Score the best model on the test split; write `results.json` (the table, which
+    split chose and which reports) and `best_config.json` (the best trial's
+    hyperparameters on `base`'s data, for the recipe's length, see `tune`); load the
+    best model with its weights and optimizer state."""
+    base = base or hypermodel.config
+    recipe = recipe or base
     table = results_table(search_tuner)
     project_dir = search_tuner.project_dir
-    results_path = runs.write_json(
-        [dataclasses.asdict(row) for row in table], os.path.join(project_dir, RESULTS_FILE)
-    )
+    results_path = os.path.join(project_dir, RESULTS_FILE)
+    name = hypermodel.spec.name
+    results: dict[str, Any] = {"objective": name, "direction": hypermodel.objective.direction,
+                               "trial_scores": "validation split", "trials": table}
     best = search_tuner.oracle.get_best_trials(1)
     if not best or best[0].status != "COMPLETED":
+        runs.write_json(runs.jsonable({**results, "trials": [dataclasses.asdict(r) for r in table]}),
+                        results_path)
         reasons = "; ".join(f"trial {r.trial}: {r.reason}" for r in table if r.reason)
         raise TuningError(
             f"No trial of {project_dir!r} finished"
             + (f" ({reasons})." if reasons else " (no trial ran).")
         )
     trial = best[0]
-    epochs = scored_epochs(trial, search_tuner.oracle.trials)
+    model = search_tuner.get_best_models(1)[0]
+    validation, _ = hypermodel.held_out(model)
+    test, held_test = hypermodel.held_out(model, split="test")
+    test_score = hypermodel.spec.score(model, held_test, hypermodel.objective_options)
+    epochs, warning = _trained_length(base.epochs, scored_epochs(trial, search_tuner.oracle.trials),
+                                      recipe)
+    description = (
+        f"Best trial {trial.trial_id} of a {hypermodel.model_name} search: {name}="
+        f"{trial.score:.6g} on the validation split (which chose it), {name}={test_score:.6g} "
+        f"on the test split (to report), after epoch "
+        f"{scored_epochs(trial, search_tuner.oracle.trials)}; trains {epochs} epochs on the "
+        "whole training split." + (f" Warning: {warning}" if warning else "")
+    )
     best_config = hypermodel.run_config(trial.hyperparameters).replace(
-        epochs=epochs,
-        description=(
-            f"Best trial {trial.trial_id} of a {hypermodel.model_name} search: "
-            f"{hypermodel.spec.name}={trial.score:.6g} on the held-out split after "
-            f"epoch {epochs}."
-        ),
+        dataset=base.dataset.to_dict(), epochs=epochs, description=description,
     )
     best_config_path = runs.write_json(
         best_config.to_dict(), os.path.join(project_dir, BEST_CONFIG_FILE)
     )
-    model = search_tuner.get_best_models(1)[0]
+    results.update(
+        trials=[dataclasses.asdict(r) for r in table],
+        best={"trial": trial.trial_id, "validation": float(trial.score), "test": test_score,
+              "best_config_epochs": epochs},
+        selection=_split_record(validation, float(trial.score), name),
+        report=_split_record(test, test_score, name),
+    )
+    runs.write_json(runs.jsonable(results), results_path)
+    if warning:
+        print(f"Warning: {warning}", file=sys.stderr, flush=True)
     return TuningResult(
         objective=hypermodel.objective, table=table, best_trial=trial.trial_id,
-        best_score=float(trial.score),
+        best_score=float(trial.score), test_score=test_score,
         best_hyperparameters={k: v for k, v in trial.hyperparameters.values.items()
                               if not k.startswith("tuner/")},
         best_config=best_config, best_config_path=best_config_path,
         results_path=results_path, model=model, hypermodel=hypermodel, tuner=search_tuner,
+        warnings=[warning] if warning else [],
     )

@@ -7,6 +7,9 @@ signature (or from a run config's values), so an empty `HyperParameters` builds 
 the model `create_model(name)` builds. Arguments that are lists of layer widths
 (`units`, `filters`, ...) become two hyperparameters, `<arg>_depth` and `<arg>_width`
 (the first layer's width; later layers keep the default's ratio between layers).
+Both are bounded by the image: a convolution stack has no more stride-2 levels than the
+image can be halved, and a first width is at most `max_width(image_shape)`, four per
+value of an image (64 at least, 1024 at most), unless the default is wider.
 """
 
 from __future__ import annotations
@@ -65,6 +68,13 @@ def _max_halvings(image_shape: Sequence[int]) -> int:
     return max(1, int(math.floor(math.log2(max(1, min(image_shape[:2]))))))
 
 
+def max_width(image_shape: Sequence[int]) -> int:
+    """The widest first layer a search draws for images of `image_shape`: the largest
+    power of two up to four per image value, within [64, 1024] (256 for 8x8 digits)."""
+    values = 4 * math.prod(int(d) for d in image_shape)
+    return max(64, min(POWERS_OF_TWO[-1], 2 ** int(math.floor(math.log2(values)))))
+
+
 def _widths_hyperparameters(
     arg: str, dimension: Widths, default: Sequence[int], image_shape: Sequence[int]
 ) -> tuple[list[Hyperparameter], float] | None:
@@ -78,7 +88,8 @@ def _widths_hyperparameters(
     if dimension.halvings:
         max_depth = min(max_depth, _max_halvings(image_shape))
     max_depth = max(max_depth, len(default))
-    widths = tuple(sorted({*POWERS_OF_TWO, default[0]}))
+    cap = max_width(image_shape)
+    widths = tuple(sorted({*(w for w in POWERS_OF_TWO if w <= cap), default[0]}))
     return [
         Hyperparameter(f"{arg}_depth", Int(1, max_depth), len(default)),
         Hyperparameter(f"{arg}_width", Choice(widths), default[0]),

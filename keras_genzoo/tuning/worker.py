@@ -22,6 +22,7 @@ def run_process(spec_path: str) -> None:
         project_name=search["project_name"], overrides=search["overrides"],
         objective_options=search["objective_options"],
         hyperband_factor=search["hyperband_factor"],
+        validation_fraction=search["validation_fraction"], max_params=search["max_params"],
         max_consecutive_failed_trials=search["max_consecutive_failed_trials"],
         overwrite=bool(search["overwrite"]) and is_chief, verbose=search["verbose"],
     )
