@@ -117,7 +117,8 @@ def model_scale(model: ZooModel, name: str = "The model") -> str:
 def load_run_data(config: RunConfig, model: ZooModel) -> RunData:
     """Load the config's training and held-out splits in the form `model` trains on.
 
-    Images are scaled to the model's value range, conditional models get labels, and the
+    Images are scaled to the model's value range, conditional models get labels, the
+    model learns the number of training images (`adapt_to_training_set`) and the
     training data is checked by the model (shape, dtype, range) before any step runs.
     """
     load_options = dict(
@@ -130,6 +131,7 @@ def load_run_data(config: RunConfig, model: ZooModel) -> RunData:
     with reraised_as(RunError, *DATA_ERRORS):
         train_ds, train_info = load_dataset(name, "train", **load_options)
         test_ds, test_info = load_dataset(name, "test", shuffle=False, **load_options)
+        model.adapt_to_training_set(train_info.num_examples)
         model.check_training_data(train_ds)
         train_images, _, _ = load_arrays(
             name, "train", scale=load_options["scale"],
