@@ -241,15 +241,16 @@ def load_image_folder(folder: str, options: ImageOptions) -> ImageFolder:
     """Decode, check and conform every image of `folder` (see the module docstring).
 
     With `skip_bad_images`, files that cannot be used are left out with a warning that
-    names each one and says why.
+    names each one and says why (once per decoding: a folder read again unchanged,
+    with the same options, comes from memory).
     """
     paths, labels, class_names = find_image_files(folder)
     key = (os.path.realpath(folder), options, tuple(paths), tuple(labels or ()),
            tuple(map(_file_signature, paths)))
-    if key not in _last_decoded:
-        _last_decoded.clear()
-        _last_decoded[key] = _decode_folder(folder, options, paths, labels, class_names)
-    result = _last_decoded[key]
+    if key in _last_decoded:  # decoded (and warned about) already
+        return _last_decoded[key]
+    _last_decoded.clear()
+    result = _last_decoded[key] = _decode_folder(folder, options, paths, labels, class_names)
     if result.skipped:
         warn(
             f"Skipped {len(result.skipped)} of {len(paths)} image files in {folder} "
