@@ -3,6 +3,8 @@
 The networks are public building blocks; the registered GANs are rows of one variant
 table (`BUILDERS.variant`, arguments in `ARGUMENTS`): conditional or not, a
 discriminator or a Wasserstein critic.
+Every builder takes `augment` ("auto" by default: differentiable augmentation when the
+training set is small, see `keras_genzoo.models.gan.augment`).
 """
 
 from __future__ import annotations
