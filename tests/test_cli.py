@@ -166,7 +166,8 @@ def test_train_from_a_zoo_config_with_flags_overriding_it(tmp_path, capsys, monk
     ], capsys)
     assert code == 0, err
     assert created_under == ["OneDeviceStrategy"]
-    assert "6/6" in out and "loss:" in out and "reconstructions.png" in out  # progress bar
+    # progress: one line per epoch with its steps and losses
+    assert "epoch 1/1  6 steps  loss=" in out and "reconstructions.png" in out
     with open(tmp_path / "metrics.json") as f:
         metrics = json.load(f)
     config = metrics["config"]

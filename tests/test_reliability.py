@@ -414,7 +414,7 @@ def test_cli_exits_non_zero_when_training_diverges(tmp_path, capsys):
     """`--learning-rate 1e6` diverges in the first epoch: exit status 1, one line naming
     the epoch, the step and the learning rate, and no NaN model in the run directory."""
     out = tmp_path / "run"
-    code = cli.main(["train", "ae_dense", "--epochs", "2", "--learning-rate", "1e6",
+    code = cli.main(["train", "ae_dense", "--steps", "200", "--learning-rate", "1e6",
                      "--batch-size", "128", "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 1

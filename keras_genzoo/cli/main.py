@@ -4,6 +4,7 @@
     keras-genzoo presets [PATTERN] [--markdown]
     keras-genzoo build-presets [PATTERN] --mnist-dir DIR [--presets-dir pretrained]
     keras-genzoo train MODEL --dataset digits --epochs 40 --out runs/ae_conv_digits
+    keras-genzoo train dcgan --dataset path/to/images --steps 3000 --out runs/gan
     keras-genzoo train --config zoo_configs/ae_conv_digits.json --out runs/ae --preset-out my_ae
     keras-genzoo sample RUN_DIR_OR_NAME_OR_PRESET --n 64 --out grid.png
     keras-genzoo evaluate RUN_DIR_OR_PRESET
@@ -11,9 +12,10 @@
 
 Argument parsing only: training, evaluation and the run directory's files are the run
 layer's (`keras_genzoo.training`). User errors exit with status 2 and a one-line message;
-training that diverges, and failures of the file system, exit with status 1. The
-command starts quietly (no TensorFlow start-up lines or library warnings) unless
-`--verbose` is given.
+training that diverges, and failures of the file system, exit with status 1; Ctrl-C
+exits with status 130 and no traceback (`train` says how to `--resume`). The command
+starts quietly (no TensorFlow start-up lines or library warnings) unless `--verbose` is
+given; the package's own warnings, which name something to fix, are always shown.
 """
 
 from __future__ import annotations
@@ -58,11 +60,14 @@ from keras_genzoo.training import (
 from keras_genzoo.training.artifacts import grid_scale
 from keras_genzoo.training.distribute import STRATEGIES
 from keras_genzoo.training.divergence import TrainingDiverged
+from keras_genzoo.training.interrupt import TrainingInterrupted
 from keras_genzoo.tuning import DEFAULT_MAX_PARAMS, TUNERS, SearchInterrupted, tune
 
 PROG = "keras-genzoo"
 _VERBOSE = "--verbose"
 _VERBOSE_HELP = "show TensorFlow's start-up messages and library warnings"
+_SKIP_BAD = "--skip-bad-images"
+_SKIP_BAD_HELP = "leave out unreadable image files of a folder, with a warning naming them"
 
 
 class UsageError(Exception):
@@ -79,8 +84,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config = load_run_config(args.config).to_dict()
     elif getattr(args, "resume", False) and args.model is None and os.path.isdir(args.out):
         config = read_run_config(args.out).to_dict()
+    steps = getattr(args, "steps", None)
+    if steps is not None and args.epochs is not None:
+        raise UsageError("Pass either --epochs or --steps, not both: --steps sets the run's length.")
+    if args.epochs is not None:
+        config.pop("steps", None)  # the flag replaces a length the config file gives
     flags = {
         "model": args.model,
+        "steps": steps,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
@@ -93,6 +104,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         dataset["name"] = args.dataset
     if args.data_dir is not None:
         dataset["data_dir"] = args.data_dir
+    if getattr(args, "skip_bad_images", False):
+        dataset["skip_bad_images"] = True
     config["dataset"] = dataset
     config["overrides"] = {**config.get("overrides", {}), **parse_overrides(args.set)}
     return RunConfig.from_dict(config)
@@ -119,7 +132,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.preset_out and os.path.isdir(args.preset_out) and os.listdir(args.preset_out):
         raise UsageError(f"--preset-out {args.preset_out!r} exists and is not empty; pick a new folder.")
-    metrics = train_run(config, args.out, resume=args.resume, overwrite=args.overwrite)
+    try:
+        metrics = train_run(config, args.out, resume=args.resume, overwrite=args.overwrite)
+    except TrainingInterrupted as err:
+        if err.completed:
+            hint = f"Continue with: {resume_command(args.argv)}"
+        else:
+            hint = "No epoch was finished; run the command again to start over."
+        print(f"{PROG} train: {err} {hint}", file=sys.stderr)
+        return 130
     print(f"\nRun directory {args.out}:")
     for what, path in metrics["artifacts"].items():
         print(f"  {what:<16} {os.path.join(args.out, path)}")
@@ -142,6 +163,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"  preset           {args.preset_out} ({metadata['weights']['bytes']} bytes, "
               f"sha256 {metadata['weights']['sha256'][:12]}...)")
     return 0
+
+
+def resume_command(argv: Sequence[str]) -> str:
+    """The `train` command that resumes the run of `argv` (the same flags, --resume
+    instead of --overwrite)."""
+    kept = [arg for arg in argv if arg != "--overwrite"]
+    return shlex.join([PROG, *kept, *([] if "--resume" in kept else ["--resume"])])
 
 
 def _format_bytes(size: int | None) -> str:
@@ -334,7 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="JSON run config, e.g. zoo_configs/ae_conv_digits.json")
     train.add_argument("--dataset", help="dataset name or folder (default: digits)")
     train.add_argument("--data-dir", help="folder holding the dataset's files")
+    train.add_argument(_SKIP_BAD, action="store_true", help=_SKIP_BAD_HELP)
     train.add_argument("--epochs", type=_positive, help="training epochs (default: 10)")
+    train.add_argument(
+        "--steps", type=_positive, metavar="N",
+        help="train for N optimizer steps instead (whole epochs, rounded up); the same "
+        "length on a small folder as on a large dataset",
+    )
     train.add_argument("--batch-size", type=_positive, help="batch size (default: 64)")
     train.add_argument("--learning-rate", type=_positive_float, help="optimizer learning rate")
     train.add_argument("--seed", type=int, help="random seed (default: 0)")
@@ -421,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--config", help="JSON run config to start from (its values are the defaults)")
     search.add_argument("--dataset", help="dataset name or folder (default: digits)")
     search.add_argument("--data-dir", help="folder holding the dataset's files")
+    search.add_argument(_SKIP_BAD, action="store_true", help=_SKIP_BAD_HELP)
     search.add_argument("--epochs", type=_positive, help="epochs per trial (Hyperband: at most)")
     search.add_argument("--batch-size", type=_positive, help="default batch size")
     search.add_argument("--learning-rate", type=_positive_float, help="default learning rate")
@@ -472,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 0
     args.command_line = shlex.join([PROG, *argv])
+    args.argv = argv
     if not args.verbose:
         silence_library_warnings()
     try:
@@ -482,3 +518,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TrainingDiverged, OSError) as err:
         print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: stopped by Ctrl-C.", file=sys.stderr)
+        return 130

@@ -18,6 +18,7 @@ from keras_genzoo.core.checks import (
     nonfinite_raised,
 )
 from keras_genzoo.core.conditioning import first_batch, split_batch
+from keras_genzoo.core.notices import warn
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.precision import with_replica_safe_loss_scaling
 
@@ -68,6 +69,10 @@ class ZooModel(keras.Model):
     #: (measured by benchmarks/overhead.py). With a GPU, Keras' default of 1 stays,
     #: since no GPU measurement says otherwise.
     cpu_steps_per_execution: int = 32
+    #: Fewer optimizer steps than this in a whole run cannot train the model to
+    #: anything usable (a rule of thumb per family, not a guarantee); the run layer
+    #: warns below it.
+    min_training_steps: int = 200
 
     def __init__(
         self,
@@ -154,6 +159,22 @@ class ZooModel(keras.Model):
         images, _ = first_batch(x, y)
         if images is not None:
             self.check_images(images)
+            self.warn_unused_range(images)
+
+    def warn_unused_range(self, images: Any) -> None:
+        """Warn when checked images never reach the lower half of the model's value range:
+        the data is most likely in another range ([0, 1] data for a [-1, 1] model)."""
+        low, high = self.value_range
+        lowest = float(np.min(images))
+        if lowest >= (low + high) / 2:
+            scale = "symmetric" if (low, high) == (-1.0, 1.0) else "unit"
+            warn(
+                f"{self.name} works on pixels in [{low:g}, {high:g}], but the first training "
+                f"batch never goes below {lowest:g}: the data looks scaled for another range. "
+                f"Load it with load_dataset(..., scale={scale!r}), or build the model with "
+                "value_range matching the data (create_model(name, dataset_info=info)).",
+                stacklevel=4,
+            )
 
     def _checked(self, x: Any, y: Any, what: str = "inputs", first_batch: bool = True) -> Any:
         """Run `check_training_data` (unless not `first_batch`), check arrays whole for
@@ -187,6 +208,11 @@ class ZooModel(keras.Model):
         if self.built and self.optimizer is not None and not self.optimizer.built:
             with self.distribute_strategy.scope():
                 self.optimizer.build(self.trainable_variables)
+
+    def adapt_to_training_set(self, num_examples: int | None) -> None:
+        """Settle what depends on the size of the training set before the first step
+        (nothing by default; a GAN's `augment="auto"`). The run layer calls it with the
+        number of training images."""
 
     def prepare_for_training(self, x: Any, y: Any = None) -> None:
         """Measure what the model needs from its training data before the first step

@@ -19,6 +19,8 @@ import sys
 import warnings
 from typing import Iterator
 
+from keras_genzoo.core.notices import ZooWarning
+
 COMMAND = "keras-genzoo"
 MODULES = ("keras_genzoo", "keras_genzoo.cli")
 VERBOSE_FLAG = "--verbose"
@@ -60,9 +62,16 @@ def quiet_startup() -> None:
         tf.config.list_physical_devices()  # device probing logs here; nothing is initialised
 
 
+def _one_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{COMMAND}: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def silence_library_warnings() -> None:
-    """Hide Python warnings and TensorFlow/absl log records a user cannot act on."""
+    """Hide Python warnings and TensorFlow/absl log records a user cannot act on; the
+    package's own `ZooWarning`s stay, shown as one line each."""
     warnings.filterwarnings("ignore")
+    warnings.filterwarnings("always", category=ZooWarning)
+    warnings.showwarning = _one_line
     for name in ("tensorflow", "absl", "h5py", "PIL"):
         logging.getLogger(name).setLevel(logging.ERROR)
     from absl import logging as absl_logging

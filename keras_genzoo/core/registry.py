@@ -111,8 +111,37 @@ def builder_parameters(name: str) -> dict[str, inspect.Parameter]:
     return dict(sig.parameters)
 
 
-def create_model(name: str, **overrides: Any) -> keras.Model:
-    """Build a fresh (untrained) model from the builder registered as `name`."""
+def dataset_arguments(name: str, info: Any, *, value_range: bool = True) -> dict[str, Any]:
+    """The builder arguments of `name` that a dataset fixes, from its `DatasetInfo`.
+
+    Each is given only where the builder takes it: `image_shape`, `num_classes`,
+    `num_levels` (where the builder's default is None) and, with `value_range`, the
+    range `load_dataset` scaled the images to. The run layer builds its models with
+    these (without `value_range`: it scales the data to the model instead).
+    """
+    params = builder_parameters(name)
+    arguments: dict[str, Any] = {}
+    if "image_shape" in params:
+        arguments["image_shape"] = tuple(info.image_shape)
+    if "num_classes" in params:
+        arguments["num_classes"] = info.num_classes
+    if "num_levels" in params and params["num_levels"].default is None and info.num_levels:
+        arguments["num_levels"] = info.num_levels
+    if value_range and "value_range" in params:
+        arguments["value_range"] = tuple(info.value_range)
+    return arguments
+
+
+def create_model(name: str, *, dataset_info: Any = None, **overrides: Any) -> keras.Model:
+    """Build a fresh (untrained) model from the builder registered as `name`.
+
+    With `dataset_info` (the `DatasetInfo` of `load_dataset` or `load_arrays`) the
+    model is built for that data: its image shape, classes and value range fill the
+    builder arguments not given in `overrides` (`dataset_arguments`), and a model whose
+    value range still differs from the data's is refused with the fix.
+    """
+    if dataset_info is not None:
+        overrides = {**dataset_arguments(name, dataset_info), **overrides}
     entry = get_entry(name)
     params = builder_parameters(name)
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
@@ -130,4 +159,14 @@ def create_model(name: str, **overrides: Any) -> keras.Model:
     model = entry.builder(**overrides)
     if isinstance(model, keras.Model):
         model.zoo_builder = BuilderCall(name, dict(overrides))
+    model_range = getattr(model, "value_range", None)
+    if dataset_info is not None and model_range is not None:
+        data_range = tuple(float(v) for v in dataset_info.value_range)
+        if tuple(model_range) != data_range:
+            scale = {(0.0, 1.0): "unit", (-1.0, 1.0): "symmetric"}.get(tuple(model_range))
+            fix = f"load_dataset(..., scale={scale!r})" if scale else "data in that range"
+            raise ValueError(
+                f"{name} works on pixels in {list(model_range)}, but dataset_info says the "
+                f"data is in {list(data_range)}. Load the data with {fix}."
+            )
     return model

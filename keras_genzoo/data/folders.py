@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from keras_genzoo.core.notices import warn
 from keras_genzoo.data.errors import DataFormatError, DataNotFoundError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -160,8 +160,9 @@ def decode_image_file(path: str) -> np.ndarray:
     except (tf.errors.OpError, ValueError) as err:
         raise BadImageError(
             f"Could not decode image file {path}: {_decode_error(err)}. The file is truncated, "
-            "corrupt or not an image; replace or delete it (or pass skip_bad_images=True to "
-            "leave out such files)."
+            "corrupt or not an image; replace or delete it, or leave out such files: "
+            "--skip-bad-images on the command line, skip_bad_images=True in Python or in a "
+            "run config's dataset."
         ) from err
     if image.dtype != tf.uint8:  # 16-bit PNGs
         image = tf.image.convert_image_dtype(image, tf.uint8, saturate=True)
@@ -240,20 +241,21 @@ def load_image_folder(folder: str, options: ImageOptions) -> ImageFolder:
     """Decode, check and conform every image of `folder` (see the module docstring).
 
     With `skip_bad_images`, files that cannot be used are left out with a warning that
-    names each one and says why.
+    names each one and says why (once per decoding: a folder read again unchanged,
+    with the same options, comes from memory).
     """
     paths, labels, class_names = find_image_files(folder)
     key = (os.path.realpath(folder), options, tuple(paths), tuple(labels or ()),
            tuple(map(_file_signature, paths)))
-    if key not in _last_decoded:
-        _last_decoded.clear()
-        _last_decoded[key] = _decode_folder(folder, options, paths, labels, class_names)
-    result = _last_decoded[key]
+    if key in _last_decoded:  # decoded (and warned about) already
+        return _last_decoded[key]
+    _last_decoded.clear()
+    result = _last_decoded[key] = _decode_folder(folder, options, paths, labels, class_names)
     if result.skipped:
-        warnings.warn(
+        warn(
             f"Skipped {len(result.skipped)} of {len(paths)} image files in {folder} "
             "(skip_bad_images=True): " + "; ".join(reason for _, reason in result.skipped),
-            stacklevel=4,
+            stacklevel=3,
         )
     return result
 

@@ -8,6 +8,7 @@ SHA-256 in the run's `checksums.json`, which `keras_genzoo.load` checks.
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import keras
@@ -31,6 +32,10 @@ BACKUP_DIR = "backup"
 PREVIEW_IMAGES = 32
 PREVIEW_COLUMNS = 8
 PANEL_GAP = 12  # white pixels between the panels of a reconstructions grid
+# The most of a run's time its per-epoch preview grids may take: drawing a GAN's
+# samples re-estimates its moving-average generator's batch statistics on 2,048 draws,
+# seconds that dwarfed 3-step epochs on a small folder (benchmarks/gan_epoch_overhead.py).
+PREVIEW_SHARE = 0.1
 
 
 # ----------------------------------------------------------------------------- files
@@ -137,26 +142,55 @@ def run_preview_grids(model: ZooModel, data: RunData, seed: int) -> dict[str, np
 
 
 class ImageSummaries(keras.callbacks.Callback):
-    """Writes preview grids as TensorBoard image summaries after every epoch."""
+    """Writes preview grids as TensorBoard image summaries after the first and the last
+    epoch, and after others while they take at most `time_share` of the time spent so
+    far (None: after every epoch).
 
-    def __init__(self, log_dir: str, make_grids: Callable[[], dict[str, np.ndarray]]) -> None:
+    The grids change no state of the model, so which epochs get one does not change
+    training.
+    """
+
+    def __init__(
+        self, log_dir: str, make_grids: Callable[[], dict[str, np.ndarray]],
+        time_share: float | None = None,
+    ) -> None:
         super().__init__()
         self.log_dir = log_dir
         self.make_grids = make_grids
+        self.time_share = time_share
         self._writer = None
+        self._started = 0.0
+        self._spent = 0.0
+        self.written_epochs: list[int] = []
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         import tensorflow as tf
 
         self._writer = tf.summary.create_file_writer(self.log_dir)
+        self._started = time.perf_counter()
+        self._spent = 0.0
+        self.written_epochs = []
+
+    def _due(self, epoch: int) -> bool:
+        if self.time_share is None or not self.written_epochs:
+            return True
+        if epoch + 1 >= self.params.get("epochs", 0):
+            return True
+        elapsed = time.perf_counter() - self._started
+        return self._spent <= self.time_share * elapsed
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         import tensorflow as tf
 
+        if not self._due(epoch):
+            return
+        started = time.perf_counter()
         with self._writer.as_default():
             for tag, grid in self.make_grids().items():
                 tf.summary.image(tag, grid[None], step=epoch)
         self._writer.flush()
+        self._spent += time.perf_counter() - started
+        self.written_epochs.append(epoch)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._writer.close()

@@ -2,6 +2,8 @@
 
 A run config is a `RunConfig`: `model` (a registered name), builder `overrides`,
 `dataset` (a `DatasetConfig`: a name and `load_dataset` options), `epochs`,
+`steps` (optional: the number of optimizer steps to train, in whole epochs rounded up;
+it replaces `epochs`, so a run means the same on 200 images as on 60,000),
 `batch_size`, `learning_rate`, `seed`, `strategy` and an optional `description`, plus:
 
 - `optimizer`: the optimizer to train with, as Keras serialises one
@@ -157,6 +159,7 @@ class RunConfig:
         default_factory=lambda: DatasetConfig(DEFAULT_DATASET)
     )
     epochs: int = 10
+    steps: int | None = None
     batch_size: int = 64
     learning_rate: float | None = None
     seed: int = 0
@@ -183,6 +186,8 @@ class RunConfig:
         object.__setattr__(self, "overrides", _read_only(self.overrides))
         object.__setattr__(self, "dataset", DatasetConfig.from_value(self.dataset))
         _check_positive_int("epochs", self.epochs)
+        if self.steps is not None:
+            _check_positive_int("steps", self.steps)
         _check_positive_int("batch_size", self.batch_size)
         rate = self.learning_rate
         if rate is not None:
@@ -212,8 +217,9 @@ class RunConfig:
         and run directories, `best_config.json` and preset metadata record."""
         data = {key: _copy(getattr(self, key)) for key in CONFIG_KEYS}
         data["dataset"] = self.dataset.to_dict()
-        if self.description is None:
-            del data["description"]
+        for optional in ("steps", "description"):
+            if data[optional] is None:
+                del data[optional]
         return data
 
     def replace(self, **changes: Any) -> RunConfig:

@@ -120,7 +120,8 @@ HELD_OUT_SPLITS = ("test", "validation")
 def load_run_data(config: RunConfig, model: ZooModel, held_out: str = "test") -> RunData:
     """Load the config's training and held-out splits in the form `model` trains on.
 
-    Images are scaled to the model's value range, conditional models get labels, and the
+    Images are scaled to the model's value range, conditional models get labels, the
+    model learns the number of training images (`adapt_to_training_set`) and the
     training data is checked by the model (shape, dtype, range) before any step runs.
     `held_out="validation"` holds out the validation split instead of the test split (the
     dataset's `validation_fraction` must then be positive); the training split leaves the
@@ -138,6 +139,7 @@ def load_run_data(config: RunConfig, model: ZooModel, held_out: str = "test") ->
     with reraised_as(RunError, *DATA_ERRORS):
         train_ds, train_info = load_dataset(name, "train", **load_options)
         test_ds, test_info = load_dataset(name, held_out, shuffle=False, **load_options)
+        model.adapt_to_training_set(train_info.num_examples)
         model.check_training_data(train_ds)
         train_images, _, _ = load_arrays(
             name, "train", scale=load_options["scale"],

@@ -28,8 +28,8 @@ from keras_genzoo.core.conditioning import split_batch
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.registry import (
     BuilderCall,
-    builder_parameters,
     create_model,
+    dataset_arguments,
     get_entry,
 )
 from keras_genzoo.data import DatasetInfo
@@ -44,6 +44,7 @@ from keras_genzoo.training.artifacts import (
     CONFIG_FILE,
     LOGS_DIR,
     METRICS_FILE,
+    PREVIEW_SHARE,
     ImageSummaries,
     RunCheckpoint,
     run_preview_grids,
@@ -60,6 +61,8 @@ from keras_genzoo.training.data import (
 from keras_genzoo.training.divergence import StopOnDivergence, TrainingDiverged
 from keras_genzoo.training.errors import RunError, reraised_as
 from keras_genzoo.training.evaluate import held_out_metrics, read_run_config
+from keras_genzoo.training.interrupt import StopOnInterrupt, TrainingInterrupted, interruptible
+from keras_genzoo.training.progress import EpochProgress, announce, run_length
 
 try:  # POSIX file locks; without them (Windows) a run does not claim its directory
     import fcntl
@@ -72,7 +75,7 @@ RUN_ENTRIES = (RUN_MODEL_FILE, CONFIG_FILE, METRICS_FILE, BACKUP_DIR, CHECKPOINT
 # Everything else a run writes, removed with the run by --overwrite.
 RUN_OUTPUTS = (LOGS_DIR, "reconstructions.png", "samples.png", "workers")
 # Config keys a resumed run may change.
-RESUMABLE_KEYS = ("epochs",)
+RESUMABLE_KEYS = ("epochs", "steps")
 # The claim file a run holds locked while it writes its directory.
 CLAIM_FILE = ".claim"
 # Where --overwrite keeps the old run until the new one has a checkpoint, and where its
@@ -82,17 +85,10 @@ MOVING_RUN_DIR = ".replaced-run.moving"
 
 
 def builder_arguments(config: RunConfig, info: DatasetInfo) -> dict[str, Any]:
-    """The builder arguments of a config: its overrides, the data's image shape and
-    classes (where the builder takes them), its grey levels (where the builder's
-    `num_levels` defaults to None, "from the data") and the config's learning rate."""
-    params = builder_parameters(config.model)
-    arguments = dict(config.overrides)
-    if "image_shape" in params:
-        arguments.setdefault("image_shape", tuple(info.image_shape))
-    if "num_classes" in params:
-        arguments.setdefault("num_classes", info.num_classes)
-    if "num_levels" in params and params["num_levels"].default is None and info.num_levels:
-        arguments.setdefault("num_levels", info.num_levels)
+    """The builder arguments of a config: its overrides, what the data fixes (image
+    shape, classes, levels: `dataset_arguments`, where the builder takes them) and the
+    config's learning rate."""
+    arguments = {**dataset_arguments(config.model, info, value_range=False), **config.overrides}
     if config.learning_rate is not None:
         arguments["learning_rate"] = config.learning_rate
     return arguments
@@ -121,6 +117,12 @@ def build_model(
     return model, arguments
 
 
+def steps_per_epoch(dataset: Any) -> int:
+    """The batches of one pass over a finite dataset (counted once when unknown)."""
+    steps = int(dataset.cardinality())
+    return steps if steps >= 1 else sum(1 for _ in dataset)
+
+
 class RunBackup(keras.callbacks.Callback):
     """Backs up the training state (`distribute.TrainingBackup`) after every epoch and
     restores it when training starts, as `keras.callbacks.BackupAndRestore` does.
@@ -142,9 +144,7 @@ class RunBackup(keras.callbacks.Callback):
         """(dataset, steps per epoch) for `fit`: the training data repeated in one stream,
         with the epochs the backup holds skipped, so every later epoch sees the batches
         (and the reshuffled order) of an uninterrupted run."""
-        steps = int(self.dataset.cardinality())
-        if steps < 1:  # unknown length: count the batches once
-            steps = sum(1 for _ in self.dataset)
+        steps = steps_per_epoch(self.dataset)
         done = int((self.backup.read_state() or {}).get("epoch", 0))
         return self.dataset.repeat().skip(done * steps), steps
 
@@ -185,9 +185,13 @@ class DropReplacedRun(keras.callbacks.Callback):
         drop_replaced_run(self.out_dir)
 
 
-def run_callbacks(out_dir: str, model: keras.Model, data: RunData, seed: int) -> list:
+def run_callbacks(
+    out_dir: str, model: keras.Model, data: RunData, seed: int,
+    preview_share: float | None = PREVIEW_SHARE,
+) -> list:
     """The callbacks of a run: the divergence check (first), TensorBoard scalars, image
-    summaries, the last checkpoint and, once it is saved, the deletion of the run an
+    summaries (taking at most `preview_share` of the training time; None: every
+    epoch), the last checkpoint and, once it is saved, the deletion of the run an
     `--overwrite` replaces."""
     log_dir = os.path.join(out_dir, LOGS_DIR)
     checkpoint_dir = os.path.join(out_dir, CHECKPOINTS_DIR)
@@ -196,7 +200,8 @@ def run_callbacks(out_dir: str, model: keras.Model, data: RunData, seed: int) ->
         StopOnDivergence(),
         keras.callbacks.TensorBoard(log_dir, write_graph=False),
         ImageSummaries(
-            os.path.join(log_dir, "images"), lambda: run_preview_grids(model, data, seed)
+            os.path.join(log_dir, "images"), lambda: run_preview_grids(model, data, seed),
+            time_share=preview_share,
         ),
         RunCheckpoint(os.path.join(checkpoint_dir, CHECKPOINT_FILE), out_dir),
         DropReplacedRun(out_dir),
@@ -212,7 +217,12 @@ def fit_model(
     backup_dir: str | None = None,
     verbose: int = 1,
 ) -> dict[str, list[float]]:
-    """Train `model` for the config's epochs; returns the history of every epoch.
+    """Train `model` for the config's length (`progress.run_length`: its epochs, or the
+    whole epochs holding its `steps`); returns the history of every epoch.
+
+    With `verbose`, it first says how many steps the run takes, then prints one line
+    per epoch (`progress.EpochProgress`); a run shorter than the model's
+    `min_training_steps` warns whatever `verbose` is.
 
     With `backup_dir` the training state is backed up after every epoch and, if a
     backup is there already, training resumes after its last completed epoch with the
@@ -223,21 +233,26 @@ def fit_model(
     which backs up the same way. The backup is kept; `train_run` deletes it once the
     run directory is written.
     """
+    per_epoch = steps_per_epoch(data.train)
+    epochs = run_length(config, per_epoch)
+    announce(model, config, data.train_info.num_examples, per_epoch, epochs, verbose)
     if config.strategy == "multiworker":
         return distribute.train(
-            model, data.train, epochs=config.epochs, verbose=verbose,
+            model, data.train, epochs=epochs, verbose=verbose,
             backup_dir=backup_dir, keep_backup=True,
         ).history
     backup = RunBackup(backup_dir, data.train) if backup_dir else None
     train, steps = backup.training_data() if backup else (data.train, None)
     checked = {"check_first_batch": False} if isinstance(model, ZooModel) else {}
+    progress = [EpochProgress(epochs, per_epoch)] if verbose else []
     fitted = model.fit(
-        train, epochs=config.epochs, steps_per_epoch=steps, shuffle=False,
-        validation_data=data.test, callbacks=[*callbacks, *([backup] if backup else [])],
-        verbose=verbose, **checked,  # load_run_data checked the first batch
+        train, epochs=epochs, steps_per_epoch=steps, shuffle=False,
+        validation_data=data.test,
+        callbacks=[*callbacks, *progress, *([backup] if backup else [])],
+        verbose=0, **checked,  # load_run_data checked the first batch
     ).history
     if backup and verbose and backup.completed:
-        print(f"Resumed from {backup_dir}: {backup.completed}/{config.epochs} epochs "
+        print(f"Resumed from {backup_dir}: {backup.completed}/{epochs} epochs "
               "were done before.")
     return backup.history if backup else fitted
 
@@ -499,7 +514,10 @@ def train_run(
     (the old run is replaced once the new one has its first checkpoint, and kept if the
     new one fails before that). Training backs up every epoch. A loss or weight that
     becomes NaN or infinite raises `TrainingDiverged`, after the run directory is
-    written with its last finite checkpoint as the model.
+    written with its last finite checkpoint as the model. Ctrl-C (SIGINT, in the main
+    thread) stops training at the next batch end and raises `TrainingInterrupted`
+    (a `KeyboardInterrupt`) saying how many epochs were kept: `resume=True` with the
+    same config then finishes the run exactly as an uninterrupted one.
     """
     config = as_run_config(config)
     with reraised_as(RunError, ValueError, TypeError, RuntimeError):
@@ -509,7 +527,7 @@ def train_run(
     writes_run = config.strategy != "multiworker" or distribute.is_chief()
     if not writes_run:  # a worker writes its own folder in the chief's run
         out_dir = os.path.join(out_dir, "workers", distribute.task_name())
-    with claimed_run_dir(out_dir) if writes_run else contextlib.nullcontext():
+    with interruptible() as stop, claimed_run_dir(out_dir) if writes_run else contextlib.nullcontext():
         if writes_run:
             if recover_replaced_run(out_dir) and verbose:
                 print(f"An interrupted --overwrite of {out_dir!r} had no checkpoint yet: "
@@ -520,8 +538,18 @@ def train_run(
         data = load_run_data(config, model)
         if writes_run and overwrite and holds_run(out_dir):
             set_aside_run(out_dir)
-        return _train_and_write(model, config, arguments, data, out_dir, backup_dir,
-                                callbacks, verbose)
+        try:
+            return _train_and_write(model, config, arguments, data, out_dir, backup_dir,
+                                    [StopOnInterrupt(stop), *callbacks], verbose)
+        except TrainingInterrupted as err:
+            state = distribute.TrainingBackup(backup_dir).read_state() or {}
+            completed = int(state.get("epoch", 0)) if holds_run(out_dir) else 0
+            epochs = run_length(config, steps_per_epoch(data.train))
+            kept = f"{out_dir!r} keeps them" if completed else "nothing was kept"
+            raise TrainingInterrupted(
+                f"Stopped by Ctrl-C after {completed} of {epochs} epochs; {kept}.",
+                completed, epochs,
+            ) from err
 
 
 def _train_and_write(

@@ -3,6 +3,8 @@
 The networks are public building blocks; the registered GANs are rows of one variant
 table (`BUILDERS.variant`, arguments in `ARGUMENTS`): conditional or not, a
 discriminator or a Wasserstein critic.
+Every builder takes `augment` ("auto" by default: differentiable augmentation when the
+training set is small, see `keras_genzoo.models.gan.augment`).
 """
 
 from __future__ import annotations
@@ -159,6 +161,7 @@ def _build(
     loss: str | None = None,
     label_smoothing: float | None = None,
     instance_noise: float | None = None,
+    augment: str | None = "auto",
     critic_filters: Sequence[int] | None = None,
     critic_steps: int | None = None,
     gradient_penalty_weight: float | None = None,
@@ -189,7 +192,7 @@ def _build(
         objective = dict(loss=loss, label_smoothing=label_smoothing, instance_noise=instance_noise)
     model = GAN(
         generator, discriminator, num_classes=num_classes, **objective, ema_decay=ema_decay,
-        value_range=SYMMETRIC_RANGE, seed=seed, name=name,
+        augment=augment, value_range=SYMMETRIC_RANGE, seed=seed, name=name,
     )
     model.compile(
         d_optimizer=_adam(learning_rate, beta_1, beta_2, "d_optimizer"),
@@ -214,6 +217,7 @@ ARGUMENTS = (
     Argument("label_smoothing", float, 0.0, only={"critic": False}),
     Argument("instance_noise", float, 0.0, only={"critic": False}),
     Argument("ema_decay", float | None, 0.999),
+    Argument("augment", str | None, "auto"),
     Argument("learning_rate", float, 2e-4),
     Argument("beta_1", float, 0.5),
     Argument("beta_2", float, 0.9, only={"critic": True}),

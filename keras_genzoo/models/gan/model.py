@@ -23,6 +23,7 @@ from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.precision import LossScaleOptimizer
 from keras_genzoo.core.randomness import evaluation_seed, fold_in_replica, numpy_rng
+from keras_genzoo.models.gan.augment import AUTO, auto_policy, check_policy, diff_augment
 from keras_genzoo.models.gan.losses import PROBABILISTIC, SMOOTHABLE, get_loss
 
 INTERPOLATIONS = ("slerp", "linear")
@@ -79,6 +80,16 @@ def latent_interpolation(
     return path.astype(np.float32)
 
 
+def _count_examples(x: Any, y: Any) -> int | None:
+    """The number of training examples in `fit`'s data, when it can be told cheaply."""
+    if isinstance(x, tf.data.Dataset):
+        batches = int(x.cardinality())
+        images, _ = first_batch(x, y)
+        return None if batches < 0 or images is None else batches * len(images)
+    images, _ = split_batch(x)
+    return len(images) if hasattr(images, "__len__") else None
+
+
 def _input_shapes(model: keras.Model) -> list[tuple]:
     return [tuple(x.shape[1:]) for x in model.inputs]
 
@@ -118,6 +129,13 @@ class GAN(Generator, ZooModel):
     added to its objective: the discriminator's, averaged over its calls on the real and
     the generated batch, to `d_loss`; the generator's to `g_loss`.
 
+    `augment` applies differentiable augmentation (`keras_genzoo.models.gan.augment`,
+    DiffAugment) to everything the discriminator sees in training, real and generated:
+    None (default here) for none, operations such as "translation,cutout", or "auto",
+    which decides at the first `fit` from the number of training images (the run
+    layer passes the exact number; `fit` counts an array's rows or a dataset's batches
+    times the first batch's size, and an unknown count means no augmentation).
+
     `fit` reports `d_loss`, `g_loss`, `d_real` and `d_fake` (the mean discriminator
     output on real and on generated batches: a probability for the cross-entropy losses,
     the raw score for the others), plus `gradient_penalty` when one is used. With
@@ -133,6 +151,8 @@ class GAN(Generator, ZooModel):
     """
 
     submodels = ("generator", "discriminator")
+    #: An adversarial game needs many steps before samples look like data.
+    min_training_steps = 1000
 
     def __init__(
         self,
@@ -146,6 +166,7 @@ class GAN(Generator, ZooModel):
         label_smoothing: float = 0.0,
         instance_noise: float = 0.0,
         ema_decay: float | None = None,
+        augment: str | Sequence[str] | None = None,
         image_shape: Sequence[int] | None = None,
         value_range: Sequence[float] = (-1.0, 1.0),
         seed: int | None = None,
@@ -201,6 +222,7 @@ class GAN(Generator, ZooModel):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay}.")
+        self.augment = check_policy(augment)
         self.seed = int(seed) if seed is not None else random.randint(1, 2**31 - 1)
 
         # Noise state lives in a variable (not a SeedGenerator) so `.keras` files keep it
@@ -268,8 +290,16 @@ class GAN(Generator, ZooModel):
                 f"makes {self.image_shape}."
             )
 
+    def adapt_to_training_set(self, num_examples: int | None) -> None:
+        """Settle `augment="auto"` for a training set of `num_examples` images (see
+        `keras_genzoo.models.gan.augment.auto_policy`); a settled policy stays."""
+        if self.augment == AUTO:
+            self.augment = auto_policy(num_examples, self.image_shape)
+
     def check_training_data(self, x: Any, y: Any = None) -> None:
         super().check_training_data(x, y)
+        if self.augment == AUTO:
+            self.adapt_to_training_set(_count_examples(x, y))
         if not self.is_conditional:
             return
         _, labels = first_batch(x, y)
@@ -416,6 +446,12 @@ class GAN(Generator, ZooModel):
             return samples
         return samples + self.instance_noise * self._normal(ops.shape(samples))
 
+    def _augmented(self, samples: Any, training: bool) -> Any:
+        """`samples` under the augmentation policy, in training only."""
+        if not training or self.augment in ((), AUTO):
+            return samples
+        return diff_augment(samples, self.augment, self._next_seed(), self.value_range)
+
     def _fake_batch(self, batch_size: Any, labels: Any, training: bool) -> Any:
         noise = self._normal((batch_size, self.latent_dim))
         inputs = noise if labels is None else [noise, labels]
@@ -446,7 +482,8 @@ class GAN(Generator, ZooModel):
         return ops.mean(ops.square(norms - 1.0))
 
     def _discriminator_loss(self, real: Any, fake: Any, labels: Any, training: bool):
-        real_in, fake_in = self._noisy(real), self._noisy(fake)
+        real_in = self._noisy(self._augmented(real, training))
+        fake_in = self._noisy(self._augmented(fake, training))
         real_scores = self._scores(real_in, labels, training)
         real_losses = _network_losses(self.discriminator)
         fake_scores = self._scores(fake_in, labels, training)
@@ -480,7 +517,7 @@ class GAN(Generator, ZooModel):
         def generator_objective():
             fake = self._fake_batch(batch_size, labels, training=True)
             g_own_losses = _network_losses(self.generator)
-            g_scores = self._scores(self._noisy(fake), labels, training=True)
+            g_scores = self._scores(self._noisy(self._augmented(fake, True)), labels, training=True)
             return ops.mean(self._objective.generator(g_scores)) + g_own_losses
 
         g_loss = self.gradient_step(
@@ -667,6 +704,7 @@ class GAN(Generator, ZooModel):
             label_smoothing=self.label_smoothing,
             instance_noise=self.instance_noise,
             ema_decay=self.ema_decay,
+            augment=self.augment if self.augment == AUTO else ",".join(self.augment) or None,
             seed=self.seed,
         )
         return config
