@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from keras_genzoo.core.quiet import ZooWarning
 from keras_genzoo.data.errors import DataFormatError, DataNotFoundError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -253,7 +254,7 @@ def load_image_folder(folder: str, options: ImageOptions) -> ImageFolder:
         warnings.warn(
             f"Skipped {len(result.skipped)} of {len(paths)} image files in {folder} "
             "(skip_bad_images=True): " + "; ".join(reason for _, reason in result.skipped),
-            stacklevel=4,
+            ZooWarning, stacklevel=4,
         )
     return result
 
