@@ -280,7 +280,8 @@ def test_train_and_sample_a_conditional_symmetric_generator(class_means_register
 
     fresh = tmp_path / "fresh.png"
     code, _, err = run_cli(
-        ["sample", "test_class_means", "--n", "10", "--set", "image_shape=[8,8,1]", "--out", fresh],
+        ["sample", "test_class_means", "--untrained", "--n", "10", "--set", "image_shape=[8,8,1]",
+         "--out", fresh],
         capsys,
     )
     assert code == 0, err
