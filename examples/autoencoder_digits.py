@@ -18,8 +18,8 @@ import keras
 import numpy as np
 
 import keras_genzoo
+from keras_genzoo import save_images
 from keras_genzoo.data import load_arrays, load_dataset
-from keras_genzoo.io.images import save_image_grid
 
 NOISE_LEVEL = 0.3
 
@@ -88,7 +88,7 @@ def main() -> None:
         clean[:8], noisy[:8], autoencoder.reconstruct(noisy[:8]), denoiser.reconstruct(noisy[:8])
     ])
     for name, images in (("reconstructions", pairs), ("denoising", denoising)):
-        path = save_image_grid(images, os.path.join(args.out, f"{name}.png"), ncols=8)
+        path = save_images(images, os.path.join(args.out, f"{name}.png"), columns=8)
         print(f"wrote {path}")
 
 

@@ -21,9 +21,9 @@ import keras
 import numpy as np
 
 import keras_genzoo
+from keras_genzoo import save_images
 from keras_genzoo.data import load_arrays, load_dataset
 from keras_genzoo.evaluation import conditional_accuracy, fid, load_feature_classifier
-from keras_genzoo.io.images import save_image_grid
 
 
 def main() -> None:
@@ -62,10 +62,12 @@ def main() -> None:
     # 4. Sample a grid (one row per digit for the cGAN) and a walk through latent space.
     grid_labels = np.repeat(np.arange(10), 10) if conditional else None
     samples = gan.generate(100, labels=grid_labels, seed=1)
-    grid = save_image_grid(samples, os.path.join(args.out, "samples.png"), info.value_range, ncols=10)
+    grid = save_images(samples, os.path.join(args.out, "samples.png"), columns=10,
+                       value_range=info.value_range)
     print("samples:", grid)
     path = gan.latent_walk(10, seed=2, labels=3 if conditional else None)
-    walk = save_image_grid(path, os.path.join(args.out, "latent_walk.png"), info.value_range, ncols=10)
+    walk = save_images(path, os.path.join(args.out, "latent_walk.png"), columns=10,
+                       value_range=info.value_range)
     print("latent walk:", walk)
 
     # 5. Scores on the held-out digits with the shipped (checksum-verified) classifier.

@@ -21,9 +21,9 @@ import keras
 import numpy as np
 
 import keras_genzoo
+from keras_genzoo import save_images
 from keras_genzoo.data import load_arrays, load_dataset
 from keras_genzoo.evaluation import conditional_accuracy
-from keras_genzoo.io.images import save_image_grid
 
 
 def main() -> None:
@@ -56,7 +56,7 @@ def main() -> None:
     started = time.perf_counter()
     samples = model.generate(100, labels=labels, seed=1)
     print(f"sampled 100 images in {time.perf_counter() - started:.1f} s")
-    print("samples:", save_image_grid(samples, os.path.join(args.out, "samples.png"), ncols=10))
+    print("samples:", save_images(samples, os.path.join(args.out, "samples.png"), columns=10))
     result = conditional_accuracy(samples, labels, "digits")
     print(f"samples classified as the requested digit: {result.accuracy:.1%}")
 

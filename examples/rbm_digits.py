@@ -25,8 +25,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 import keras_genzoo
+from keras_genzoo import save_images
 from keras_genzoo.data import load_arrays
-from keras_genzoo.io.images import save_image_grid
 
 
 def nudge(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +85,7 @@ def main() -> None:
 
     # 5. Samples: Gibbs chains started from the visible biases, written as a PNG grid.
     samples = rbm.generate(64, seed=0, gibbs_steps=1000)
-    path = save_image_grid(samples, os.path.join(args.out, "rbm_samples.png"))
+    path = save_images(samples, os.path.join(args.out, "rbm_samples.png"), value_range=rbm.value_range)
     print(f"wrote {path}")
 
     # 6. Save, reload (weights, random stream, optimizer state) and compare samples.
@@ -102,8 +102,9 @@ def main() -> None:
     history = gaussian.fit(x_train, batch_size=20, epochs=args.epochs, verbose=0).history
     print(f"Gaussian RBM reconstruction error {history['reconstruction_error'][0]:.3f} -> "
           f"{history['reconstruction_error'][-1]:.3f} (standardised pixels)")
-    path = save_image_grid(
-        gaussian.generate(64, seed=0), os.path.join(args.out, "rbm_gaussian_samples.png")
+    path = save_images(
+        gaussian.generate(64, seed=0), os.path.join(args.out, "rbm_gaussian_samples.png"),
+        value_range=gaussian.value_range,
     )
     print(f"wrote {path}")
 

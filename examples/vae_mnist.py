@@ -17,8 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 import keras_genzoo
+from keras_genzoo import save_images
 from keras_genzoo.data import load_arrays, load_dataset
-from keras_genzoo.io.images import save_image_grid
 
 
 def main() -> None:
@@ -43,12 +43,12 @@ def main() -> None:
           f"(reconstruction {metrics['reconstruction']:.2f} + KL {metrics['kl']:.2f})")
 
     samples = model.generate(64, seed=0)
-    print("wrote", save_image_grid(samples, os.path.join(args.out, "samples.png"), ncols=8))
+    print("wrote", save_images(samples, os.path.join(args.out, "samples.png"), columns=8))
 
     x_test, _, _ = load_arrays(name, "test", data_dir=args.data_dir)
     path = model.interpolate(x_test[:6], x_test[6:12], steps=10)  # (6, 10, H, W, C)
     grid = path.reshape(-1, *info.image_shape)
-    print("wrote", save_image_grid(grid, os.path.join(args.out, "interpolation.png"), ncols=10))
+    print("wrote", save_images(grid, os.path.join(args.out, "interpolation.png"), columns=10))
 
     saved = os.path.join(args.out, "model.keras")
     model.save(saved)

@@ -8,6 +8,7 @@ from keras_genzoo import data, evaluation, models, presets, training, tuning  # 
 from keras_genzoo.core import layers  # noqa: E402
 from keras_genzoo.core.registry import UnknownModelError, create_model, register_model  # noqa: E402
 from keras_genzoo.core.version import VERSION  # noqa: E402
+from keras_genzoo.io.images import save_images  # noqa: E402
 from keras_genzoo.loading import list_models, load  # noqa: E402
 from keras_genzoo.presets import list_presets, save_preset  # noqa: E402
 from keras_genzoo.tuning import tune  # noqa: E402
@@ -26,6 +27,7 @@ __all__ = [
     "models",
     "presets",
     "register_model",
+    "save_images",
     "save_preset",
     "training",
     "tune",

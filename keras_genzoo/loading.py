@@ -112,7 +112,9 @@ def load(
 ) -> keras.Model:
     """Load a zoo model by registry name, preset, `.keras` file or run directory.
 
-    - `load("vae_conv")`: a fresh model (with `overrides` passed to its builder);
+    - `load("vae_conv")`: a fresh, untrained model with random weights (`overrides` go
+      to its builder), the same as `create_model`: train it, or name a preset for
+      trained weights;
     - `load("vae_conv", pretrained="mnist_t10k")` or `load("vae_conv.mnist_t10k")`: a
       shipped preset; also a preset directory, or an https:// URL or local path of a
       preset archive (`.tar.gz`, `.tgz`, `.tar`, `.zip`; unpacked once into the cache,

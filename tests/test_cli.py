@@ -28,7 +28,7 @@ from keras_genzoo.training import train as train_module
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 8x8 digits are drawn 8x larger with 2 px between tiles: a panel of 4 x 8 tiles is
 # 4 * 66 + 2 = 266 px wide and 8 * 66 + 2 = 530 px high; panels are 12 px apart.
-PANEL_WIDTH, PANEL_HEIGHT = 266, 530
+PANEL_WIDTH, PANEL_HEIGHT = 266, 530 + 16  # a panel and its 16 px caption strip
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
@@ -281,7 +281,8 @@ def test_train_and_sample_a_conditional_symmetric_generator(class_means_register
 
     fresh = tmp_path / "fresh.png"
     code, _, err = run_cli(
-        ["sample", "test_class_means", "--n", "10", "--set", "image_shape=[8,8,1]", "--out", fresh],
+        ["sample", "test_class_means", "--untrained", "--n", "10", "--set", "image_shape=[8,8,1]",
+         "--out", fresh],
         capsys,
     )
     assert code == 0, err

@@ -57,6 +57,10 @@ def test_builders_compile_with_steps_per_execution_and_count_steps_exactly():
     assert int(model.optimizer.iterations) == 10
     model.fit(_digits(model, batches=3), epochs=1, verbose=0)
     assert int(model.optimizer.iterations) == 13
+    assert model.steps_per_execution == 3  # a dataset of known length: whole executions
+    unknown_length = _digits(model, batches=3).filter(lambda *_: True)
+    model.fit(unknown_length, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 16
     assert model.steps_per_execution == model.cpu_steps_per_execution
     images = next(iter(_digits(model)))
     assert model.predict(images, batch_size=8, verbose=0).shape == (32, 8, 8, 1)

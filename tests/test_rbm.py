@@ -22,9 +22,9 @@ from testing import ModelTestCase
 from threadpoolctl import threadpool_limits
 
 import keras_genzoo
+from keras_genzoo import save_images
 from keras_genzoo.core.layers import RBM
 from keras_genzoo.data import load_arrays
-from keras_genzoo.io.images import save_image_grid
 from keras_genzoo.models.rbm import (
     RBMModel,
     ais_log_partition,
@@ -586,7 +586,7 @@ def test_sampled_digits_written_as_png_look_like_digits(sklearn_and_ours, binary
     samples = model.generate(64, seed=0, gibbs_steps=500)
     np.testing.assert_array_equal(samples, model.generate(64, seed=0, gibbs_steps=500))
     assert not np.array_equal(samples, model.generate(64, seed=1, gibbs_steps=500))
-    path = save_image_grid(samples, str(tmp_path / "rbm_digits.png"))
+    path = save_images(samples, str(tmp_path / "rbm_digits.png"))
     grid = np.asarray(Image.open(path))
     assert grid.shape[0] >= 8 * 8 * 8 and grid.std() > 20
     rng = np.random.default_rng(0)

@@ -181,8 +181,10 @@ def test_bad_overrides_name_the_accepted_ones():
     with pytest.raises(TypeError, match="'latent_dims' \\(did you mean 'latent_dim'\\?\\)") as err:
         keras_genzoo.create_model("ae_conv", latent_dims=8)
     assert "Accepted overrides: image_shape, latent_dim" in str(err.value)
-    with pytest.raises(ValueError, match="latent_dim must be a positive integer, got 'big'"):
+    with pytest.raises(ValueError, match="latent_dim takes an integer, e.g. latent_dim=16; got 'big'"):
         keras_genzoo.create_model("ae_conv", latent_dim="big")
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer, got 0"):
+        keras_genzoo.create_model("ae_conv", latent_dim=0)
 
 
 def test_load_a_keras_file_and_a_run_directory(saved_run):

@@ -9,13 +9,16 @@
     keras-genzoo sample RUN_DIR_OR_NAME_OR_PRESET --n 64 --out grid.png
     keras-genzoo evaluate RUN_DIR_OR_PRESET
     keras-genzoo tune vae_conv --dataset digits --max-trials 10 --epochs 5 --directory tuning
+    keras-genzoo --version
 
 Argument parsing only: training, evaluation and the run directory's files are the run
 layer's (`keras_genzoo.training`). User errors exit with status 2 and a one-line message;
-training that diverges, and failures of the file system, exit with status 1; Ctrl-C
-exits with status 130 and no traceback (`train` says how to `--resume`). The command
-starts quietly (no TensorFlow start-up lines or library warnings) unless `--verbose` is
-given; the package's own warnings, which name something to fix, are always shown.
+training that diverges, metrics that do not reproduce, and failures of the file system
+exit with status 1; Ctrl-C exits with status 130 and no traceback (`train` says
+how to `--resume`). Every command takes `-v`/`--verbose`, repeatable, with the levels of
+`keras_genzoo.core.quiet`: none shows the package's own progress and the warnings that
+matter; `-v` adds Keras' progress bars and the libraries' warnings; `-vv` adds
+TensorFlow's start-up and C++ log lines. `--verbose N` and `--verbose=N` mean N times `-v`.
 """
 
 from __future__ import annotations
@@ -23,14 +26,18 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import shlex
 import sys
+import warnings
 from typing import Any, Sequence
 
 from keras_genzoo.core.capabilities import Generator
-from keras_genzoo.core.quiet import silence_library_warnings
+from keras_genzoo.core.notices import ZooWarning
+from keras_genzoo.core.quiet import apply_verbosity
 from keras_genzoo.core.registry import UnknownModelError, get_entry, list_models
-from keras_genzoo.io.images import image_grid
+from keras_genzoo.core.version import VERSION
+from keras_genzoo.io.images import save_images
 from keras_genzoo.loading import load
 from keras_genzoo.presets import (
     catalog,
@@ -53,21 +60,23 @@ from keras_genzoo.training import (
     parse_overrides,
     read_run_config,
     recorded_metrics,
+    reproduction_verdict,
     reraised_as,
     train_run,
-    write_png,
 )
-from keras_genzoo.training.artifacts import grid_scale
 from keras_genzoo.training.distribute import STRATEGIES
 from keras_genzoo.training.divergence import TrainingDiverged
 from keras_genzoo.training.interrupt import TrainingInterrupted
 from keras_genzoo.tuning import DEFAULT_MAX_PARAMS, TUNERS, SearchInterrupted, tune
 
 PROG = "keras-genzoo"
-_VERBOSE = "--verbose"
-_VERBOSE_HELP = "show TensorFlow's start-up messages and library warnings"
 _SKIP_BAD = "--skip-bad-images"
 _SKIP_BAD_HELP = "leave out unreadable image files of a folder, with a warning naming them"
+_VERBOSE_HELP = (
+    "more output, repeatable: -v adds Keras' progress bars and library warnings, -vv also "
+    "TensorFlow's own log lines"
+)
+_VERBOSE_NUMBER = re.compile(r"^--verbose(?:=(\d+))?$")
 
 
 class UsageError(Exception):
@@ -82,7 +91,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     config: dict[str, Any] = {}
     if args.config:
         config = load_run_config(args.config).to_dict()
-    elif getattr(args, "resume", False) and args.model is None and os.path.isdir(args.out):
+    elif getattr(args, "resume", False) and args.model is None:
+        if not os.path.isdir(args.out):
+            raise UsageError(
+                f"--resume: there is no run in {args.out!r} to continue (no such folder). "
+                f"Start one with `{PROG} train MODEL --out {args.out}`, or check the --out path."
+            )
         config = read_run_config(args.out).to_dict()
     steps = getattr(args, "steps", None)
     if steps is not None and args.epochs is not None:
@@ -225,7 +239,7 @@ def _cmd_build_presets(args: argparse.Namespace) -> int:
     written = build_presets(
         args.pattern, data_dirs=_data_dirs(args), presets_dir=args.presets_dir,
         runs_dir=args.runs_dir, source_dir=args.source_dir, quick=args.quick,
-        overwrite=args.overwrite, verbose=2,
+        overwrite=args.overwrite,
     )
     print(f"Built {len(written)} preset(s) into {args.presets_dir}.")
     return 0
@@ -234,7 +248,9 @@ def _cmd_build_presets(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     with reraised_as(UsageError, FileNotFoundError, ValueError):
         recorded = flat_metrics(recorded_metrics(args.source))
-        recomputed = flat_metrics(evaluate_run(args.source, data_dir=args.data_dir))
+        recomputed = flat_metrics(
+            evaluate_run(args.source, data_dir=args.data_dir)
+        )
     width = max(len("METRIC"), *(len(k) for k in recomputed))
     print(f"{'METRIC':<{width}}  {'RECORDED':>12}  {'RECOMPUTED':>12}  REL. DIFF")
     for name, value in recomputed.items():
@@ -244,7 +260,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             continue
         diff = abs(value - old) / max(abs(old), 1e-12)
         print(f"{name:<{width}}  {old:>12.6g}  {value:>12.6g}  {diff:.2e}")
-    return 0
+    reproduced, verdict = reproduction_verdict(recorded, recomputed)
+    print(verdict)
+    return 0 if reproduced else 1
 
 
 def _parse_labels(text: str | None, n: int) -> list[int] | None:
@@ -271,6 +289,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
             "and cannot sample. Autoencoders show reconstructions instead: see "
             "reconstructions.png in their run directory."
         )
+    if _untrained(args.run_or_name) and not args.untrained:
+        raise UsageError(_untrained_refusal(args.run_or_name))
     labels = _parse_labels(args.labels, args.n)
     with reraised_as(UsageError, ValueError):
         images = model.generate(args.n, labels=labels, seed=args.seed)
@@ -279,12 +299,29 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         os.makedirs(directory, exist_ok=True)
     num_classes = model.num_classes
     cycled = model.is_conditional and labels is None and num_classes <= 16
-    ncols = num_classes if cycled else None
-    grid = image_grid(images, model.value_range, ncols=ncols, scale=grid_scale(images), padding=2)
     with reraised_as(UsageError, ValueError, OSError):
-        write_png(grid, args.out)
+        save_images(images, args.out, columns=num_classes if cycled else None,
+                    value_range=model.value_range)
     print(f"Wrote {args.n} samples to {args.out}")
     return 0
+
+
+def _untrained(source: str) -> bool:
+    """Whether `load(source)` gives a freshly built model: a registered name, not a path."""
+    return source in list_models() and not os.path.exists(source)
+
+
+def _untrained_refusal(name: str) -> str:
+    shipped = list_presets(f"{name}.*")
+    if shipped:
+        where = (f"Its presets: {', '.join(shipped)} (e.g. `{PROG} sample {shipped[0]}`)")
+    else:
+        where = f"It has no preset; all presets: {', '.join(list_presets()) or 'none'}"
+    return (
+        f"{name!r} names a model, not trained weights: its samples would come from random "
+        f"weights. {where}; or train one with `{PROG} train {name} --out runs/{name}` and "
+        f"sample that folder. Pass --untrained to sample the untrained model on purpose."
+    )
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
@@ -303,7 +340,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             distributed=args.distributed or 0, overwrite=args.overwrite, timeout=args.timeout,
             validation_fraction=args.validation_fraction, max_params=max_params,
             epochs=args.epochs,
-            verbose=min(2, 1 + int(args.verbose or 0)),
+            verbose=min(2, 1 + args.verbose),
         )
     except SearchInterrupted as stop:
         print(f"{PROG} tune: interrupted; {stop.finished} finished trial(s) kept in "
@@ -346,11 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Train, sample and evaluate generative models and presets from the keras_genzoo zoo.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     listing = commands.add_parser("list", help="list registered models")
     listing.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'ae_*'")
-    listing.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    _add_verbose(listing)
     listing.set_defaults(handler=_cmd_list)
 
     train = commands.add_parser(
@@ -391,14 +429,14 @@ def build_parser() -> argparse.ArgumentParser:
     existing.add_argument(
         "--overwrite", action="store_true", help="replace the run in --out"
     )
-    train.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    _add_verbose(train)
     train.set_defaults(handler=_cmd_train)
 
     presets = commands.add_parser("presets", help="list shipped presets with their headline metric")
     presets.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'vae*'")
     presets.add_argument("--markdown", action="store_true",
                          help="print the presets table of the README and docs/BENCHMARKS.md")
-    presets.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    _add_verbose(presets)
     presets.set_defaults(handler=_cmd_presets)
 
     builder = commands.add_parser(
@@ -418,17 +456,19 @@ def build_parser() -> argparse.ArgumentParser:
     builder.add_argument("--quick", action="store_true",
                          help="one epoch, cheap metrics: a check of the mechanism, not a preset to ship")
     builder.add_argument("--overwrite", action="store_true", help="replace existing presets and runs")
-    builder.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    _add_verbose(builder)
     builder.set_defaults(handler=_cmd_build_presets)
 
     evaluate = commands.add_parser(
         "evaluate", help="recompute the held-out metrics of a run directory or a preset",
+        description="Recompute the recorded held-out metrics and compare: exit status 0 when "
+        "every one reproduces within tolerance, 1 when one does not.",
     )
     evaluate.add_argument(
         "source", help="run directory, preset name (vae_conv.mnist_t10k), preset folder or URL"
     )
     evaluate.add_argument("--data-dir", help="folder holding the dataset's files, if not the recorded one")
-    evaluate.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    _add_verbose(evaluate)
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     sample = commands.add_parser("sample", help="write a grid of generated images")
@@ -443,7 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="KEY=VALUE",
         help="builder override when sampling a fresh model by name (repeatable)",
     )
-    sample.add_argument(_VERBOSE, action="store_true", help=_VERBOSE_HELP)
+    sample.add_argument(
+        "--untrained", action="store_true",
+        help="allow sampling a registered name, a model with fresh random weights",
+    )
+    _add_verbose(sample)
     sample.set_defaults(handler=_cmd_sample)
 
     search = commands.add_parser(
@@ -489,13 +533,41 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"skip trials whose model has more weights (default: {DEFAULT_MAX_PARAMS:.0e}; "
         "0: no limit)",
     )
-    search.add_argument(
-        "--verbose", type=int, default=0,
-        help="also show keras-tuner's and Keras' progress output and library messages "
-        "(a line per trial and per epoch is shown anyway)",
-    )
+    _add_verbose(search)
     search.set_defaults(handler=_cmd_tune)
     return parser
+
+
+def _add_verbose(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-v", "--verbose", action="count", default=0, help=_VERBOSE_HELP)
+
+
+def counted_verbose_flags(argv: Sequence[str]) -> list[str]:
+    """`argv` with `--verbose N` and `--verbose=N` written as N times `-v` (the count flag)."""
+    result: list[str] = []
+    index = 0
+    while index < len(argv):
+        match = _VERBOSE_NUMBER.match(argv[index])
+        number = None
+        if match and match.group(1):
+            number = match.group(1)
+        elif match and index + 1 < len(argv) and argv[index + 1].isdigit():
+            number = argv[index + 1]
+            index += 1
+        result += ["-v"] * int(number) if number is not None else [argv[index]]
+        if argv[index] == "--":
+            result += argv[index + 1 :]
+            break
+        index += 1
+    return result
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line `keras-genzoo: warning: ...`, ours without a source location."""
+    text = f"{PROG}: warning: {message}" if issubclass(category, ZooWarning) else (
+        f"{PROG}: warning: {category.__name__}: {message} ({filename}:{lineno})"
+    )
+    print(text, file=sys.stderr if file is None else file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -503,13 +575,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(counted_verbose_flags(argv))
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 0
     args.command_line = shlex.join([PROG, *argv])
     args.argv = argv
-    if not args.verbose:
-        silence_library_warnings()
+    apply_verbosity(args.verbose)
+    warnings.showwarning = _show_warning
     try:
         return args.handler(args)
     except (UsageError, RunError, UnknownModelError) as err:

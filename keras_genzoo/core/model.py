@@ -39,6 +39,16 @@ def serialize_submodel(model: keras.Model) -> dict[str, Any]:
     return _tuples_as_lists(keras.saving.serialize_keras_object(model))
 
 
+def _known_length(x: Any) -> int | None:
+    """The number of batches of a dataset that knows it, else None. Keras' progress bar
+    counts whole executions, so a 23-batch epoch at 32 steps per execution shows
+    "32/23" unless the executions divide the epoch."""
+    if not isinstance(x, tf.data.Dataset):
+        return None
+    length = int(x.cardinality())
+    return length if length > 0 else None
+
+
 def _whole_array(x: Any) -> np.ndarray | None:
     """`x` as one NumPy array when it is an array or tensor (checked whole, cheaply)."""
     if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
@@ -242,10 +252,11 @@ class ZooModel(keras.Model):
         return self.cpu_steps_per_execution
 
     def _steps_per_execution_for(self, *step_counts: int | None) -> None:
-        """Run whole executions only: with a step count (`steps_per_epoch`, `steps`),
-        Keras runs every execution to its full length and overshoots the count, so use
-        the largest number of steps per execution, up to the compiled one, that divides
-        every given count. The compiled functions of each value are kept for reuse.
+        """Run whole executions only: with a step count (`steps_per_epoch`, `steps`, or
+        the length of a dataset that knows it), Keras runs every execution to its full
+        length and overshoots the count, so use the largest number of steps per
+        execution, up to the compiled one, that divides every given count. The compiled
+        functions of each value are kept for reuse.
         """
         configured = self.__dict__.setdefault(
             "_configured_steps_per_execution", self.steps_per_execution
@@ -276,24 +287,29 @@ class ZooModel(keras.Model):
         """Keras `fit`, after checking the data (`check_training_data`); NaN or inf in
         any batch stops it with a clear error. `check_first_batch=False` skips reading
         the first batch for the checks, for data checked already (the run layer does it
-        so that a resumed run reads its data exactly as an uninterrupted one)."""
+        so that a resumed run reads its data exactly as an uninterrupted one).
+
+        A `tf.data.Dataset` is shuffled by its own pipeline: `shuffle` defaults to False
+        for one (Keras' default, True, would only warn that it is ignored)."""
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)
+        epoch_steps = kwargs.get("steps_per_epoch") or _known_length(x)
         x = self._checked(x, y, first_batch=check_first_batch)
         validation = kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)) and validation:
             self._checked(*validation[:2], what="validation data")
         elif validation is not None:
             kwargs["validation_data"] = self._checked(validation, None, "validation data")
-        self._steps_per_execution_for(
-            kwargs.get("steps_per_epoch"), kwargs.get("validation_steps")
-        )
+        self._steps_per_execution_for(epoch_steps, kwargs.get("validation_steps"))
         with nonfinite_raised(self.name, "fit()"):
             return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any):
         if kwargs.get("_use_cached_eval_dataset"):  # fit's validation, checked by fit
             return super().evaluate(x, y, *args, **kwargs)
+        steps = kwargs.get("steps") or _known_length(x)
         x = self._checked(x, y)
-        self._steps_per_execution_for(kwargs.get("steps"))
+        self._steps_per_execution_for(steps)
         with nonfinite_raised(self.name, "evaluate()"):
             return super().evaluate(x, y, *args, **kwargs)
 

@@ -425,9 +425,13 @@ def _how_to_provide(name: str, data_dir: str | None, root: str, online_hint: boo
     where = (
         f"put {local} in {data_dir}"
         if data_dir is not None
-        else f"pass data_dir=<a folder holding {local}>, or put a prepared TFDS dataset in {root}"
+        else f"pass data_dir=<a folder holding {local}> (on the command line: --data-dir DIR), "
+        f"or put a prepared TFDS dataset in {root}"
     )
-    tail = ", or call again with download=True when online" if online_hint else ""
+    tail = (
+        ", or call again with download=True when online (in a run config: the dataset "
+        'option "download": true)' if online_hint else ""
+    )
     return (
         f"To provide it, {where} (prepare one on a machine with internet access with "
         f"tfds.load({name!r}, data_dir=...) and copy the folder){tail}."

@@ -30,6 +30,7 @@ import h5py
 import keras
 import numpy as np
 
+from keras_genzoo.core.notices import ZooWarning
 from keras_genzoo.core.registry import (
     BuilderCall,
     UnknownModelError,
@@ -457,7 +458,7 @@ def load_preset_dir(
             )
         warnings.warn(
             "Loaded every compatible layer of the preset; left at their fresh values: "
-            + "; ".join(mismatched), stacklevel=3,
+            + "; ".join(mismatched), ZooWarning, stacklevel=3,
         )
     else:
         keras.saving.load_weights(model, weights_path, objects_to_skip=optimizers)

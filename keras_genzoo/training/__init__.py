@@ -15,6 +15,7 @@
   configs and publishes them into `pretrained/<model>/<tag>/`.
 """
 
+from keras_genzoo.io.images import write_png
 from keras_genzoo.io.jsonfiles import jsonable, write_json
 from keras_genzoo.training.artifacts import (
     BACKUP_DIR,
@@ -26,7 +27,6 @@ from keras_genzoo.training.artifacts import (
     preview_grids,
     run_preview_grids,
     save_model,
-    write_png,
 )
 from keras_genzoo.training.build import (
     DEFAULT_RUNS_DIR,
@@ -63,6 +63,7 @@ from keras_genzoo.training.evaluate import (
     read_run_config,
     reconstruction_report,
     recorded_metrics,
+    reproduction_verdict,
     score_metrics,
 )
 from keras_genzoo.training.train import (
@@ -114,6 +115,7 @@ __all__ = [
     "read_run_config",
     "reconstruction_report",
     "recorded_metrics",
+    "reproduction_verdict",
     "reraised_as",
     "run_callbacks",
     "run_preview_grids",

@@ -1,6 +1,7 @@
 """What a run writes: preview grids, TensorBoard image summaries, reports and files.
 
-Every file of a run directory is written by `save_model`, `write_json` or `write_png`,
+Every file of a run directory is written by `save_model`, `write_json` or
+`keras_genzoo.io.images.write_png`,
 each to a temporary name that replaces the file only once it is complete
 (`keras_genzoo.io.atomic`). `save_model` refuses NaN weights and records each model file's
 SHA-256 in the run's `checksums.json`, which `keras_genzoo.load` checks.
@@ -18,7 +19,7 @@ from keras_genzoo.core.capabilities import Encoder, Generator
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.io.atomic import replacing
 from keras_genzoo.io.checksums import record_checksum
-from keras_genzoo.io.images import image_grid
+from keras_genzoo.io.images import grid_scale, image_grid, with_caption
 from keras_genzoo.models.autoencoders import DenoisingAutoencoder
 from keras_genzoo.training.data import RunData
 from keras_genzoo.training.divergence import check_finite_weights
@@ -39,15 +40,6 @@ PREVIEW_SHARE = 0.1
 
 
 # ----------------------------------------------------------------------------- files
-
-
-def write_png(grid: np.ndarray, path: str) -> str:
-    """Write a uint8 (H, W, C) grid as a PNG file; returns the path."""
-    from PIL import Image
-
-    with replacing(path) as temporary:
-        Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(temporary, "PNG")
-    return path
 
 
 def save_model(model: keras.Model, path: str, run_dir: str | None = None) -> str:
@@ -84,11 +76,6 @@ def reconstruct(model: Encoder, images: np.ndarray, labels: np.ndarray | None) -
     return np.asarray(model.reconstruct(images, labels=labels if model.is_conditional else None))
 
 
-def grid_scale(images: np.ndarray) -> int:
-    """Nearest-neighbour enlargement that draws a tile about 64 pixels high."""
-    return max(1, 64 // max(int(images.shape[1]), 1))
-
-
 def preview_grids(
     model: ZooModel,
     inputs: np.ndarray,
@@ -100,9 +87,10 @@ def preview_grids(
 ) -> dict[str, np.ndarray]:
     """uint8 image grids showing what `model` does: reconstructions and/or samples.
 
-    The reconstructions grid puts panels side by side, tile for tile: the original
-    images (the clean targets), the model's inputs when they differ (noisy pairs, or the
-    noise a denoising model adds itself), then the model's reconstructions.
+    The reconstructions grid puts panels side by side, tile for tile, each captioned
+    underneath: the original images (the clean targets, "input"), the model's inputs when
+    they differ (noisy pairs, or the noise a denoising model adds itself), then the
+    model's reconstructions.
     """
     value_range = model.value_range
     grids = {}
@@ -113,10 +101,15 @@ def preview_grids(
         elif isinstance(model, DenoisingAutoencoder):
             panels.append(model.corrupt(inputs, seed=seed))
         panels.append(reconstruct(model, panels[-1], labels))
+        captions = ["input", "model input (noisy)", "reconstruction"]
+        captions = captions[:1] + captions[1 : len(panels) - 1] + captions[-1:]
         scale = grid_scale(targets)
         tiles = [
-            image_grid(panel, value_range, ncols=PREVIEW_COLUMNS // 2, scale=scale, padding=2)
-            for panel in panels
+            with_caption(
+                image_grid(panel, value_range, ncols=PREVIEW_COLUMNS // 2, scale=scale, padding=2),
+                caption,
+            )
+            for panel, caption in zip(panels, captions)
         ]
         gap = np.full((tiles[0].shape[0], PANEL_GAP, tiles[0].shape[2]), 255, np.uint8)
         grids["reconstructions"] = np.concatenate(

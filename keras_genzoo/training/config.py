@@ -34,6 +34,7 @@ from typing import Any, Mapping, Sequence
 
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.registry import UnknownModelError, builder_parameters
+from keras_genzoo.core.variants import example, type_problem
 from keras_genzoo.data import load_dataset
 from keras_genzoo.evaluation.heldout import MEASUREMENTS
 from keras_genzoo.training.distribute import STRATEGIES
@@ -183,6 +184,14 @@ class RunConfig:
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
         if not takes_any:
             check_known_keys(list(self.overrides), list(params), f"argument of model {self.model!r}:")
+        for key, value in self.overrides.items():
+            problem = key in params and type_problem(params[key], value)
+            if problem:
+                sample = example(params[key].annotation, params[key].default)
+                raise RunError(
+                    f"Builder argument of model {self.model!r}: {problem}. On the command "
+                    f"line: --set {key}={sample} (the value is JSON)."
+                )
         object.__setattr__(self, "overrides", _read_only(self.overrides))
         object.__setattr__(self, "dataset", DatasetConfig.from_value(self.dataset))
         _check_positive_int("epochs", self.epochs)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
-from typing import Any
+from typing import Any, Mapping
 
 import keras
 import numpy as np
@@ -77,6 +78,35 @@ def held_out_metrics(model: keras.Model, data: RunData, config: RunConfig) -> di
     if config.metrics:
         metrics["scores"] = score_metrics(model, data, config)
     return metrics
+
+
+# How far a recomputed metric may be from the recorded one and still count as reproduced:
+# relative, with an absolute floor for values near zero.
+REPRODUCTION_RTOL = 1e-3
+REPRODUCTION_ATOL = 1e-6
+
+
+def reproduction_verdict(
+    recorded: Mapping[str, float], recomputed: Mapping[str, float]
+) -> tuple[bool, str]:
+    """(every metric recorded and recomputed agrees within tolerance, a one-line verdict).
+
+    Both are flat `{name: value}` mappings (`keras_genzoo.presets.flat_metrics`); a
+    metric only one of them has is not compared.
+    """
+    compared = [name for name in recomputed if name in recorded]
+    failed = [
+        name for name in compared
+        if not math.isclose(recomputed[name], recorded[name], rel_tol=REPRODUCTION_RTOL,
+                            abs_tol=REPRODUCTION_ATOL)
+    ]
+    tolerance = f"relative tolerance {REPRODUCTION_RTOL:g}"
+    if not compared:
+        return False, "Not reproduced: no recorded metric was recomputed."
+    if failed:
+        return False, (f"Not reproduced: {len(failed)} of {len(compared)} recorded metrics differ "
+                       f"beyond {tolerance}: {', '.join(failed)}.")
+    return True, f"Reproduced: all {len(compared)} recorded metrics agree within {tolerance}."
 
 
 def _read_json(path: str, what: str) -> Any:

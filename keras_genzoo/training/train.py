@@ -35,6 +35,7 @@ from keras_genzoo.core.registry import (
 from keras_genzoo.data import DatasetInfo
 from keras_genzoo.io.atomic import copy_file
 from keras_genzoo.io.checksums import MANIFEST_FILE, record_checksum, verify_recorded
+from keras_genzoo.io.images import write_png
 from keras_genzoo.io.jsonfiles import jsonable, write_json
 from keras_genzoo.loading import RUN_MODEL_FILE
 from keras_genzoo.training import distribute
@@ -49,7 +50,6 @@ from keras_genzoo.training.artifacts import (
     RunCheckpoint,
     run_preview_grids,
     save_model,
-    write_png,
 )
 from keras_genzoo.training.config import RunConfig, as_run_config
 from keras_genzoo.training.data import (

@@ -206,6 +206,13 @@ def _ais_log_weights(
 ) -> tf.Tensor:
     dtype = kernel.dtype
 
+    def affine(x: tf.Tensor, weights: tf.Tensor, bias: tf.Tensor, transpose: bool = False) -> tf.Tensor:
+        # The bias is broadcast to the product's shape first: TensorFlow's CPU graph
+        # rewrite tries to fuse a MatMul and a broadcasting add, cannot in float64, and
+        # logs "Not handling type DT_DOUBLE" for each; the sums are the same.
+        product = tf.matmul(x, weights, transpose_b=transpose)
+        return product + tf.broadcast_to(bias, tf.shape(product))
+
     def visible_part(v: tf.Tensor, beta: tf.Tensor) -> tf.Tensor:
         if gaussian:
             return -0.5 * (
@@ -232,7 +239,7 @@ def _ais_log_weights(
         tf.broadcast_to(base_bias, (num_chains, visible_units)),
         tf.random.experimental.stateless_fold_in(seed, 0),
     )
-    hidden_input = tf.matmul(v, kernel) + hidden_bias
+    hidden_input = affine(v, kernel, hidden_bias)
     log_w = log_unnormalised(v, hidden_input, betas[1]) - log_unnormalised(
         v, hidden_input, betas[0]
     )
@@ -244,11 +251,9 @@ def _ais_log_weights(
         hidden_probs = tf.sigmoid(beta * hidden_input)
         noise = tf.random.stateless_uniform(tf.shape(hidden_probs), hidden_seed, dtype=dtype)
         h = tf.cast(noise < hidden_probs, dtype)
-        visible_input = (1.0 - beta) * base_bias + beta * (
-            tf.matmul(h, kernel, transpose_b=True) + visible_bias
-        )
+        visible_input = (1.0 - beta) * base_bias + beta * affine(h, kernel, visible_bias, True)
         v = sample_visible(visible_input, visible_seed)
-        hidden_input = tf.matmul(v, kernel) + hidden_bias
+        hidden_input = affine(v, kernel, hidden_bias)
         log_w += log_unnormalised(v, hidden_input, betas[k + 1]) - log_unnormalised(
             v, hidden_input, beta
         )
