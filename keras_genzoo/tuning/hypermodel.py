@@ -68,6 +68,8 @@ class ZooHyperModel(kt.HyperModel):
     Args:
         name: a registered builder (`keras_genzoo.list_models()`).
         image_shape, num_classes: the data's shape and classes.
+        num_levels: the data's grey levels (`DatasetInfo.num_levels`), for builders that
+            take them from the data (a VAE's discrete likelihood); None: the builder's own.
         objective: an objective name the family produces (default: the family's first),
             or a `keras_tuner.Objective` with that name and direction.
         config: a run config (a `runs.RunConfig` or its JSON form) whose data `fit` trains on
@@ -91,6 +93,7 @@ class ZooHyperModel(kt.HyperModel):
         image_shape: Sequence[int],
         num_classes: int | None = None,
         *,
+        num_levels: int | None = None,
         objective: str | kt.Objective | None = None,
         config: runs.RunConfig | Mapping[str, Any] | None = None,
         fixed_arguments: Mapping[str, Any] | None = None,
@@ -106,6 +109,7 @@ class ZooHyperModel(kt.HyperModel):
         self.model_name = name
         self.image_shape = tuple(int(d) for d in image_shape)
         self.num_classes = num_classes
+        self.num_levels = num_levels
         self.config = runs.as_run_config(config or {"model": name})
         if self.config.model != name:
             raise TuningError(f"The run config trains {self.config.model!r}, not {name!r}.")
@@ -130,7 +134,7 @@ class ZooHyperModel(kt.HyperModel):
         config = runs.as_run_config(config)
         info = runs.probe_dataset(config)
         return cls(config.model, info.image_shape, info.num_classes or None,
-                   config=config, **kwargs)
+                   num_levels=info.num_levels, config=config, **kwargs)
 
     # ------------------------------------------------------------------ the space
 
@@ -165,12 +169,13 @@ class ZooHyperModel(kt.HyperModel):
         )
 
     def _info(self) -> DatasetInfo:
-        """What `runs.build_model` reads of the data: its image shape and classes."""
+        """What `runs.build_model` reads of the data: its image shape, classes and levels."""
         param = builder_parameters(self.model_name).get("num_classes")
         num_classes = self.num_classes or (param.default if param is not None else 0)
         return DatasetInfo(
             name=self.config.dataset.name, split="train", image_shape=self.image_shape,
             value_range=(0.0, 1.0), num_classes=num_classes, num_examples=0, source="",
+            num_levels=self.num_levels,
         )
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
