@@ -572,5 +572,5 @@ def test_example_logs_losses_to_tensorboard_and_writes_grids(tmp_path, monkeypat
     tags = set(events.Tags()["tensors"])
     assert {"epoch_d_loss", "epoch_g_loss", "epoch_d_real", "epoch_d_fake"} <= tags
     assert [event.step for event in events.Tensors("epoch_g_loss")] == [0, 1]
-    assert Image.open(tmp_path / "samples.png").size == (651, 651)  # 10 x 10 digits of 64 px
+    assert Image.open(tmp_path / "samples.png").size == (662, 662)  # 10 x 10 digits of 64 px, 2 px gaps
     assert (tmp_path / "latent_walk.png").is_file() and (tmp_path / "dcgan.keras").is_file()

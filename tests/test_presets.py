@@ -101,8 +101,11 @@ def test_save_preset_writes_config_weights_and_full_metadata(tiny):
     with open(os.path.join(directory, "checksums.json")) as f:
         assert json.load(f) == {"metadata.json": sha256_file(os.path.join(directory, "metadata.json"))}
     model = tiny["model"]
-    # 64-32-8 encoder (mean and log-variance), 4-32-64 decoder
-    assert metadata["parameters"] == (64 * 32 + 32) + (32 * 8 + 8) + (4 * 32 + 32) + (32 * 64 + 64)
+    # 64-32-8 encoder (mean and log-variance), 4-32-64 decoder, the discretised logistic's
+    # learned scale (one channel)
+    assert metadata["parameters"] == (
+        (64 * 32 + 32) + (32 * 8 + 8) + (4 * 32 + 32) + (32 * 64 + 64) + 1
+    )
     assert metadata["parameters"] == sum(int(np.prod(w.shape)) for w in model.weights)
     assert (metadata["model"], metadata["family"]) == ("vae_dense", "vae")
     assert metadata["license"]["weights"] == "Apache-2.0" and "scikit-learn" in metadata["license"]["data"]
@@ -144,7 +147,8 @@ def test_fine_tuning_continues_from_the_preset(tiny):
     train_ds, _ = load_dataset("digits", batch_size=128, seed=0)
     test_ds, _ = load_dataset("digits", "test", batch_size=128, shuffle=False)
     model = keras_genzoo.load(tiny["dir"])
-    fresh = keras_genzoo.create_model("vae_dense", image_shape=(8, 8, 1), latent_dim=4, units=[32])
+    fresh = keras_genzoo.create_model("vae_dense", image_shape=(8, 8, 1), latent_dim=4, units=[32],
+                                      num_levels=17)  # the preset's likelihood: the digits' levels
     start = model.evaluate(test_ds, verbose=0, return_dict=True)["loss"]
     untrained = fresh.evaluate(test_ds, verbose=0, return_dict=True)["loss"]
     assert start < 0.9 * untrained, "the preset's weights should already be trained"
@@ -167,7 +171,7 @@ def test_shape_changing_overrides_fail_or_load_the_compatible_layers(tiny):
     loaded = {w.path: np.asarray(w) for w in partial.weights}
     same = [p for p in loaded if p in trained and loaded[p].shape == trained[p].shape
             and np.array_equal(loaded[p], trained[p])]
-    assert len(same) == 4  # encoder and decoder hidden layers: kernel and bias each
+    assert len(same) == 5  # hidden layers' kernels and biases, the likelihood's scale
     # overrides that keep the shapes are fine
     assert keras_genzoo.load(tiny["dir"], beta=2.0).beta == 2.0
 
@@ -642,7 +646,7 @@ def test_every_family_ships_a_preset_with_complete_metadata():
         assert metadata["license"]["data"] and metadata["license"]["weights"] == "Apache-2.0"
         assert metadata["headline"] and presets.headline_value(metadata) is not None
         assert config["model"] == model and metadata["parameters"] > 0
-    assert total < 5_000_000, f"shipped weights total {total} bytes"  # 4.56 MB measured
+    assert total < 15_000_000, f"shipped weights total {total} bytes"  # 12.1 MB measured
 
 
 def test_each_family_declares_its_presets_beside_it_and_every_one_is_built():
@@ -667,7 +671,7 @@ def test_each_family_declares_its_presets_beside_it_and_every_one_is_built():
 
 def test_the_build_plan_reproduces_each_recorded_command():
     """`build_presets` trains what each digits preset's metadata says trained it."""
-    builds = runs.plan_builds("*.digits", presets_dir=os.path.join("keras_genzoo", "pretrained"),
+    builds = runs.plan_builds("*.digits", presets_dir="pretrained",
                               source_dir=REPO_ROOT, overwrite=True)
     assert [b.declaration.name for b in builds] == [n for n in SHIPPED if n.endswith(".digits")]
     for build in builds:

@@ -122,6 +122,7 @@ def test_ctrl_c_keeps_finished_epochs_and_resume_finishes_exactly(tmp_path):
     history of an uninterrupted run."""
     config = {"model": "ae_dense", "overrides": {"latent_dim": 4, "units": [32]},
               "epochs": 4, "batch_size": 256, "seed": 3}
+    handler_before = signal.getsignal(signal.SIGINT)  # SIG_IGN when started in the background
     stopped = str(tmp_path / "stopped")
     with pytest.raises(TrainingInterrupted, match="after 2 of 4 epochs") as err:
         runs.train_run(config, stopped, callbacks=[_CtrlCAfterEpoch(1)], verbose=0)
@@ -129,7 +130,7 @@ def test_ctrl_c_keeps_finished_epochs_and_resume_finishes_exactly(tmp_path):
     assert isinstance(err.value, KeyboardInterrupt)
     assert distribute.TrainingBackup(os.path.join(stopped, runs.BACKUP_DIR)).read_state()["epoch"] == 2
     assert not os.path.exists(os.path.join(stopped, "model.keras"))
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is handler_before  # handler restored
 
     runs.train_run(config, stopped, resume=True, verbose=0)
     reference = str(tmp_path / "reference")

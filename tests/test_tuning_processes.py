@@ -72,13 +72,17 @@ def test_a_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     assert [row["status"] for row in rows] == ["COMPLETED"] * 4
 
 
+@pytest.mark.slow  # about 30 s: a search, stopped, then resumed
 def test_ctrl_c_stops_a_search_within_seconds_and_the_same_command_resumes_it(tmp_path):
     """SIGINT after the first trial: the search stops at once with a one-line hint and
     status 130, no traceback; the same command then runs only the trials left."""
     project = os.path.join(tmp_path, "ae_dense_digits")
     command = _tune_command(tmp_path, "--max-trials", "2")
+    # Ctrl-C reaches a foreground process with SIGINT's default disposition; a shell
+    # starts background jobs with SIGINT ignored, which the child would inherit.
     first = subprocess.Popen(command, env=_env(), cwd=tmp_path, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not _ended(project):

@@ -54,7 +54,9 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
     The last two take a fixed scale (standard deviation) `decoder_std` or a learned one
     per channel (`"learned"`). The first two are probability mass functions, so their
     numbers are log-probabilities of the data; the Gaussian's are densities, which do
-    not compare with them. Data that are not levels of a discrete likelihood are refused.
+    not compare with them. A Bernoulli likelihood refuses pixels other than 0 and 1; the
+    discretised logistic takes each pixel at its nearest level (resized images, say), so
+    its numbers are log-probabilities of the data quantised to `num_levels` levels.
 
     The training loss per example is -log p(x|z) + w * KL(q(z|x) || N(0, I)) with the
     KL in closed form and z drawn by the reparameterisation trick; both terms are in
@@ -177,29 +179,20 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         return int(num_levels)
 
     def check_pixel_values(self, images: Any, what: str = "inputs") -> None:
-        """Raise a ValueError for pixels that are not levels of a discrete likelihood."""
-        if self.likelihood == "gaussian":
+        """Raise a ValueError for pixels a Bernoulli likelihood does not define (not 0 or 1)."""
+        if self.likelihood != "bernoulli":
             return
         example = off_level_value(images, self.num_levels)
         if example is None:
             return
-        if self.likelihood == "bernoulli":
-            hint = (
-                "binarise them (load_dataset(..., binarize=True) or "
-                "keras_genzoo.models.vae.binarize), or build the model with "
-                "likelihood='discretized_logistic' and num_levels set to the data's grey "
-                "levels (DatasetInfo.num_levels: 17 for the digits, 256 for 8-bit images)"
-            )
-        else:
-            hint = (
-                "build the model with num_levels set to the data's grey levels "
-                "(DatasetInfo.num_levels: 17 for the digits, 256 for 8-bit images), or "
-                f"quantise them (np.round(x * {self.num_levels - 1}) / {self.num_levels - 1})"
-            )
-        levels = ("binary pixels (0 or 1)" if self.likelihood == "bernoulli" else
-                  f"{self.num_levels} grey levels k / {self.num_levels - 1} of [0, 1]")
+        hint = (
+            "binarise them (load_dataset(..., binarize=True) or "
+            "keras_genzoo.models.vae.binarize), or build the model with "
+            "likelihood='discretized_logistic' and num_levels set to the data's grey "
+            "levels (DatasetInfo.num_levels: 17 for the digits, 256 for 8-bit images)"
+        )
         raise ValueError(
-            f"{self.name} has a {self.likelihood} likelihood over {levels}, but the {what} "
+            f"{self.name} has a bernoulli likelihood over binary pixels (0 or 1), but the {what} "
             f"hold other values (e.g. {example:g}), whose probability it does not define: "
             f"{hint}."
         )
