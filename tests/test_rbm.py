@@ -329,6 +329,28 @@ def test_training_lowers_reconstruction_error(name):
     assert samples.shape == (5, 8, 8, 1) and samples.min() >= 0.0 and samples.max() <= 1.0
 
 
+def test_held_out_evaluation_is_stateless_and_leaves_the_training_noise_alone(binary_digits):
+    """A test step's Gibbs and bit-flip noise does not advance the layer's seed stream:
+    validating between epochs leaves training as it was, evaluating twice gives the same
+    numbers, and the batches of one evaluation draw different noise."""
+    train, test = binary_digits
+    models = []
+    for validation in (None, (test[:200],)):
+        model = keras_genzoo.create_model("rbm_bernoulli", image_shape=(8, 8, 1), hidden_units=16, seed=3)
+        model.fit(train[:300], batch_size=50, epochs=2, validation_data=validation, verbose=0)
+        models.append(model)
+    for a, b in zip(models[0].weights, models[1].weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
+    model = models[1]
+    state = np.asarray(model.rbm.seed_state)
+    first = model.evaluate(test[:200], batch_size=50, verbose=0, return_dict=True)
+    np.testing.assert_array_equal(np.asarray(model.rbm.seed_state), state)
+    assert model.evaluate(test[:200], batch_size=50, verbose=0, return_dict=True) == first
+    one = model.evaluate(test[:50], batch_size=50, verbose=0, return_dict=True)
+    thrice = model.evaluate(np.concatenate([test[:50]] * 3), batch_size=50, verbose=0, return_dict=True)
+    assert thrice["pseudo_likelihood"] != pytest.approx(one["pseudo_likelihood"], rel=1e-6)
+
+
 def test_model_rejects_bad_inputs(binary_digits):
     train, _ = binary_digits
     model = keras_genzoo.create_model("rbm_bernoulli", image_shape=(8, 8, 1), hidden_units=8)

@@ -167,7 +167,9 @@ class _PrintedTrials:
         values = trial.hyperparameters.values
         initial = int(values.get("tuner/initial_epoch", 0))
         epochs = int(values.get("tuner/epochs", kwargs.get("epochs", self.hypermodel.config.epochs)))
-        number = sorted(self.oracle.trials).index(trial.trial_id) + 1
+        # keras-tuner numbers trials 0, 1, ... in the order they are created; a worker's
+        # oracle is a client that holds no trial list, so the id is what tells.
+        number = int(trial.trial_id) + 1
         progress.begin_trial(trial.trial_id, number, values, epochs - initial)
         callbacks = [*kwargs.pop("callbacks", []), progress.callback(initial)]
         self.hypermodel.progress = progress
@@ -578,7 +580,7 @@ def tune(
         )
     if not worker:
         runs.write_json(search, os.path.join(search_tuner.project_dir, SEARCH_FILE))
-    if resuming and verbose:
+    if resuming and verbose and not distributed:  # a distributed search's chief collected it
         done = _finished(search_tuner)
         left = "" if tuner == "hyperband" or done < max_trials else (
             "; nothing left to run (raise max_trials to search further)")

@@ -356,9 +356,13 @@ class RBMModel(Generator, DensityModel, ZooModel):
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data: Any) -> dict[str, tf.Tensor]:
+        """Held-out metrics with stateless noise (`RBM.evaluation_seed`), keyed by the
+        examples this evaluation has seen so far (the trackers restart at every evaluate):
+        evaluating again gives the same numbers and leaves the training stream as it was."""
         images, _ = split_batch(data)
         v_data = self.to_visible(images)
-        seeds = self._step_seeds(2)
+        seen = ops.cast(self.reconstruction_tracker.count, "int64")
+        seeds = tf.unstack(tf.random.experimental.stateless_split(self.rbm.evaluation_seed(seen), 2))
         positive_logits = self.rbm.hidden_logits(v_data)
         positive_probabilities = ops.sigmoid(positive_logits)
         hidden = bernoulli_sample(positive_probabilities, seeds[0])
