@@ -11,11 +11,14 @@ statistics on 2,048 latent draws (seconds for a 32x32 colour generator). The run
 now draws previews after the first and the last epoch and otherwise only while they
 take at most `PREVIEW_SHARE` of the time spent (`ImageSummaries(time_share=...)`).
 
-Both variants train the same dcgan (its builder defaults, EMA generator) with the run
-layer's callbacks, data and backup, composed as `train_run` composes them; they
-differ only in `run_callbacks(..., preview_share=...)`: None ("every epoch", as
-before) or the default. Reported: median seconds of the epochs after the first
-(tracing), the total, and how many epochs drew previews. Rounds alternate the variants.
+The variants train the same dcgan (its builder defaults, EMA generator) on the run
+layer's data. Two use the run layer's callbacks and backup, composed as `train_run`
+composes them, and differ only in `run_callbacks(..., preview_share=...)`: None
+("every epoch", as before) or the default. The third fits with no run callbacks (the
+floor), so what the run layer still adds per epoch (checkpoint, TensorBoard, backup)
+shows as its difference from the second. Reported: median seconds of the epochs after
+the first (tracing), the total, and how many epochs drew previews. Rounds alternate the
+variants.
 """
 
 from __future__ import annotations
@@ -68,7 +71,9 @@ def write_folder(folder: str, count: int, size: int) -> None:
         Image.fromarray(image).save(os.path.join(folder, f"{i:04d}.png"))
 
 
-def one_run(folder: str, epochs: int, size: int, share: float | None) -> dict:
+def one_run(folder: str, epochs: int, size: int, share: float | None, run_layer: bool = True) -> dict:
+    """One run's epoch times; `run_layer=False` fits with no run callbacks at all (the
+    floor: the training steps and Keras' own per-epoch work)."""
     keras.backend.clear_session()
     config = RunConfig.from_dict({
         "model": "dcgan", "dataset": folder, "epochs": epochs, "batch_size": 64,
@@ -79,10 +84,10 @@ def one_run(folder: str, epochs: int, size: int, share: float | None) -> dict:
     data = load_run_data(config, model)
     timer = EpochTimer()
     with tempfile.TemporaryDirectory() as out:
-        callbacks = run_callbacks(out, model, data, config.seed, preview_share=share)
+        callbacks = run_callbacks(out, model, data, config.seed, preview_share=share) if run_layer else []
         fit_model(model, data, config, callbacks=[*callbacks, timer],
-                  backup_dir=os.path.join(out, "backup"), verbose=0)
-    previews = next(c for c in callbacks if isinstance(c, ImageSummaries)).written_epochs
+                  backup_dir=os.path.join(out, "backup") if run_layer else None, verbose=0)
+    previews = [e for c in callbacks if isinstance(c, ImageSummaries) for e in c.written_epochs]
     later = timer.seconds[1:] or timer.seconds
     return {"median": statistics.median(later), "total": sum(timer.seconds), "previews": len(previews)}
 
@@ -106,6 +111,8 @@ def main() -> None:
         folder = os.path.join(root, "images")
         write_folder(folder, args.images, args.size)
         variants = {
+            "training steps only (no run callbacks)":
+                lambda: one_run(folder, args.epochs, args.size, None, run_layer=False),
             "previews every epoch (before)": lambda: one_run(folder, args.epochs, args.size, None),
             f"previews <= {PREVIEW_SHARE:.0%} of the time (now)":
                 lambda: one_run(folder, args.epochs, args.size, PREVIEW_SHARE),
