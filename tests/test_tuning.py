@@ -601,3 +601,31 @@ def test_cli_tune_takes_a_parameter_budget_and_a_validation_fraction(tmp_path, c
     assert "Trial 1/1" in out and "on the test split (the number to report)" in out
     with open(os.path.join(tmp_path, "ae_dense_digits", tuning.RESULTS_FILE)) as f:
         assert json.load(f)["selection"]["images"] == 719
+
+
+def test_a_search_that_dies_while_saving_its_state_keeps_readable_files(tmp_path, monkeypatch):
+    """keras-tuner writes its state files in place; a search killed during a write left a
+    truncated `oracle.json` that no resume could read (seen with SIGKILL). Here every
+    state write keras-tuner would do in place dies half-way: the search's files stay
+    whole, and the search runs and resumes."""
+    from keras_tuner.src import utils as kt_utils
+
+    keep_in_place = kt_utils.save_json
+
+    def dies_half_way(path, obj):
+        if os.path.basename(path) not in ("oracle.json", "tuner0.json", "trial.json"):
+            return keep_in_place(path, obj)  # a trial's build config: not state
+        text = json.dumps(obj)
+        with open(path, "w") as f:
+            f.write(text[: len(text) // 2])
+        raise SystemExit("killed while writing")
+
+    monkeypatch.setattr(kt_utils, "save_json", dies_half_way)
+    kwargs = dict(max_trials=2, epochs=1, overrides={"units_width": 8, "units_depth": 1},
+                  directory=str(tmp_path))
+    first = keras_genzoo.tune("ae_dense", "digits", **kwargs)
+    project = tmp_path / "ae_dense_digits"
+    for name in ("oracle.json", "tuner0.json", "trial_0/trial.json", "trial_1/trial.json"):
+        json.loads((project / name).read_text())  # whole JSON
+    again = keras_genzoo.tune("ae_dense", "digits", **kwargs)
+    assert [row.trial for row in again.table] == [row.trial for row in first.table]

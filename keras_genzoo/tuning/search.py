@@ -33,6 +33,7 @@ from keras_tuner.src.distribute import utils as dist_utils
 
 from keras_genzoo import training as runs
 from keras_genzoo.core.registry import builder_parameters
+from keras_genzoo.io.atomic import write_bytes
 from keras_genzoo.training import distribute
 from keras_genzoo.tuning.distributed import run_distributed
 from keras_genzoo.tuning.hypermodel import DEFAULT_MAX_PARAMS, TrialSkipped, ZooHyperModel
@@ -109,16 +110,35 @@ class _SkipsAreNotFailures:
                 )
 
 
-class DefaultsFirstRandomSearch(_SkipsAreNotFailures, _DefaultsFirst, kt.oracles.RandomSearchOracle):
+def _save_state_atomically(state: dict[str, Any], path: str) -> None:
+    """Write a keras-tuner state file whole or not at all. keras-tuner writes them in
+    place, so a search killed during a write left an empty file that no resume could
+    read."""
+    write_bytes(json.dumps(state).encode("utf-8"), path)
+
+
+class _AtomicOracleFiles:
+    """An oracle whose state file and trial files are written atomically."""
+
+    def save(self):
+        _save_state_atomically(self.get_state(), self._get_oracle_fname())
+
+    def _save_trial(self, trial):
+        path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
+        _save_state_atomically(trial.get_state(), path)
+
+
+class DefaultsFirstRandomSearch(_AtomicOracleFiles, _SkipsAreNotFailures, _DefaultsFirst,
+                                kt.oracles.RandomSearchOracle):
     """Random search that starts from the defaults."""
 
 
-class DefaultsFirstBayesian(_SkipsAreNotFailures, _DefaultsFirst,
+class DefaultsFirstBayesian(_AtomicOracleFiles, _SkipsAreNotFailures, _DefaultsFirst,
                             kt.oracles.BayesianOptimizationOracle):
     """Bayesian optimisation (Gaussian process) that starts from the defaults."""
 
 
-class ZooHyperbandOracle(_SkipsAreNotFailures, kt.oracles.HyperbandOracle):
+class ZooHyperbandOracle(_AtomicOracleFiles, _SkipsAreNotFailures, kt.oracles.HyperbandOracle):
     """Hyperband's oracle, for which skipped trials are not failures."""
 
 
@@ -205,11 +225,21 @@ class _FinishedTrialsStayFinished:
         ]
 
 
-class ZooTuner(_PrintedTrials, _FinishedTrialsStayFinished, _LoggedTrials, kt.Tuner):
+class _AtomicTunerFile:
+    """A tuner whose own state file (and its oracle's) is written atomically."""
+
+    def save(self):
+        if not self._is_worker():
+            self.oracle.save()
+        _save_state_atomically(self.get_state(), self._get_tuner_fname())
+
+
+class ZooTuner(_AtomicTunerFile, _PrintedTrials, _FinishedTrialsStayFinished, _LoggedTrials, kt.Tuner):
     """keras-tuner's Tuner with a per-process trial log and progress lines."""
 
 
-class ZooHyperband(_PrintedTrials, _FinishedTrialsStayFinished, _LoggedTrials, kt.Hyperband):
+class ZooHyperband(_AtomicTunerFile, _PrintedTrials, _FinishedTrialsStayFinished, _LoggedTrials,
+                   kt.Hyperband):
     """keras-tuner's Hyperband with a per-process trial log and progress lines, on
     `ZooHyperbandOracle`."""
 
