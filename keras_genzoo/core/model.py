@@ -297,9 +297,8 @@ class ZooModel(keras.Model):
         x = self._checked(x, y, first_batch=check_first_batch)
         validation = kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)) and validation:
-            # (x,), (x, y) or (x, y, sample_weight), as Keras unpacks them
-            self._checked(validation[0], validation[1] if len(validation) > 1 else None,
-                          what="validation data")
+            x_val, y_val, _ = keras.utils.unpack_x_y_sample_weight(tuple(validation))
+            self._checked(x_val, y_val, what="validation data")
         elif validation is not None:
             kwargs["validation_data"] = self._checked(validation, None, "validation data")
         self._steps_per_execution_for(epoch_steps, kwargs.get("validation_steps"))

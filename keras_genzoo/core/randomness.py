@@ -76,6 +76,11 @@ def evaluation_seed(state: Any, batch_index: Any) -> tf.Tensor:
     return tf.random.experimental.stateless_fold_in(tagged, batch_index)
 
 
+def replica_evaluation_seed(state: Any, batch_index: Any) -> tf.Tensor:
+    """`evaluation_seed` as an int32 seed (2,), distinct per replica (`fold_in_replica`)."""
+    return fold_in_replica(as_int32_seed(evaluation_seed(state, batch_index)))
+
+
 class ReplicaSeedGenerator(keras.random.SeedGenerator):
     """A `SeedGenerator` whose seeds also depend on the replica that draws them.
 
@@ -90,5 +95,4 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
     def evaluation_seed(self, batch_index: Any) -> tf.Tensor:
         """A stateless int32 seed (2,) for evaluation batch `batch_index`, distinct per
         replica (`evaluation_seed` of the module); the generator's state does not move."""
-        seed = evaluation_seed(tf.convert_to_tensor(self.state.value), batch_index)
-        return fold_in_replica(as_int32_seed(seed))
+        return replica_evaluation_seed(tf.convert_to_tensor(self.state.value), batch_index)

@@ -19,7 +19,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_genzoo.core.checks import check_positive_int
-from keras_genzoo.core.randomness import as_int32_seed, evaluation_seed, fold_in_replica
+from keras_genzoo.core.randomness import fold_in_replica, replica_evaluation_seed
 
 VISIBLE_TYPES = ("bernoulli", "gaussian")
 
@@ -149,8 +149,7 @@ class RBM(keras.layers.Layer):
     def evaluation_seed(self, batch_index: Any) -> tf.Tensor:
         """A stateless seed (2,) for evaluation batch `batch_index`, distinct per replica
         (`keras_genzoo.core.randomness.evaluation_seed`); the layer's stream does not move."""
-        seed = evaluation_seed(ops.convert_to_tensor(self.seed_state), batch_index)
-        return fold_in_replica(as_int32_seed(seed))
+        return replica_evaluation_seed(ops.convert_to_tensor(self.seed_state), batch_index)
 
     # ------------------------------------------------------------ conditionals
 

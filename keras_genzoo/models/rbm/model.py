@@ -206,9 +206,10 @@ class RBMModel(Generator, DensityModel, ZooModel):
     def call(self, inputs: Any) -> tf.Tensor:
         return self.rbm(self.to_visible(inputs))
 
-    def _step_seeds(self, count: int) -> list[tf.Tensor]:
-        # The layer's stream folds in the replica id: each replica draws its own noise.
-        seed = self.rbm.seed_tensor()
+    def _step_seeds(self, count: int, seed: tf.Tensor | None = None) -> list[tf.Tensor]:
+        """`count` seeds split from `seed`, by default the next of the layer's stream (which
+        folds in the replica id: each replica draws its own noise)."""
+        seed = self.rbm.seed_tensor() if seed is None else seed
         return tf.unstack(tf.random.experimental.stateless_split(seed, count))
 
     def _negative_samples(
@@ -362,7 +363,7 @@ class RBMModel(Generator, DensityModel, ZooModel):
         images, _ = split_batch(data)
         v_data = self.to_visible(images)
         seen = ops.cast(self.reconstruction_tracker.count, "int64")
-        seeds = tf.unstack(tf.random.experimental.stateless_split(self.rbm.evaluation_seed(seen), 2))
+        seeds = self._step_seeds(2, self.rbm.evaluation_seed(seen))
         positive_logits = self.rbm.hidden_logits(v_data)
         positive_probabilities = ops.sigmoid(positive_logits)
         hidden = bernoulli_sample(positive_probabilities, seeds[0])
