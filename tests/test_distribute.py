@@ -300,6 +300,7 @@ MULTI_WORKER_MODELS = {
 }
 
 
+@pytest.mark.slow
 def test_two_workers_on_loopback_train_zoo_models(tmp_path, digits):
     """Two processes with TF_CONFIG on 127.0.0.1 train four zoo models (standard, VAE,
     GAN and persistent-CD train steps) with MultiWorkerMirroredStrategy and `train`.
@@ -345,6 +346,7 @@ def test_two_workers_on_loopback_train_zoo_models(tmp_path, digits):
         np.testing.assert_allclose(weights[key], expected, atol=1e-5, err_msg=key)
 
 
+@pytest.mark.slow
 def test_killed_training_restarts_from_its_backup(tmp_path, digits):
     """A training process killed with SIGKILL after at least two backed-up epochs is
     started again with the same command: it resumes after the last completed epoch,

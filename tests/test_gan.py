@@ -107,6 +107,7 @@ def ring_runs(ring):
     return runs
 
 
+@pytest.mark.slow
 def test_small_gan_covers_all_eight_modes(ring_runs):
     """All 8 modes get at least 20 % of an even share, and >= 60 % of the samples lie
     within 5 std of a mode (measured: 8/8 modes, 80-86 %)."""
@@ -122,6 +123,7 @@ def _direction_concentration(samples: np.ndarray) -> float:
     return float(np.linalg.norm(directions.mean(axis=0)))
 
 
+@pytest.mark.slow
 def test_crippled_discriminator_shows_collapse(ring_runs):
     """A one-unit discriminator cannot tell the modes apart: the generator collapses to
     one direction (<= 2 modes covered, concentration > 0.8; measured: 1 mode, 0.98),
@@ -168,6 +170,7 @@ def digits_cgan():
     return _fit_eval_digits("cgan", epochs=30, **SMALL)
 
 
+@pytest.mark.slow
 def test_dcgan_improves_fid_on_digits(digits_dcgan):
     """30 epochs on the 1,438 training digits cut the test-split FID at least 3x below the
     untrained generator's (measured: 211 -> 48, 4.4x), and samples cover at least 9 of the
@@ -182,6 +185,7 @@ def test_dcgan_improves_fid_on_digits(digits_dcgan):
     assert 0.3 < history["d_real"][-1] < 0.8 and 0.2 < history["d_fake"][-1] < 0.7
 
 
+@pytest.mark.slow
 def test_cgan_samples_are_classified_as_requested(digits_cgan):
     """At least 80 % of conditional samples are classified as the requested digit by the
     shipped classifier, and at least 8 of the 10 classes reach 70 % (measured after 30
@@ -193,6 +197,7 @@ def test_cgan_samples_are_classified_as_requested(digits_cgan):
     assert fid_after * 3 < fid_before, (fid_before, fid_after)
 
 
+@pytest.mark.slow
 def test_evaluate_generator_summarises_the_same_samples(digits_cgan):
     model, _, _, fid_after, samples, labels = digits_cgan
     test_images, _, _ = load_arrays("digits", "test", scale="symmetric")
@@ -204,6 +209,7 @@ def test_evaluate_generator_summarises_the_same_samples(digits_cgan):
     assert np.isfinite(scores["kid"])
 
 
+@pytest.mark.slow
 def test_ema_generator_is_a_moving_average(digits_dcgan):
     model, *_ = digits_dcgan
     ema = model.generate(64, seed=5)

@@ -323,7 +323,7 @@ def _widths(model):
             model.horizontal.get_layer("head_conv").filters)
 
 
-@pytest.mark.parametrize("image_shape", [(8, 8, 3), (32, 32, 3)])
+@pytest.mark.parametrize("image_shape", [(8, 8, 3), pytest.param((32, 32, 3), marks=pytest.mark.slow)])
 def test_default_builder_builds_and_trains_one_step_on_colour(image_shape):
     """The default width, 64, is rounded up to 66 on RGB; one training step is finite."""
     keras.utils.set_random_seed(5)

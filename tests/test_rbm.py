@@ -669,6 +669,7 @@ def test_cd1_epoch_is_faster_than_scikit_learn(mnist_dir):
     assert ratio > 1.3, f"only {ratio:.2f}x faster than scikit-learn ({times})"
 
 
+@pytest.mark.slow
 def test_benchmark_script_runs_on_a_small_problem(mnist_dir):
     """The CD-1 benchmark's table on a small slice."""
     script = os.path.join(REPO_ROOT, "benchmarks", "rbm_cd1.py")

@@ -613,6 +613,7 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_has_a_checkpoint(finished
     assert keras_genzoo.load(run).count_params() > 0
 
 
+@pytest.mark.slow
 def test_an_overwrite_killed_before_its_first_checkpoint_gives_the_old_run_back(
     finished_run, tmp_path, capsys
 ):
@@ -640,6 +641,7 @@ def test_an_overwrite_killed_before_its_first_checkpoint_gives_the_old_run_back(
     assert keras_genzoo.load(run).count_params() > 0
 
 
+@pytest.mark.slow
 def test_two_trainings_started_at_once_into_one_folder_one_runs_the_other_is_refused(tmp_path):
     """A run holds its folder (an exclusive lock on a claim file) for as long as it
     runs: a second `train` into it, in this process or started at the same instant in

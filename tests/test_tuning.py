@@ -422,6 +422,7 @@ def test_cli_tune_prints_the_table_and_rejects_bad_names(tmp_path, capsys):
 # ------------------------------------------------------------ seeds and the best epoch
 
 
+@pytest.mark.slow
 def test_a_search_with_the_default_seed_draws_the_same_trials_in_every_process(tmp_path):
     """keras-tuner reads seed 0 as "unseeded": the oracle gets `oracle_seed(0)` = 1, so
     two searches with the default seed draw the same hyperparameters whatever the global
@@ -441,7 +442,8 @@ def test_a_search_with_the_default_seed_draws_the_same_trials_in_every_process(t
 
 @pytest.mark.parametrize("name, pins", [
     ("ae_dense", {"units_width": 16, "units_depth": 1}),  # compiled before it is built
-    ("vae_dense", {"units_width": 16, "units_depth": 1, "kl_warmup_steps": 250}),
+    pytest.param("vae_dense", {"units_width": 16, "units_depth": 1, "kl_warmup_steps": 250},
+                 marks=pytest.mark.slow),
 ])
 def test_best_config_and_model_are_those_of_the_best_epoch(tmp_path, monkeypatch, name, pins):
     """An objective that is best after epoch 2 of 3 (read from the optimizer's step
@@ -541,6 +543,7 @@ def test_trials_are_chosen_on_validation_images_and_the_best_is_reported_on_test
     assert capsys.readouterr() == ("", "")  # verbose=0 prints nothing
 
 
+@pytest.mark.slow
 def test_a_search_longer_than_half_its_recipe_trains_the_recipe_without_a_warning(tmp_path):
     result = keras_genzoo.tune(config={"model": "ae_dense", "epochs": 3}, epochs=2, max_trials=1,
                                overrides=TINY_AE, directory=str(tmp_path), verbose=0)
@@ -591,6 +594,7 @@ def test_a_trial_over_the_parameter_budget_is_skipped_with_its_reason_not_failed
     assert completed.trial in result.format_table()
 
 
+@pytest.mark.slow
 def test_cli_tune_takes_a_parameter_budget_and_a_validation_fraction(tmp_path, capsys):
     args = ["tune", "ae_dense", "--max-trials", "1", "--epochs", "1", "--directory",
             str(tmp_path), "--set", "units_depth=1", "--max-params", "2e4"]
@@ -603,6 +607,7 @@ def test_cli_tune_takes_a_parameter_budget_and_a_validation_fraction(tmp_path, c
         assert json.load(f)["selection"]["images"] == 719
 
 
+@pytest.mark.slow
 def test_a_search_that_dies_while_saving_its_state_keeps_readable_files(tmp_path, monkeypatch):
     """keras-tuner writes its state files in place; a search killed during a write left a
     truncated `oracle.json` that no resume could read (seen with SIGKILL). Here every

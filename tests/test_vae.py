@@ -320,6 +320,7 @@ def test_samples_of_different_seeds_differ_visibly(mnist_vae):
     assert np.abs(a - mnist_vae.generate(16, seed=4)).max() > 0.1
 
 
+@pytest.mark.slow
 def test_conditional_vae_samples_are_classified_as_requested(
     mnist_cvae, mnist_classifier, mnist
 ):
@@ -336,6 +337,7 @@ def test_conditional_vae_samples_are_classified_as_requested(
     assert np.mean(cycled_predictions == np.arange(20) % 10) >= 0.8
 
 
+@pytest.mark.slow
 def test_conditional_posterior_and_bound_take_labels(mnist_cvae, mnist):
     x, y = mnist["x_test"][:8], mnist["y_test"][:8]
     mean, log_var = mnist_cvae.encode_distribution(x, labels=y)

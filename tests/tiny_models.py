@@ -80,7 +80,8 @@ TINY_MODELS: dict[str, TinyModel] = {
         representative=False,
     ),
     "ae_conv": TinyModel(
-        {"latent_dim": 8, "filters": (8, 16)}, capabilities=_AE, training_noise=False
+        {"latent_dim": 8, "filters": (8, 16)}, capabilities=_AE, training_noise=False,
+        representative=False,  # dae_dense runs the autoencoders' step
     ),
     "dae_dense": TinyModel({"latent_dim": 8, "units": (32,), "seed": 1}, capabilities=_AE),
     "dae_conv": TinyModel(
