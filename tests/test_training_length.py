@@ -116,6 +116,7 @@ class _CtrlCAfterEpoch(keras.callbacks.Callback):
             os.kill(os.getpid(), signal.SIGINT)
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_epochs_and_resume_finishes_exactly(tmp_path):
     """Ctrl-C after epoch 2 of 4 stops at the next batch end with `TrainingInterrupted`
     (2 of 4 epochs kept, no model written); `resume=True` then ends with the weights and

@@ -441,7 +441,8 @@ def test_a_search_with_the_default_seed_draws_the_same_trials_in_every_process(t
 
 
 @pytest.mark.parametrize("name, pins", [
-    ("ae_dense", {"units_width": 16, "units_depth": 1}),  # compiled before it is built
+    pytest.param("ae_dense", {"units_width": 16, "units_depth": 1},  # compiled before it is built
+                 marks=pytest.mark.slow),
     pytest.param("vae_dense", {"units_width": 16, "units_depth": 1, "kl_warmup_steps": 250},
                  marks=pytest.mark.slow),
 ])

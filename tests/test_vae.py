@@ -250,6 +250,7 @@ def test_gaussian_likelihood_learns_its_std_on_real_valued_digits(digits):
 # ------------------------------------------------------------ evidence on MNIST
 
 
+@pytest.mark.slow
 def test_importance_weighted_bound_is_above_elbo_and_tightens(heldout_bounds):
     elbo = heldout_bounds["elbo"]
     iw = {k: heldout_bounds[k] for k in (1, 10, 100)}
@@ -265,6 +266,7 @@ def test_importance_weighted_bound_is_above_elbo_and_tightens(heldout_bounds):
     assert np.mean(iw[10] > elbo) > 0.95 and np.mean(iw[10] - elbo) > 2.0
 
 
+@pytest.mark.slow
 def test_conv_vae_heldout_importance_weighted_nll_on_binarised_mnist(heldout_bounds):
     """Held-out NLL (k = 100, 500 binarised test digits) is below 110 nats.
 

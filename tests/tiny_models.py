@@ -73,6 +73,9 @@ _GAN_CAPS = (Generator,)
 _SAMPLER = (Generator, DensityModel)
 _GAN = {"latent_dim": 8, "generator_filters": (16, 8), "seed": 1}
 _IW = {"num_samples": 8, "seed": 0}  # importance samples of a VAE's bound, seeded
+_DIFFUSION = {"widths": (8,), "attention_size": 8, "timesteps": 20, "num_levels": DIGIT_LEVELS,
+              "learning_rate": 2e-3, "seed": 1}
+_BOUND = {"num_timesteps": 4, "seed": 0}  # a diffusion bound from 4 of its steps, seeded
 
 TINY_MODELS: dict[str, TinyModel] = {
     "ae_dense": TinyModel(
@@ -118,7 +121,7 @@ TINY_MODELS: dict[str, TinyModel] = {
     ),
     "wgan_gp": TinyModel(
         dict(_GAN, critic_filters=(8, 16), critic_steps=2), SYMMETRIC, capabilities=_GAN_CAPS,
-        metric="d_loss", adversarial=True,
+        metric="d_loss", adversarial=True, representative=False,  # its critic steps run with -m slow
     ),
     # RBMs and PixelCNNs draw each batch of samples from its own seed (seed, batch index):
     # the batch size changes the images.
@@ -141,6 +144,16 @@ TINY_MODELS: dict[str, TinyModel] = {
         {"filters": 8, "num_layers": 2, "likelihood": "categorical", "num_levels": 17},
         conditional=True, capabilities=_SAMPLER, likelihood_kind="exact",
         probability_mass=True, training_noise=False, batch_invariant=False,
+    ),
+    "ddpm": TinyModel(
+        _DIFFUSION, SYMMETRIC, capabilities=_SAMPLER, likelihood_kind="bound",
+        probability_mass=True, generate_options={"steps": 4}, likelihood_options=_BOUND,
+        representative=False,  # a U-Net traces slowly: its distributed checks run with -m slow
+    ),
+    "ddpm_conditional": TinyModel(  # ddpm runs the same step, without labels
+        _DIFFUSION, SYMMETRIC, conditional=True, capabilities=_SAMPLER, likelihood_kind="bound",
+        probability_mass=True, generate_options={"steps": 4}, likelihood_options=_BOUND,
+        representative=False,
     ),
     # Registered by tests/test_model_contract.py: a user's own networks in the VAE class.
     "contract_user_vae": TinyModel(
