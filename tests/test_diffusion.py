@@ -6,6 +6,9 @@ tests/test_model_contract.py."""
 from __future__ import annotations
 
 import math
+import os
+import runpy
+import sys
 
 import keras
 import numpy as np
@@ -257,3 +260,16 @@ def test_conditional_samples_are_classified_as_requested():
         rates[guidance] = conditional_accuracy(samples, requested, "digits", SYMMETRIC).accuracy
     assert rates[3.0] >= 0.85, rates
     assert rates[3.0] > rates[1.0], rates
+
+
+@pytest.mark.slow
+def test_example_trains_samples_scores_and_reloads(tmp_path, monkeypatch, capsys):
+    """examples/diffusion_digits.py for two epochs: its own reload check holds, the grid is
+    written, and it prints a score per guidance scale and the bound."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    example = os.path.join(repo, "examples", "diffusion_digits.py")
+    monkeypatch.setattr(sys, "argv", [example, "--epochs", "2", "--steps", "5", "--out", str(tmp_path)])
+    runpy.run_path(example, run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.count("classified as requested") == 3 and "bits per sub-pixel (at most)" in out
+    assert (tmp_path / "samples.png").is_file() and (tmp_path / "ddpm_conditional.keras").is_file()

@@ -14,6 +14,8 @@ from keras_genzoo.models.diffusion.model import Diffusion
 from keras_genzoo.models.diffusion.unet import build_unet
 
 SYMMETRIC_RANGE = (-1.0, 1.0)
+#: Grey levels the bound assumes when the builder is not told the data's (8-bit images).
+DEFAULT_LEVELS = 256
 
 
 def _build(
@@ -31,7 +33,7 @@ def _build(
     prediction: str,
     min_snr_gamma: float | None,
     ema_decay: float | None,
-    num_levels: int,
+    num_levels: int | None,
     learning_rate: float,
     seed: int | None,
     num_classes: int | None = None,
@@ -59,7 +61,7 @@ def _build(
         ema_decay=ema_decay,
         num_classes=num_classes,
         label_dropout=label_dropout,
-        num_levels=num_levels,
+        num_levels=DEFAULT_LEVELS if num_levels is None else num_levels,
         value_range=SYMMETRIC_RANGE,
         seed=seed,
         name=name,
@@ -84,7 +86,7 @@ ARGUMENTS = (
     Argument("prediction", str, "epsilon"),
     Argument("min_snr_gamma", float | None, None),
     Argument("ema_decay", float | None, 0.999),
-    Argument("num_levels", int, 256),
+    Argument("num_levels", int | None, None),
     Argument("learning_rate", float, 2e-4),
     Argument("seed", int | None, None),
 )
@@ -97,7 +99,8 @@ ddpm = BUILDERS.variant(
     Images in [-1, 1] (`load_dataset(..., scale="symmetric")`). `schedule` "linear" or
     "cosine" (`continuous=True` trains at any noise level); `prediction` "epsilon" or
     "v"; `min_snr_gamma` (e.g. 5) weights the loss by Min-SNR; `num_levels` is the
-    data's grey levels, for the likelihood bound. `widths` per resolution level (the
+    data's grey levels, for the likelihood bound (filled in from the data by runs and
+    tuning; 256 when not given). `widths` per resolution level (the
     image halves between levels), self-attention at levels of at most `attention_size`
     pixels a side (0: none).
     """,
