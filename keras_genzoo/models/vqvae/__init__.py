@@ -6,13 +6,14 @@ Registered builders: `vqvae`, `vqvae_conditional`.
 
 from keras_genzoo.models.vqvae import measurements, space  # noqa: F401  (registers its tables)
 from keras_genzoo.models.vqvae.builders import vqvae, vqvae_conditional
-from keras_genzoo.models.vqvae.codec import CorruptDataError, read_header
+from keras_genzoo.models.vqvae.codec import HEADER_BYTES, CorruptDataError, read_header
 from keras_genzoo.models.vqvae.measurements import psnr
 from keras_genzoo.models.vqvae.model import VQVAE, bits_per_image
 from keras_genzoo.models.vqvae.prior import CodeGate, build_code_prior
 from keras_genzoo.models.vqvae.quantizer import VectorQuantizer
 
 __all__ = [
+    "HEADER_BYTES",
     "VQVAE",
     "CodeGate",
     "CorruptDataError",
