@@ -144,6 +144,7 @@ TINY_MODELS: dict[str, TinyModel] = {
         probability_mass=True, training_noise=False, batch_invariant=False,
     ),
     # VQ-VAEs sample codes like a PixelCNN, one seed per batch; no training noise.
+    # vqvae_conditional runs the same step, with labels.
     "vqvae": TinyModel(
         _VQ, capabilities=_VQ_CAPS, training_noise=False, batch_invariant=False,
         representative=False,
