@@ -68,6 +68,8 @@ def encode_codes(
     n, height, width = codes.shape
     if max(height, width) > 255 or num_codes > 65535:
         raise ValueError(f"The format stores grids up to 255 x 255 and 65535 codes, got {codes.shape[1:]}.")
+    if labels is not None and len(labels) and int(np.max(labels)) >= NO_LABEL:
+        raise ValueError(f"The format stores class labels up to {NO_LABEL - 1}, got {int(np.max(labels))}.")
     steps = height * width
     out = []
     for start in range(0, n, CODING_BATCH):

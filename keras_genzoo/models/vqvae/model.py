@@ -209,12 +209,18 @@ class VQVAE(Encoder, Generator, ZooModel):
         """Train only the prior, on the codes of the fixed autoencoder, with `fit`'s
         arguments (the autoencoder's weights and codebook do not change)."""
         self._prior_only = True
-        self.train_function = None
+        self._forget_train_functions()
         try:
             return self.fit(x, y, **kwargs)
         finally:
             self._prior_only = False
-            self.train_function = None
+            self._forget_train_functions()
+
+    def _forget_train_functions(self) -> None:
+        """Drop every compiled train step (they are traced for one training mode)."""
+        self.train_function = None
+        for key, (_, test_function) in self.__dict__.get("_compiled_functions", {}).items():
+            self.__dict__["_compiled_functions"][key] = (None, test_function)
 
     # ------------------------------------------------------------ Encoder hooks
 
