@@ -42,9 +42,9 @@ from keras_genzoo.models.vqvae import HEADER_BYTES, psnr
 
 # (label, builder arguments): the grid is 28 / 2^len(filters) per side.
 VQ_CONFIGS = [
-    ("7x7 grid, 32 codes", {"filters": (32, 64), "num_codes": 32, "code_dim": 16}),
-    ("7x7 grid, 128 codes", {"filters": (32, 64), "num_codes": 128, "code_dim": 16}),
     ("4x4 grid, 256 codes", {"filters": (32, 64, 64), "num_codes": 256, "code_dim": 16}),
+    ("7x7 grid, 32 codes", {"filters": (32, 64), "num_codes": 32, "code_dim": 16}),
+    ("14x14 grid, 64 codes", {"filters": (64,), "num_codes": 64, "code_dim": 16}),
 ]
 QUALITIES = (5, 10, 20, 30, 50, 75, 90)
 COLUMNS = ["method", "setting", "bits / image", "PSNR (dB)", "SSIM"]
