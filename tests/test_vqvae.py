@@ -272,3 +272,21 @@ def test_cli_compresses_and_decompresses_a_folder(trained, digits, tmp_path, cap
     assert cli.main(["decompress", str(run), str(tmp_path / "packed"), str(tmp_path / "again")]) == 2
     assert not (tmp_path / "again").exists() or not os.listdir(tmp_path / "again")
     assert cli.main(["compress", "vqvae", str(source), str(tmp_path / "x")]) == 2
+
+
+def test_sampled_codes_follow_the_prior_exactly():
+    """On a 1 x 3 grid of 3 codes, the frequencies of 30,000 sampled grids match the
+    prior's joint probabilities p(c0) p(c1 | c0) p(c2 | c0, c1), all 27 of them."""
+    keras.utils.set_random_seed(0)
+    model = keras_genzoo.create_model("vqvae", image_shape=(2, 6, 1), num_codes=3, code_dim=2,
+                                      filters=(4,), prior_filters=8, prior_layers=2)
+    assert model.grid_shape == (1, 3)
+    for weight in model.prior.weights:  # a prior far from uniform
+        weight.assign(np.random.default_rng(3).normal(0, 0.8, weight.shape))
+    grids = np.array(np.meshgrid(*[np.arange(3)] * 3, indexing="ij")).reshape(3, -1).T.reshape(27, 1, 3)
+    exact = np.exp(model.code_log_likelihood(grids))
+    assert exact.sum() == pytest.approx(1.0, abs=1e-5) and exact.max() > 3 * exact.min()
+    samples = model.sample_codes(30000, seed=5, batch_size=30000).reshape(-1, 3)
+    counts = np.bincount(samples @ np.array([9, 3, 1]), minlength=27)
+    expected = 30000 * exact
+    assert np.all(np.abs(counts - expected) <= 5 * np.sqrt(expected) + 5), (counts, expected.round())
