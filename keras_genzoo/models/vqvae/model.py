@@ -107,7 +107,12 @@ class VQVAE(Encoder, Generator, ZooModel):
         """Reconstructions of images (or of `(images, labels)`)."""
         images = inputs[0] if isinstance(inputs, (tuple, list)) else inputs
         quantised = self.quantizer(self.encoder(images, training=training))[0]
-        return ops.cast(self.decoder(quantised, training=training), "float32")
+        return self._in_range(self.decoder(quantised, training=training))
+
+    def _in_range(self, decoded: Any) -> Any:
+        """The decoder's linear output clipped to the value range: the images it means."""
+        low, high = self.value_range
+        return ops.clip(ops.cast(decoded, "float32"), low, high)
 
     def _prior_logits(self, codes: Any, known: Any, hot: Any, training: bool = False) -> Any:
         """Logits (n, h, w, num_codes) from int codes (n, h, w); `known` (n, h, w) or
@@ -228,7 +233,7 @@ class VQVAE(Encoder, Generator, ZooModel):
         return self.quantizer.lookup(self.quantizer.nearest(self.encoder(images)))
 
     def _decode_batch(self, codes: np.ndarray, one_hot: Any) -> Any:
-        return ops.cast(self.decoder(ops.convert_to_tensor(codes, "float32")), "float32")
+        return self._in_range(self.decoder(ops.convert_to_tensor(codes, "float32")))
 
     def encode_continuous(self, x: Any, *, labels: Any = None, batch_size: int = 256) -> np.ndarray:
         """The encoder's vectors (n, h, w, code_dim) before quantisation."""
