@@ -72,6 +72,8 @@ _VAE = (Encoder, Generator, DensityModel)
 _GAN_CAPS = (Generator,)
 _SAMPLER = (Generator, DensityModel)
 _GAN = {"latent_dim": 8, "generator_filters": (16, 8), "seed": 1}
+_VQ_CAPS = (Encoder, Generator)
+_VQ = {"num_codes": 8, "code_dim": 4, "filters": (8, 16), "prior_filters": 8, "prior_layers": 2}
 _IW = {"num_samples": 8, "seed": 0}  # importance samples of a VAE's bound, seeded
 _DIFFUSION = {"widths": (8,), "attention_size": 8, "timesteps": 20, "num_levels": DIGIT_LEVELS,
               "learning_rate": 2e-3, "seed": 1}
@@ -154,6 +156,15 @@ TINY_MODELS: dict[str, TinyModel] = {
         _DIFFUSION, SYMMETRIC, conditional=True, capabilities=_SAMPLER, likelihood_kind="bound",
         probability_mass=True, generate_options={"steps": 4}, likelihood_options=_BOUND,
         representative=False,
+    ),
+    # VQ-VAEs sample codes like a PixelCNN, one seed per batch; no training noise.
+    # vqvae_conditional runs the same step, with labels.
+    "vqvae": TinyModel(
+        _VQ, capabilities=_VQ_CAPS, training_noise=False, batch_invariant=False,
+        representative=False,
+    ),
+    "vqvae_conditional": TinyModel(
+        _VQ, conditional=True, capabilities=_VQ_CAPS, training_noise=False, batch_invariant=False,
     ),
     # Registered by tests/test_model_contract.py: a user's own networks in the VAE class.
     "contract_user_vae": TinyModel(

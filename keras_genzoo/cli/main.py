@@ -9,6 +9,8 @@
     keras-genzoo sample RUN_DIR_OR_NAME_OR_PRESET --n 64 --out grid.png
     keras-genzoo evaluate RUN_DIR_OR_PRESET
     keras-genzoo tune vae_conv --dataset digits --max-trials 10 --epochs 5 --directory tuning
+    keras-genzoo compress RUN_DIR_OR_PRESET images/ compressed/
+    keras-genzoo decompress RUN_DIR_OR_PRESET compressed/ decoded/
     keras-genzoo --version
 
 Argument parsing only: training, evaluation and the run directory's files are the run
@@ -39,6 +41,7 @@ from keras_genzoo.core.registry import UnknownModelError, get_entry, list_models
 from keras_genzoo.core.version import VERSION
 from keras_genzoo.io.images import save_images
 from keras_genzoo.loading import load
+from keras_genzoo.models.vqvae import VQVAE, compress_folder, decompress_folder
 from keras_genzoo.presets import (
     catalog,
     flat_metrics,
@@ -324,6 +327,42 @@ def _untrained_refusal(name: str) -> str:
     )
 
 
+def _compressor(source: str) -> VQVAE:
+    if _untrained(source):
+        raise UsageError(
+            f"{source!r} names a model, not trained weights: its codes would mean nothing. "
+            f"Train one with `{PROG} train {source} --out runs/{source}` and pass that folder."
+        )
+    with reraised_as(UsageError, UnknownModelError, FileNotFoundError, ValueError, TypeError):
+        model = load(source)
+    if not isinstance(model, VQVAE):
+        raise UsageError(
+            f"{source!r} loads a {type(model).__name__}; compression needs a VQ-VAE (vqvae, "
+            "vqvae_conditional) trained with `keras-genzoo train`."
+        )
+    return model
+
+
+def _cmd_compress(args: argparse.Namespace) -> int:
+    model = _compressor(args.model)
+    with reraised_as(UsageError, FileNotFoundError, FileExistsError, ValueError):
+        written = compress_folder(
+            model, args.input, args.output, resize_mode=args.resize_mode, overwrite=args.overwrite
+        )
+    total = sum(os.path.getsize(path) for path in written)
+    print(f"Compressed {len(written)} images into {args.output} ({total} bytes, "
+          f"{8 * total / len(written):.0f} bits per image)")
+    return 0
+
+
+def _cmd_decompress(args: argparse.Namespace) -> int:
+    model = _compressor(args.model)
+    with reraised_as(UsageError, FileNotFoundError, FileExistsError, ValueError):
+        written = decompress_folder(model, args.input, args.output, overwrite=args.overwrite)
+    print(f"Decompressed {len(written)} images into {args.output}")
+    return 0
+
+
 def _cmd_tune(args: argparse.Namespace) -> int:
     # --set pins hyperparameters and --strategy distributes each trial, so neither goes
     # into the base run config.
@@ -535,6 +574,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_verbose(search)
     search.set_defaults(handler=_cmd_tune)
+
+    for name, handler, what, suffix in (
+        ("compress", _cmd_compress, "images below INPUT (any depth)", "one .vqz file per image"),
+        ("decompress", _cmd_decompress, ".vqz files below INPUT", "one PNG per file"),
+    ):
+        command = commands.add_parser(
+            name, help=f"{name} a folder with a trained VQ-VAE",
+            description=f"Read the {what} and write {suffix} at the same relative path below "
+            "OUTPUT. Nothing is written when one input fails; existing files are kept unless "
+            "--overwrite.",
+        )
+        command.add_argument("model", help="run directory, .keras file or preset of a trained VQ-VAE")
+        command.add_argument("input", help="input folder")
+        command.add_argument("output", help="output folder")
+        command.add_argument("--overwrite", action="store_true", help="replace existing output files")
+        if name == "compress":
+            command.add_argument(
+                "--resize-mode", choices=("resize", "crop", "crop_resize"), default="resize",
+                help="how images of another size are brought to the model's (default: resize)",
+            )
+        _add_verbose(command)
+        command.set_defaults(handler=handler)
     return parser
 
 
