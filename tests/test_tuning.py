@@ -186,7 +186,7 @@ def test_a_diverging_trial_fails_with_its_reason():
 
 
 def test_each_family_declares_its_space_and_objectives_in_its_own_folder():
-    assert FAMILY_FOLDERS == ["autoencoders", "gan", "pixelcnn", "rbm", "vae", "vqvae"]
+    assert FAMILY_FOLDERS == ["autoencoders", "diffusion", "gan", "pixelcnn", "rbm", "vae", "vqvae"]
     assert set(FAMILY_FOLDERS) <= set(search_space.declared_families())
     for folder in FAMILY_FOLDERS:
         declared = importlib.import_module(f"keras_genzoo.models.{folder}.space")
