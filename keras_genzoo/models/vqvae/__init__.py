@@ -4,7 +4,7 @@ image compression to bytes with the prior as the entropy model.
 Registered builders: `vqvae`, `vqvae_conditional`.
 """
 
-from keras_genzoo.models.vqvae import measurements, space  # noqa: F401  (registers its tables)
+from keras_genzoo.models.vqvae import measurements, presets, space  # noqa: F401  (registers its tables)
 from keras_genzoo.models.vqvae.builders import vqvae, vqvae_conditional
 from keras_genzoo.models.vqvae.codec import HEADER_BYTES, CorruptDataError, read_header
 from keras_genzoo.models.vqvae.files import SUFFIX, compress_folder, decompress_folder
