@@ -55,9 +55,13 @@ def test_synthetic_ratings_are_seeded_sparse_and_skewed(synthetic):
     assert counts[3] + counts[2] > counts[0] + counts[1]  # 4s and 3s outnumber 1s and 2s
     assert np.all(np.bincount(data.users, minlength=200) > 0)
     assert np.all(np.bincount(data.items, minlength=120) > 0)
-    # the planted scores explain the ratings up to the generator's noise (and rounding)
-    assert 0.3 < synthetic.noise_rmse < 0.5
-    assert rmse(synthetic.expected, data.ratings) == pytest.approx(synthetic.noise_rmse)
+    # `expected` is the mean rating given the planted score: unbiased, within the scale,
+    # and the floor it sets rises with the generator's noise
+    assert abs(np.mean(data.ratings - synthetic.expected)) < 0.02
+    assert synthetic.expected.min() >= 1 and synthetic.expected.max() <= 5
+    noisier = synthetic_ratings(200, 120, rank=3, density=0.1, noise_std=0.8, seed=4)
+    assert 0.3 < synthetic.noise_rmse < 0.5 < noisier.noise_rmse < 0.9
+    assert rmse(np.round(synthetic.expected), data.ratings) > synthetic.noise_rmse
     item_counts = np.sort(np.bincount(data.items))[::-1]
     assert item_counts[:12].sum() > 2 * item_counts[-12:].sum()  # popular items dominate
 

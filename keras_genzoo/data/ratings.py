@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.stats import norm
 
 from keras_genzoo.data.errors import DataFormatError, DataNotFoundError
 
@@ -426,9 +427,10 @@ def leave_out_split(data: RatingsData, fraction: float = 0.2, *, min_items: int 
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticRatings:
-    """Generated ratings and what was planted in them: `expected` is the noise-free score of
-    each observed pair, and `noise_rmse` the RMSE of the observed ratings around it (the
-    floor a model that recovered the planted structure reaches)."""
+    """Generated ratings and what was planted in them: `expected` is the expected rating of
+    each observed pair given its planted score (the best prediction there is), and
+    `noise_rmse` the RMSE of the observed ratings around it: the floor that a model which
+    recovered the planted structure reaches."""
 
     data: RatingsData
     expected: np.ndarray
@@ -444,16 +446,21 @@ def synthetic_ratings(
     rank: int = 5,
     density: float = 0.06,
     noise_std: float = 0.5,
+    selection: float = 0.7,
+    base: float = 3.3,
     seed: int = 0,
 ) -> SyntheticRatings:
     """Synthetic 1..5 star ratings with planted low-rank structure, seeded.
 
-    Scores are 3.6 + user bias + item bias + a rank-`rank` product of user and item
-    factors (the spread of MovieLens: most ratings 3 or 4, a skew to high ratings).
-    Which pairs are rated follows popular items and active users (log-normal activity
-    and Zipf-like popularity), at about `density` of all pairs; each observed rating is
-    its score plus Gaussian noise of `noise_std`, rounded and clipped to 1..5. Every
-    user and every item has at least one rating.
+    Scores are `base` + user bias + item bias + a rank-`rank` product of user and item
+    factors; with the taste-driven choice of pairs below, the ratings spread as
+    MovieLens' do (most ratings 3 to 5, few 1s and 2s).
+    Which pairs are rated follows popular items, active users (log-normal activity and
+    Zipf-like popularity) and taste: a pair's odds grow by exp(`selection` x its factor
+    product), so users rate more of what they like (missing not at random, as in real
+    data, and the signal implicit feedback carries). About `density` of all pairs are
+    rated; each observed rating is its score plus Gaussian noise of `noise_std`, rounded
+    and clipped to 1..5. Every user and every item has at least one rating.
     """
     rng = np.random.default_rng(seed)
     user_bias = rng.normal(0.0, 0.35, num_users)
@@ -462,18 +469,22 @@ def synthetic_ratings(
     item_factors = rng.normal(0.0, 0.9, (num_items, rank))
     activity = rng.lognormal(0.0, 0.8, num_users)
     popularity = 1.0 / (1.0 + rng.permutation(num_items)) ** 0.7
-    weights = np.outer(activity, popularity)
+    affinity = user_factors @ item_factors.T
+    weights = np.outer(activity, popularity) * np.exp(selection * affinity)
     weights *= density * num_users * num_items / weights.sum()
     observed = rng.random((num_users, num_items)) < np.minimum(weights, 0.9)
     observed[np.arange(num_users), rng.integers(0, num_items, num_users)] = True
     observed[rng.integers(0, num_users, num_items), np.arange(num_items)] = True
     users, items = np.nonzero(observed)
-    expected = (3.6 + user_bias[users] + item_bias[items]
-                + np.sum(user_factors[users] * item_factors[items], axis=1))
-    ratings = np.clip(np.round(expected + rng.normal(0.0, noise_std, len(users))), 1, 5)
+    scores = base + user_bias[users] + item_bias[items] + affinity[users, items]
     levels = levels_of(1.0, 5.0, 1.0)
+    ratings = np.clip(np.round(scores + rng.normal(0.0, noise_std, len(users))), 1, 5)
     data = RatingsData(users.astype(np.int32), items.astype(np.int32), ratings.astype(np.float32),
                        np.arange(1, num_users + 1), np.arange(1, num_items + 1), levels)
+    # P(rating = k | score): the noisy score rounds to k (1 and 5 take the tails)
+    edges = norm.cdf((levels[None, 1:] - 0.5 - scores[:, None]) / noise_std)
+    probabilities = np.diff(edges, prepend=0.0, append=1.0, axis=1)
+    expected = probabilities @ levels
     stamps = 874_724_710 + rng.integers(0, 10_000_000, len(users))
     noise_rmse = float(np.sqrt(np.mean((ratings - expected) ** 2)))
     return SyntheticRatings(data, expected.astype(np.float32), float(noise_std), noise_rmse, stamps)
