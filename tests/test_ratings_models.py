@@ -138,14 +138,15 @@ def test_mult_vae_anneals_its_kl_weight(split):
 
 @pytest.fixture(scope="module")
 def planted():
-    """The benchmark's generated ratings: 1,000 users, 1,000 items, rank 5, noise 0.5."""
+    """The benchmark's generated ratings: 1,000 users, 1,000 items, rank 5, noise 0.5
+    (benchmarks/recommenders.py, same settings)."""
     synthetic = synthetic_ratings(1000, 1000, rank=5, density=0.08, noise_std=0.5, seed=0)
     return synthetic, split_ratings(synthetic.data, 0.1, seed=0)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, settings, epochs, batch_size", [
-    ("autorec", {"l2": 1.0}, 60, 32),
+    ("autorec", {"l2": 30.0}, 40, 32),
     ("rbm_cf", {}, 30, 16),
 ])
 def test_explicit_models_beat_bias_and_svd(planted, name, settings, epochs, batch_size):

@@ -195,7 +195,8 @@ class RatingsModel(keras.Model):
     def recommend(self, user: Any, k: int = 10, *, exclude_known: bool = True
                   ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best items for the user with id `user`: (item ids, scores), best first;
-        items the user already rated are left out unless `exclude_known` is False."""
+        items the user already rated are left out unless `exclude_known` is False. A user
+        without known ratings gets the most popular items (scores: their rating counts)."""
         known = self._require_known()
         k = check_positive_int(k, "k")
         index = known.user_index(user)
@@ -354,6 +355,8 @@ class RatingsRBM(RatingsModel):
         if not float(l2) >= 0:
             raise ValueError(f"l2 must be a non-negative number, got {l2!r}.")
         self.l2 = float(l2)
+        # the training log shows how well the expected ratings reconstruct the batch
+        self.loss_tracker = keras.metrics.Mean(name="reconstruction_rmse")
         k = len(self.levels)
         self.weights_ = self.add_weight(
             shape=(self.num_items * k, self.hidden_units), name="rbm_weights",
@@ -418,7 +421,7 @@ class RatingsRBM(RatingsModel):
                            * ops.convert_to_tensor(np.asarray(self.levels, np.float32)), axis=-1)
         error = ops.sum(ops.square(expected - ratings) * mask[..., 0]) / count
         self.loss_tracker.update_state(ops.sqrt(error))
-        return {"reconstruction_rmse": self.loss_tracker.result()}
+        return {self.loss_tracker.name: self.loss_tracker.result()}
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         visible = self._one_hot(_dense_tensor(self._known_matrix[users].toarray()))
