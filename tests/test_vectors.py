@@ -64,6 +64,9 @@ def test_dense_builders_take_vectors(cancer):
         model = keras_genzoo.create_model(name, image_shape=(30,), **settings)
         history = model.fit(data, epochs=3, batch_size=50, verbose=0).history
         assert all(np.isfinite(v).all() for v in history.values()), name
+        if name == "rbm_gaussian":  # standardises each feature with its training statistics
+            mean = keras.ops.convert_to_numpy(model.data_mean).reshape(-1)
+            np.testing.assert_allclose(mean, data.mean(axis=0), atol=1e-4)
         if isinstance(model, keras_genzoo.core.capabilities.Encoder):
             assert model.reconstruct(data[:5]).shape == (5, 30), name
         if isinstance(model, keras_genzoo.core.capabilities.Generator):
