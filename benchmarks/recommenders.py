@@ -51,7 +51,7 @@ EXPLICIT = [
     ("autorec", {"l2": 30.0}, 40, 32),
     ("rbm_cf", {}, 30, 16),
 ]
-IMPLICIT = ("multvae", {"anneal_steps": 2000}, 60, 64)
+IMPLICIT = ("multvae", {"latent_dim": 50, "units": [200], "anneal_steps": 2000}, 60, 64)
 SVD_RANKS = (2, 5, 10, 20, 50)
 
 

@@ -168,7 +168,9 @@ def test_mult_vae_beats_popularity(planted):
     split = leave_out_split(clicks, 0.2, seed=0)
     popularity = ranking_metrics(PopularityBaseline().fit(split.train), split)
     keras.utils.set_random_seed(0)
-    model = create_recommender("multvae", split.train, seed=0, anneal_steps=2000)
+    model = create_recommender("multvae", split.train, seed=0, latent_dim=50, units=[200],
+                               anneal_steps=2000)
     model.fit(split.train, epochs=60, batch_size=64, verbose=0)
     scores = ranking_metrics(model, split)
-    assert scores["recall@20"] > popularity["recall@20"] + 0.05, (scores, popularity)
+    assert scores["recall@20"] > 1.2 * popularity["recall@20"], (scores, popularity)
+    assert scores["ndcg@100"] > popularity["ndcg@100"], (scores, popularity)
