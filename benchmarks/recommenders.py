@@ -48,7 +48,7 @@ from keras_genzoo.models.ratings import create_recommender
 
 #: name, builder settings, epochs, batch size (rows: items for AutoRec, users otherwise)
 EXPLICIT = [
-    ("autorec", {"l2": 30.0}, 40, 32),
+    ("autorec", {"l2": 30.0}, 30, 32),
     ("rbm_cf", {}, 30, 16),
 ]
 IMPLICIT = ("multvae", {"latent_dim": 50, "units": [200], "anneal_steps": 2000}, 60, 64)

@@ -146,7 +146,7 @@ def planted():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, settings, epochs, batch_size", [
-    ("autorec", {"l2": 30.0}, 40, 32),
+    ("autorec", {"l2": 30.0}, 30, 32),
     ("rbm_cf", {}, 30, 16),
 ])
 def test_explicit_models_beat_bias_and_svd(planted, name, settings, epochs, batch_size):
