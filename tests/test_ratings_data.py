@@ -91,6 +91,9 @@ def test_generic_csv_with_named_string_columns(tmp_path):
     data = read_ratings(str(path), columns=("who", "what", "stars"), scale=(1, 5, 1))
     assert list(data.user_ids) == ["ann", "bob"] and list(data.item_ids) == ["x", "y"]
     assert data.matrix().toarray().tolist() == [[4.0, 5.0], [2.0, 0.0]]
+    assert data.user_index("bob") == 1
+    with pytest.raises(KeyError, match="No item with id 3"):
+        data.item_index(3)  # a number among text ids
 
 
 def test_half_star_ratings_of_the_csv_layout(tmp_path):

@@ -106,7 +106,10 @@ class RatingsData:
 
 
 def _index_of(ids: np.ndarray, wanted: Any, what: str) -> int:
-    position = int(np.searchsorted(ids, wanted))
+    try:
+        position = int(np.searchsorted(ids, wanted))
+    except (TypeError, ValueError):  # an id of another kind (text for numeric ids)
+        position = len(ids)
     if position < len(ids) and ids[position] == wanted:
         return position
     raise KeyError(f"No {what} with id {wanted!r} in these ratings ({len(ids)} {what}s).")
@@ -308,7 +311,7 @@ def _collect(path: str, rows: Iterable[tuple[int, list[Any]]], where: str,
     return from_arrays(users, items, values, levels=levels)
 
 
-def _ids(values: list[Any], what: str) -> tuple[np.ndarray, np.ndarray]:
+def _ids(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     kinds = {type(v) for v in values}
     if len(kinds) > 1:  # numeric ids mixed with text: compare them all as text
         values = [str(v) for v in values]
@@ -320,8 +323,8 @@ def from_arrays(users: Sequence[Any], items: Sequence[Any], ratings: Sequence[fl
                 levels: Sequence[float] | None = None) -> RatingsData:
     """`RatingsData` from parallel sequences of user ids, item ids and ratings (ids of any
     sortable kind; `levels` default to the distinct ratings)."""
-    user_ids, user_index = _ids(list(users), "user")
-    item_ids, item_index = _ids(list(items), "item")
+    user_ids, user_index = _ids(list(users))
+    item_ids, item_index = _ids(list(items))
     values = np.asarray(ratings, np.float32)
     levels = np.unique(values) if levels is None else np.sort(np.asarray(levels, np.float32))
     return RatingsData(user_index, item_index, values, user_ids, item_ids, levels)
