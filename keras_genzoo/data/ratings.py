@@ -232,7 +232,7 @@ def read_ratings(
     levels = None if scale is None else levels_of(*_check_scale(scale))
     if levels is None and layout in MOVIELENS_SCALES:
         levels = levels_of(*MOVIELENS_SCALES[layout])
-    return _collect(path, rows, where, levels, min_fields=4 if layout in _DELIMITERS else 3)
+    return _collect(path, rows, where, levels, fields_per_row=4 if layout in _DELIMITERS else 3)
 
 
 def _check_scale(scale: Sequence[float]) -> tuple[float, float, float]:
@@ -249,66 +249,88 @@ def _check_scale(scale: Sequence[float]) -> tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
-def _parse_id(token: Any) -> Any:
-    if isinstance(token, (int, np.integer)):
-        return int(token)
-    text = str(token).strip()
-    if not text:
-        raise ValueError("an empty id")
+def _id_array(tokens: list[Any]) -> np.ndarray:
+    """Ids as integers where every one is an integer, else as stripped text."""
+    array = np.asarray(tokens)
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64)
+    if array.dtype.kind == "f" and np.all(np.mod(array, 1) == 0):
+        return array.astype(np.int64)
+    text = np.char.strip(array.astype(str))
     try:
-        return int(text)
-    except ValueError:
+        return text.astype(np.int64)
+    except (TypeError, ValueError):
         return text
 
 
 def _collect(path: str, rows: Iterable[tuple[int, list[Any]]], where: str,
-             levels: np.ndarray | None, min_fields: int) -> RatingsData:
+             levels: np.ndarray | None, fields_per_row: int) -> RatingsData:
+    """Check the rows (the first offending row of each check is reported) and index them."""
+    numbers: list[int] = []
     users: list[Any] = []
     items: list[Any] = []
-    ratings: list[float] = []
-    first_seen: dict[tuple[Any, Any], int] = {}
+    ratings: list[Any] = []
     for number, fields in rows:
-        here = f"{path}, {where} {number}"
-        if len(fields) != min_fields:
+        if len(fields) != fields_per_row:
             raise RatingsFormatError(
-                f"{here}: expected {min_fields} fields (user, item, rating"
-                f"{', timestamp' if min_fields == 4 else ''}), got {len(fields)}: {fields!r}."
+                f"{path}, {where} {number}: expected {fields_per_row} fields (user, item, rating"
+                f"{', timestamp' if fields_per_row == 4 else ''}), got {len(fields)}: {fields!r}."
             )
-        try:
-            user, item = _parse_id(fields[0]), _parse_id(fields[1])
-        except ValueError:
-            raise RatingsFormatError(f"{here}: a user or item id is empty: {fields!r}.") from None
-        try:
-            rating = float(fields[2])
-        except (TypeError, ValueError):
-            raise RatingsFormatError(f"{here}: the rating {fields[2]!r} is not a number.") from None
-        if levels is not None:
-            problem = _level_error(rating, levels)
-            if problem:
-                raise RatingsFormatError(
-                    f"{here}: {problem}. Pass scale=(lowest, highest, step) if the file uses another scale."
-                )
-        elif not np.isfinite(rating) or rating <= 0:
-            raise RatingsFormatError(f"{here}: rating {rating:g} is not a positive finite number.")
-        key = (user, item)
-        if key in first_seen:
-            raise RatingsFormatError(
-                f"{here}: user {user!r} rated item {item!r} again (first at {where} "
-                f"{first_seen[key]}). Keep one rating per pair, e.g. the latest."
-            )
-        first_seen[key] = number
-        users.append(user)
-        items.append(item)
-        ratings.append(rating)
-    if not ratings:
+        numbers.append(number)
+        users.append(fields[0])
+        items.append(fields[1])
+        ratings.append(fields[2])
+    if not numbers:
         raise RatingsFormatError(f"{path}: no ratings in the file.")
-    values = np.asarray(ratings, np.float32)
-    if levels is None:
-        levels = np.unique(values)
-    else:
+
+    def error(row: int, message: str) -> RatingsFormatError:
+        return RatingsFormatError(f"{path}, {where} {numbers[row]}: {message}")
+
+    user_tokens, item_tokens = _id_array(users), _id_array(items)
+    for tokens in (user_tokens, item_tokens):
+        if tokens.dtype.kind == "U" and (tokens == "").any():
+            row = int(np.argmax(tokens == ""))
+            raise error(row, f"a user or item id is empty: {[users[row], items[row], ratings[row]]!r}.")
+    try:
+        values = np.asarray(ratings).astype(np.float64)
+    except (TypeError, ValueError):
+        for row, token in enumerate(ratings):
+            try:
+                float(token)
+            except (TypeError, ValueError):
+                raise error(row, f"the rating {token!r} is not a number.") from None
+        raise
+    if levels is not None:
         levels = np.asarray(levels, np.float32)
-        values = levels[np.abs(values[:, None] - levels[None, :]).argmin(axis=1)]
-    return from_arrays(users, items, values, levels=levels)
+        upper = np.clip(np.searchsorted(levels, values), 1, len(levels) - 1)
+        lower_is_nearer = np.abs(values - levels[upper - 1]) <= np.abs(values - levels[upper])
+        nearest = np.where(lower_is_nearer, upper - 1, upper)
+        bad = ~(np.abs(values - levels[nearest]) <= 1e-6)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise error(row, f"{_level_error(values[row], levels)}. Pass scale=(lowest, highest, step) "
+                             "if the file uses another scale.")
+        values = levels[nearest]
+    else:
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise error(row, f"rating {values[row]:g} is not a positive finite number.")
+        values = values.astype(np.float32)
+        levels = np.unique(values)
+    user_ids, user_index = np.unique(user_tokens, return_inverse=True)
+    item_ids, item_index = np.unique(item_tokens, return_inverse=True)
+    keys = user_index.astype(np.int64) * len(item_ids) + item_index
+    order = np.argsort(keys, kind="stable")
+    repeated = np.nonzero(keys[order][1:] == keys[order][:-1])[0]
+    if len(repeated):
+        row = int(order[repeated + 1].min())
+        first = int(order[np.searchsorted(keys[order], keys[row])])
+        raise error(row, f"user {user_ids[user_index[row]].item()!r} rated item "
+                         f"{item_ids[item_index[row]].item()!r} again (first at {where} {numbers[first]}). "
+                         "Keep one rating per pair, e.g. the latest.")
+    return RatingsData(user_index.astype(np.int32), item_index.astype(np.int32), values.astype(np.float32),
+                       user_ids, item_ids, np.asarray(levels, np.float32))
 
 
 def _ids(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
