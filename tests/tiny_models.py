@@ -19,6 +19,7 @@ import tensorflow as tf
 
 import keras_genzoo
 from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator
+from keras_genzoo.core.registry import get_entry
 from keras_genzoo.data import load_arrays
 
 DIGITS_SHAPE = (8, 8, 1)
@@ -172,6 +173,35 @@ TINY_MODELS: dict[str, TinyModel] = {
         likelihood_options=_IW,
     ),
 }
+
+
+#: The family of recommenders: models of ratings, not images. They keep their own contract
+#: (tests/test_ratings_models.py), one row each in `TINY_RECOMMENDERS`, and stay out of the
+#: image contract's table.
+RATINGS_FAMILY = "ratings"
+
+#: Small builder arguments of each registered recommender (its users, items and levels come
+#: from the synthetic ratings it trains on), the training log metric that falls, and the
+#: largest ratio of its last value to its first after 12 tiny epochs (a multinomial
+#: likelihood has a high floor: the entropy of each user's clicks).
+TINY_RECOMMENDERS: dict[str, tuple[dict[str, Any], str, float]] = {
+    "autorec": ({"hidden_units": 16, "l2": 0.1, "learning_rate": 0.01, "seed": 1}, "loss", 0.9),
+    "rbm_cf": ({"hidden_units": 16, "learning_rate": 0.01, "seed": 1}, "reconstruction_rmse", 0.9),
+    "multvae": ({"latent_dim": 8, "units": (32,), "anneal_steps": 50, "learning_rate": 0.01,
+                 "seed": 1}, "loss", 0.95),
+}
+
+
+def image_models() -> list[str]:
+    """Every registered model but the recommenders: the models of the image contract."""
+    return [name for name in keras_genzoo.list_models()
+            if get_entry(name).family != RATINGS_FAMILY]
+
+
+def recommenders() -> list[str]:
+    """Every registered recommender."""
+    return [name for name in keras_genzoo.list_models()
+            if get_entry(name).family == RATINGS_FAMILY]
 
 
 def tiny(name: str) -> TinyModel:

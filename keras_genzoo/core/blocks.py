@@ -51,6 +51,20 @@ def check_image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+def check_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+    """Validate and normalise the shape of one example: an image (height, width, channels)
+    or a vector of `d` features, `(d,)` (tabular data, for the dense builders)."""
+    shape = tuple(int(d) for d in input_shape)
+    if len(shape) == 1 and shape[0] >= 1:
+        return shape
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            f"The input shape must be (height, width, channels) for images or (features,) for "
+            f"vectors, with positive sizes; got {tuple(input_shape)!r}."
+        )
+    return shape
+
+
 def build_conv_encoder(
     image_shape: Sequence[int],
     filters: Sequence[int] = (32, 64),
@@ -141,8 +155,10 @@ def build_dense_encoder(
     dropout: float = 0.0,
     name: str = "encoder",
 ) -> keras.Model:
-    """Flatten, dense hidden layers, then an optional dense projection to `output_dim`."""
-    image_shape = check_image_shape(image_shape)
+    """Flatten, dense hidden layers, then an optional dense projection to `output_dim`.
+
+    `image_shape` may be a vector shape `(d,)`."""
+    image_shape = check_input_shape(image_shape)
     inputs = keras.Input(image_shape, name=f"{name}_input")
     x = layers.Flatten(name=f"{name}_flatten")(inputs)
     for i, u in enumerate(units):
@@ -164,8 +180,9 @@ def build_dense_decoder(
     output_activation: str | None = "sigmoid",
     name: str = "decoder",
 ) -> keras.Model:
-    """Dense hidden layers up to the flattened image, reshaped to `image_shape`."""
-    image_shape = check_image_shape(image_shape)
+    """Dense hidden layers up to the flattened image, reshaped to `image_shape` (an image or
+    a vector shape `(d,)`)."""
+    image_shape = check_input_shape(image_shape)
     inputs = keras.Input((latent_dim,), name=f"{name}_input")
     x = inputs
     for i, u in enumerate(units):

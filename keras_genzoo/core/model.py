@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_genzoo.core.blocks import check_image_shape
+from keras_genzoo.core.blocks import check_input_shape
 from keras_genzoo.core.checks import (
     check_finite,
     empty_data_error,
@@ -59,8 +59,9 @@ def _whole_array(x: Any) -> np.ndarray | None:
 class ZooModel(keras.Model):
     """Base class of the zoo's models: an image shape, a value range, input checks.
 
-    `image_shape` is (height, width, channels) and `value_range` the (low, high) range
-    of the pixels the model is trained on and produces. Conditional models set
+    `image_shape` is (height, width, channels), or `(d,)` for vectors of `d` features
+    (tabular data, dense builders only), and `value_range` the (low, high) range of the
+    pixels or features the model is trained on and produces. Conditional models set
     `is_conditional = True` and carry `num_classes`; they train on `(images, labels)`.
     """
 
@@ -91,7 +92,7 @@ class ZooModel(keras.Model):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.image_shape = check_image_shape(image_shape)
+        self.image_shape = check_input_shape(image_shape)
         low, high = (float(v) for v in value_range)
         if high <= low:
             raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}.")
@@ -102,13 +103,14 @@ class ZooModel(keras.Model):
         with NaN or infinite pixels, or no images at all."""
         arr = np.asarray(images)
         expected = self.image_shape
-        if arr.size == 0 and arr.ndim in (1, 4) and tuple(arr.shape[1:]) in ((), expected):
+        rank = 1 + len(expected)
+        if arr.size == 0 and arr.ndim in (1, rank) and tuple(arr.shape[1:]) in ((), expected):
             raise empty_data_error(self.name, what)
-        if arr.ndim != 4 or tuple(arr.shape[1:]) != expected:
+        if arr.ndim != rank or tuple(arr.shape[1:]) != expected:
             hint = ""
             if arr.ndim == 3 and tuple(arr.shape[1:]) == expected[:2]:
                 hint = " Add a channel axis: images[..., None]."
-            elif arr.ndim == 2 and arr.shape[1] == int(np.prod(expected)):
+            elif rank == 4 and arr.ndim == 2 and arr.shape[1] == int(np.prod(expected)):
                 hint = f" Reshape flat rows with images.reshape(-1, {', '.join(map(str, expected))})."
             raise ValueError(
                 f"{self.name} expects {what} of shape (batch, {', '.join(map(str, expected))}), "

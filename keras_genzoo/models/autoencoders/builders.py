@@ -18,6 +18,7 @@ from keras_genzoo.core.blocks import (
     build_dense_decoder,
     build_dense_encoder,
     check_image_shape,
+    check_input_shape,
 )
 from keras_genzoo.core.checks import check_positive_int
 from keras_genzoo.core.variants import Argument, BuilderTable
@@ -78,7 +79,7 @@ def _build(
 ) -> Autoencoder:
     """The one autoencoder builder: a `body` ("dense" or "conv") network, denoising or not."""
     corruption = _noise(noise, noise_level, seed) if denoising else None
-    image_shape = check_image_shape(image_shape)
+    image_shape = check_input_shape(image_shape) if body == "dense" else check_image_shape(image_shape)
     latent_dim = check_positive_int(latent_dim, "latent_dim")
     if body == "dense":
         widths, layout = _widths(units, "units"), {}

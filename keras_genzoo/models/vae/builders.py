@@ -17,6 +17,7 @@ from keras_genzoo.core.blocks import (
     build_dense_decoder,
     build_dense_encoder,
     check_image_shape,
+    check_input_shape,
 )
 from keras_genzoo.core.checks import check_positive_int
 from keras_genzoo.core.variants import Argument, BuilderTable
@@ -89,7 +90,7 @@ def _build(
     filters: Sequence[int] | None = None,
 ) -> VAE:
     """The one VAE builder: a `body` ("dense" or "conv") network, conditional or not."""
-    image_shape = check_image_shape(image_shape)
+    image_shape = check_input_shape(image_shape) if body == "dense" else check_image_shape(image_shape)
     latent_dim = check_positive_int(latent_dim, "latent_dim")
     if body == "dense":
         widths = _check_widths(units, "units")

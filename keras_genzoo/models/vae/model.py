@@ -145,7 +145,7 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
         if likelihood != "bernoulli" and decoder_std == "learned":
             span = self.value_range[1] - self.value_range[0]
             self.decoder_log_std = self.add_weight(
-                shape=(self.image_shape[2],),
+                shape=(self.image_shape[-1],),
                 initializer=keras.initializers.Constant(math.log(0.1 * span)),
                 name="decoder_log_std",
             )
@@ -281,12 +281,12 @@ class VAE(Encoder, Generator, DensityModel, ZooModel):
 
     @property
     def observation_std(self) -> np.ndarray | None:
-        """Per-channel std of the Gaussian or scale of the logistic (learned or fixed);
-        None for Bernoulli."""
+        """Per-channel (for vectors, per-feature) std of the Gaussian or scale of the
+        logistic (learned or fixed); None for Bernoulli."""
         if self.likelihood == "bernoulli":
             return None
         log_std = ops.convert_to_numpy(self._decoder_log_std())
-        return np.broadcast_to(np.exp(log_std), (self.image_shape[2],)).astype(np.float32)
+        return np.broadcast_to(np.exp(log_std), (self.image_shape[-1],)).astype(np.float32)
 
     def _log_prob(self, images, decoded):
         """log p(x|z) per example, from the decoder's output for z."""
