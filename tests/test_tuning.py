@@ -505,6 +505,7 @@ def _rows(images: np.ndarray) -> set[bytes]:
     return {row.tobytes() for row in np.asarray(images, np.float32)}
 
 
+@pytest.mark.slow
 def test_trials_are_chosen_on_validation_images_and_the_best_is_reported_on_test(tmp_path, capsys):
     """The objective and the best epoch come from a validation split carved out of the
     training split; the trials never train on it, and the test split is scored once, for

@@ -153,10 +153,10 @@ TINY_MODELS: dict[str, TinyModel] = {
         probability_mass=True, generate_options={"steps": 4}, likelihood_options=_BOUND,
         representative=False,  # a U-Net traces slowly: its distributed checks run with -m slow
     ),
-    "ddpm_conditional": TinyModel(  # ddpm runs the same step, without labels
-        _DIFFUSION, SYMMETRIC, conditional=True, capabilities=_SAMPLER, likelihood_kind="bound",
-        probability_mass=True, generate_options={"steps": 4}, likelihood_options=_BOUND,
-        representative=False,
+    "ddpm_conditional": TinyModel(  # ddpm runs the same step (and attention), without labels
+        dict(_DIFFUSION, attention_size=0), SYMMETRIC, conditional=True, capabilities=_SAMPLER,
+        likelihood_kind="bound", probability_mass=True, generate_options={"steps": 4},
+        likelihood_options=_BOUND, representative=False,
     ),
     # VQ-VAEs sample codes like a PixelCNN, one seed per batch; no training noise.
     # vqvae_conditional runs the same step, with labels.
