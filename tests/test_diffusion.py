@@ -233,6 +233,8 @@ def test_sampling_refuses_bad_options():
             model.generate(2, seed=0, **options)
     with pytest.raises(ValueError, match=r"noise must have shape \(n, 8, 8, 1\)"):
         model.denoise(np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError, match="eta must be in"):
+        model.denoise(np.zeros((2, 8, 8, 1), np.float32), eta=-0.5)
     with pytest.raises(ValueError, match="decoder must be one of"):
         model.log_likelihood(_digits(2)[0], decoder="logistic")
     unaveraged = keras_genzoo.create_model("ddpm", image_shape=(8, 8, 1), widths=(8,), attention_size=0,

@@ -196,8 +196,7 @@ class Diffusion(Generator, DensityModel, ZooModel):
     def add_noise(self, x0: Any, times: Any, noise: Any) -> Any:
         """The forward process: x_u = sqrt(alpha_bar(u)) x0 + sqrt(1 - alpha_bar(u)) noise,
         for images `x0` in the model's [-1, 1] scale and levels `times` (batch,)."""
-        alpha_bar = ops.reshape(self.schedule.alpha_bar(times), (-1, 1, 1, 1))
-        return ops.sqrt(alpha_bar) * ops.cast(x0, "float32") + ops.sqrt(1.0 - alpha_bar) * noise
+        return _noised(x0, ops.reshape(self.schedule.alpha_bar(times), (-1, 1, 1, 1)), noise)
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """The network's prediction for `[noisy_images, times]` (plus `labels` if
@@ -231,7 +230,7 @@ class Diffusion(Generator, DensityModel, ZooModel):
             times = ops.cast(index, "float32") / steps
         alpha_bar = ops.reshape(self.schedule.alpha_bar(times), (-1, 1, 1, 1))
         eps = tf.random.stateless_normal(ops.shape(x0), draw(1))
-        noisy = self.add_noise(x0, times, eps)
+        noisy = _noised(x0, alpha_bar, eps)
         if self.is_conditional and self.label_dropout:
             dropped = tf.random.stateless_uniform((batch,), draw(2)) < self.label_dropout
             labels = ops.where(dropped, self.num_classes, labels)
@@ -407,11 +406,16 @@ class Diffusion(Generator, DensityModel, ZooModel):
         """Samples: DDIM over `steps` levels (default 50) with `eta`, or ancestral DDPM over
         all levels; `guidance` for a conditional model (0: unconditional); `clip` keeps the
         predicted clean image in range at every step."""
+        noise = np.random.default_rng([seed, 0x5A]).standard_normal((n, *self.image_shape)).astype(np.float32)
+        return self._denoise(noise, labels, steps, sampler, eta, guidance, clip, seed, use_ema, batch_size)
+
+    def _denoise(self, noise, labels, steps, sampler, eta, guidance, clip, seed, use_ema, batch_size):
+        """Images from checked starting noise and labels, in the value range: the one
+        sampling path of `generate` and `denoise`."""
         grid = self._grid(sampler, steps)
         if not 0.0 <= float(eta) <= 1.0:
             raise ValueError(f"eta must be in [0, 1] (0: deterministic DDIM), got {eta!r}.")
         guidance = self._check_guidance(guidance)
-        noise = np.random.default_rng([seed, 0x5A]).standard_normal((n, *self.image_shape)).astype(np.float32)
         x = self._run(
             self._sampler(sampler), noise, labels, grid, seed, eta, guidance, clip, use_ema, batch_size
         )
@@ -439,21 +443,10 @@ class Diffusion(Generator, DensityModel, ZooModel):
                 f"noise must have shape (n, {', '.join(map(str, self.image_shape))}), got {noise.shape}."
             )
         labels = model_labels(self, labels, len(noise), cycle=True)
-        grid = self._grid(sampler, steps)
-        guidance = self._check_guidance(guidance)
-        x = self._run(
-            self._sampler(sampler),
-            noise,
-            labels,
-            grid,
-            resolve_seed(seed),
-            eta,
-            guidance,
-            clip,
-            use_ema,
+        return self._denoise(
+            noise, labels, steps, sampler, eta, guidance, clip, resolve_seed(seed), use_ema,
             check_positive_int(batch_size, "batch_size"),
         )
-        return self._from_model(x)
 
     def invert(
         self,
@@ -611,6 +604,11 @@ class Diffusion(Generator, DensityModel, ZooModel):
             seed=self.seed,
         )
         return config
+
+
+def _noised(x0: Any, alpha_bar: Any, noise: Any) -> Any:
+    """sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) noise: the forward process at `alpha_bar`."""
+    return ops.sqrt(alpha_bar) * ops.cast(x0, "float32") + ops.sqrt(1.0 - alpha_bar) * noise
 
 
 __all__ = ["PREDICTIONS", "SAMPLERS", "Diffusion"]
