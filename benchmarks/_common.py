@@ -80,6 +80,22 @@ class EpochTimer(keras.callbacks.Callback):
         self.cpu_seconds.append(time.process_time() - self.start_cpu)
 
 
+class WallClockBudget(keras.callbacks.Callback):
+    """Stops `fit` after the compiled call during which `seconds` of wall-clock time have
+    passed since training began (equal-time comparisons of models)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = float(seconds)
+
+    def on_train_begin(self, logs=None) -> None:
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if time.perf_counter() - self.started >= self.seconds:
+            self.model.stop_training = True
+
+
 def fit_images_per_second(model: keras.Model, data: tf.data.Dataset, steps: int, batch_size: int) -> float:
     """Images per wall second of `steps` steps of `fit`, after a warm-up epoch of
     max(5, steps // 5) steps (tracing, XLA compilation)."""

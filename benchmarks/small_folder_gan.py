@@ -1,6 +1,6 @@
 """DCGAN on a 200-image folder with and without differentiable augmentation (DiffAugment).
 
-    python benchmarks/small_folder_gan.py                  # 200 images, 3,000 steps each
+    python benchmarks/small_folder_gan.py                  # 200 images, 2,000 steps, 2 seeds
     python benchmarks/small_folder_gan.py --quick          # a check that the script runs
     python benchmarks/small_folder_gan.py --write docs/BENCHMARKS.md
 
@@ -9,13 +9,14 @@ filled square of random size, position and colour on a random plain background,
 written as PNG files into class folders (`synthetic_shapes/circle`, `.../square`).
 Both variants train `dcgan` (builder defaults) through `train_run` on that folder for
 the same number of optimizer steps (`steps`), one with `augment=None`, one with
-`augment="auto"` (on for a folder this small: colour, translation and cutout).
+`augment="auto"` (on for a folder this small: colour, translation and cutout), once per
+training seed (`--seeds`); the rounds alternate between the variants.
 
 Scores, from 1,000 samples of each model: FID and KID against 1,000 fresh synthetic
-images, in the features of a shape classifier trained here on 4,000 other synthetic
+images, in the features of a shape classifier trained here on 8,000 other synthetic
 images (its held-out accuracy is reported); the share of samples it calls a circle
 (0.5 is the data's balance) and the share it classifies with confidence above 0.9
-(shapes it recognises).
+(shapes it recognises). Each variant's mean over the seeds is the last rows.
 """
 
 from __future__ import annotations
@@ -107,16 +108,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=200)
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--seeds", type=int, default=2, help="training seeds per variant")
     parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--classifier-images", type=int, default=4000)
-    parser.add_argument("--classifier-epochs", type=int, default=8)
+    parser.add_argument("--classifier-images", type=int, default=8000)
+    parser.add_argument("--classifier-epochs", type=int, default=20)
     parser.add_argument("--quick", action="store_true",
                         help="10 steps, 100 samples, a 1-epoch classifier, no EMA: checks the script runs")
     parser.add_argument("--write", metavar="MARKDOWN", help="put the table into this file")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.samples, args.classifier_images, args.classifier_epochs = 10, 100, 400, 1
+        args.seeds = 1
     if args.quick:
         warnings.simplefilter("ignore", ZooWarning)  # 10 steps are short on purpose
 
@@ -124,28 +127,35 @@ def main() -> None:
     classifier, accuracy = shape_classifier(args.classifier_images, args.classifier_epochs)
     real, _ = synthetic_shapes(args.samples, seed=2)
     real_features = classifier.features(real.astype("float32") / 255.0)
-    rows = []
+    rows, scores = [], {}
     with tempfile.TemporaryDirectory() as root:
         folder = write_folder(root, args.images)
-        for name, augment in (("none", None), ("auto (DiffAugment)", "auto")):
-            keras.backend.clear_session()
-            overrides = {"image_shape": [SIZE, SIZE, 3], "augment": augment}
-            if args.quick:  # no moving average: its previews' statistics cost seconds
-                overrides["ema_decay"] = None
-            config = {"model": "dcgan", "dataset": folder, "steps": args.steps,
-                      "batch_size": 64, "overrides": overrides}
-            started = time.perf_counter()
-            run_dir = os.path.join(root, f"run_{len(rows)}")
-            train_run(config, run_dir, verbose=0)
-            seconds = time.perf_counter() - started
-            model = keras_genzoo.load(run_dir)
-            result = score(model, classifier, real_features, args.samples)
-            policy = ",".join(model.augment) or "none"
-            rows.append([name, policy, f"{result['fid']:.1f}", f"{result['kid']:.4f}",
-                         f"{result['circles']:.2f}", f"{result['confident']:.2f}", f"{seconds:.0f}"])
-            print(rows[-1], file=sys.stderr, flush=True)
+        for seed in range(args.seeds):
+            for name, augment in (("none", None), ("auto (DiffAugment)", "auto")):
+                keras.backend.clear_session()
+                overrides = {"image_shape": [SIZE, SIZE, 3], "augment": augment}
+                if args.quick:  # no moving average: its previews' statistics cost seconds
+                    overrides["ema_decay"] = None
+                config = {"model": "dcgan", "dataset": folder, "steps": args.steps, "seed": seed,
+                          "batch_size": 64, "overrides": overrides}
+                started = time.perf_counter()
+                run_dir = os.path.join(root, f"run_{len(rows)}")
+                train_run(config, run_dir, verbose=0)
+                seconds = time.perf_counter() - started
+                model = keras_genzoo.load(run_dir)
+                result = score(model, classifier, real_features, args.samples)
+                policy = ",".join(model.augment) or "none"
+                scores.setdefault((name, policy), []).append(result)
+                rows.append([name, policy, seed, f"{result['fid']:.2f}", f"{result['kid']:.4f}",
+                             f"{result['circles']:.2f}", f"{result['confident']:.2f}", f"{seconds:.0f}"])
+                print(rows[-1], file=sys.stderr, flush=True)
+    for (name, policy), results in scores.items():
+        mean = {key: float(np.mean([r[key] for r in results])) for key in results[0]}
+        rows.append([f"**{name}, mean**", policy, f"{len(results)} seeds", f"{mean['fid']:.2f}",
+                     f"{mean['kid']:.4f}", f"{mean['circles']:.2f}", f"{mean['confident']:.2f}", "-"])
     table = markdown_table(
-        ["augment", "policy", "FID", "KID", "share of circles", "confidently a shape", "train s"], rows
+        ["augment", "policy", "seed", "FID", "KID", "share of circles", "confidently a shape", "train s"],
+        rows,
     )
     text = (f"{table}\n\n{args.images} synthetic 32x32 colour circles and squares, {args.steps} "
             f"steps at batch 64 each, {args.samples} samples; the shape classifier's held-out "
