@@ -98,11 +98,15 @@ class ZooModel(keras.Model):
             raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}.")
         self.value_range = (low, high)
 
-    def check_images(self, images: Any, what: str = "inputs") -> None:
+    def check_images(
+        self, images: Any, what: str = "inputs", shape: Sequence[int] | None = None
+    ) -> None:
         """Raise a ValueError saying how to fix images of the wrong shape, dtype or range,
-        with NaN or infinite pixels, or no images at all."""
+        with NaN or infinite pixels, or no images at all. `shape` (default: the model's
+        `image_shape`) is the shape of one image, for models that take images of another
+        shape than they make (a translator's inputs)."""
         arr = np.asarray(images)
-        expected = self.image_shape
+        expected = self.image_shape if shape is None else tuple(int(d) for d in shape)
         rank = 1 + len(expected)
         if arr.size == 0 and arr.ndim in (1, rank) and tuple(arr.shape[1:]) in ((), expected):
             raise empty_data_error(self.name, what)
