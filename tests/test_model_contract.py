@@ -64,9 +64,10 @@ def contract_user_vae(
 # Translators train on pairs and translate: `TestTranslatorContract` runs their checks.
 NAMES = image_models()
 TRANSLATORS = translators()
-# Translators whose mirrored parity runs with -m slow (two U-Nets and two PatchGANs trace
-# slowly); pix2pix runs the paired adversarial step with seeded dropout by default.
-SLOW_PARITY = ("cyclegan",)
+# Translators whose mirrored parity runs with -m slow: cyclegan (two U-Nets and two
+# PatchGANs trace slowly) and srgan (pix2pix runs the same adversarial step, with seeded
+# dropout, by default).
+SLOW_PARITY = ("cyclegan", "srgan")
 
 
 def _distributed_case(name: str, *values: str, default: bool | None = None):

@@ -1,7 +1,7 @@
 """The translation family's networks: a sub-pixel super-resolution generator, a U-Net
 generator (with seeded dropout as its noise), and a PatchGAN discriminator.
 
-Normalisation is per image (a group normalisation with one group), never over the
+The U-Net normalises per image (a group normalisation with one group), never over the
 batch: a translation does not depend on the other images of its batch, and replicas of
 a distributed step compute what one device computes.
 """
@@ -186,7 +186,9 @@ def build_patch_discriminator(
 ) -> keras.Model:
     """Image -> a map of raw scores, one per patch of `receptive_field` pixels
     (PatchGAN). With `condition_shape` it scores `[condition, image]` pairs, the two
-    joined along the channels (pix2pix's conditional discriminator)."""
+    joined along the channels (pix2pix's conditional discriminator). It has no
+    normalisation layer: one score depends on its patch alone, not on statistics of the
+    whole image."""
     shape = check_image_shape(image_shape)
     if receptive_field not in RECEPTIVE_FIELDS:
         raise ValueError(
@@ -205,8 +207,6 @@ def build_patch_discriminator(
         width = filters * 2 ** min(i, 3)
         stride = 2 if i < downsamplings else 1
         h = layers.Conv2D(width, PATCH_KERNEL, strides=stride, padding="same", name=f"{name}_conv{i}")(h)
-        if i:
-            h = _norm(f"{name}_conv{i}_norm")(h)
         h = layers.LeakyReLU(0.2, name=f"{name}_conv{i}_act")(h)
     scores = layers.Conv2D(1, PATCH_KERNEL, padding="same", dtype="float32", name=f"{name}_scores")(h)
     return keras.Model(inputs if len(inputs) > 1 else images, scores, name=name)
