@@ -68,6 +68,9 @@ TRANSLATORS = translators()
 # PatchGANs trace slowly) and srgan (pix2pix runs the same adversarial step, with seeded
 # dropout, by default).
 SLOW_PARITY = ("cyclegan", "srgan")
+# Translators checked under mixed_float16 in the default run (the others, and bfloat16,
+# with -m slow): one step with one optimizer, one adversarial step with seeded dropout.
+MIXED_TRANSLATORS = ("super_resolution", "pix2pix")
 
 
 def _distributed_case(name: str, *values: str, default: bool | None = None):
@@ -272,9 +275,33 @@ class TestTranslatorContract(ModelTestCase):
     @pytest.mark.parametrize("name", [
         pytest.param(n, marks=pytest.mark.slow if n in SLOW_PARITY else ()) for n in TRANSLATORS
     ])
+    def test_replicas_draw_their_own_noise(self, name, mirrored):
+        row = tiny_translator(name)
+        keras.utils.set_random_seed(3)
+        with mirrored.scope():
+            model = build_translator(name)
+        self.run_replica_noise_test(
+            model, *digit_pairs(name, count=16), mirrored, metric=row.metric, draws_noise=row.seeded
+        )
+
+    @pytest.mark.parametrize("name", [
+        pytest.param(n, marks=pytest.mark.slow if n in SLOW_PARITY else ()) for n in TRANSLATORS
+    ])
     def test_mirrored_parity(self, name, mirrored, monkeypatch):
         row = tiny_translator(name)
         self.run_mirrored_parity_test(
             lambda: build_translator(name, **row.parity_overrides), *digit_pairs(name),
             mirrored, monkeypatch,
+        )
+
+    @pytest.mark.parametrize("name, policy", [
+        pytest.param(n, p, id=f"{n}-{p}", marks=() if p == "mixed_float16" and n in MIXED_TRANSLATORS
+                     else pytest.mark.slow)
+        for n in TRANSLATORS for p in ("mixed_float16", "mixed_bfloat16")
+    ])
+    def test_mixed_precision(self, name, policy, mirrored):
+        self.run_mixed_precision_test(
+            lambda: build_translator(name, **tiny_translator(name).parity_overrides),
+            *digit_pairs(name), policy, mirrored,
+            metric="loss" if name == "super_resolution" else None,
         )

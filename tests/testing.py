@@ -573,7 +573,8 @@ class ModelTestCase:
         """Under a mixed policy (and `strategy`): low-precision compute, float32
         variables, loss scaling for float16 on every optimizer, every network updated,
         finite metrics, `metric` (when given) falling by at least 1% in three epochs,
-        and float32 samples and float64 log-likelihoods that are finite."""
+        and float32 samples, translations and float64 log-likelihoods that are finite.
+        A translator takes its (inputs, targets) or (a, b) as `images` and `labels`."""
         keras.mixed_precision.set_dtype_policy(policy)
         try:
             keras.utils.set_random_seed(3)
@@ -608,6 +609,11 @@ class ModelTestCase:
         if isinstance(model, Generator):
             samples = model.generate(4, seed=0, **(generate_options or {}))
             assert samples.dtype == np.float32 and np.all(np.isfinite(samples))
+        if isinstance(model, Translator):
+            for direction in model.directions:
+                source = images if direction == "a_to_b" else labels
+                translated = model.translate(source[:4], seed=0, direction=direction)
+                assert translated.dtype == np.float32 and np.all(np.isfinite(translated))
         if isinstance(model, DensityModel) and model.likelihood_kind != "estimate":
             log_p = model.log_likelihood(
                 images[:8], **with_labels(labels, slice(8)),

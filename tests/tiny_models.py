@@ -210,8 +210,12 @@ class TinyTranslator:
     #: The `keras_genzoo.data.pairs` transform that makes its inputs from the digits, or
     #: None for an unpaired model (domain A: digits, domain B: other digits, inverted).
     transform: str | None
-    #: Its translation depends on the seed (its noise is on when it translates).
+    #: Its translation depends on the seed (its noise is on when it translates, and in
+    #: training each replica draws its own).
     seeded: bool = False
+    #: A training-log metric of its generator's step (replicas given the same data agree
+    #: on it exactly when the model draws no noise).
+    metric: str = "reconstruction"
     #: Builder arguments replaced in the mirrored-parity check (a history buffer keeps
     #: only the first replica's images, so the check runs without one).
     parity_overrides: Mapping[str, Any] = field(default_factory=dict)
@@ -221,10 +225,12 @@ _SR = {"filters": 8, "residual_blocks": 1, "seed": 1}
 _UNET = {"generator_filters": (8, 16), "discriminator_filters": 8, "seed": 1}
 
 TINY_TRANSLATORS: dict[str, TinyTranslator] = {
-    "super_resolution": TinyTranslator(_SR, "downsample"),
+    "super_resolution": TinyTranslator(_SR, "downsample", metric="loss"),
     "srgan": TinyTranslator(dict(_SR, discriminator_filters=8), "downsample"),
     "pix2pix": TinyTranslator(_UNET, "edges", seeded=True),
-    "cyclegan": TinyTranslator(dict(_UNET, pool_size=16), None, parity_overrides={"pool_size": 0}),
+    "cyclegan": TinyTranslator(
+        dict(_UNET, pool_size=16), None, metric="cycle", parity_overrides={"pool_size": 0}
+    ),
 }
 
 
