@@ -10,11 +10,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from image_folders import grey_digits, write_images
+from PIL import Image
 from tiny_models import build_translator, digit_pairs
 
 import keras_genzoo
+from keras_genzoo import cli
 from keras_genzoo.data import load_arrays
-from keras_genzoo.data.pairs import make_pairs, pair_dataset
+from keras_genzoo.data.pairs import downsampled, make_pairs, pair_dataset
 from keras_genzoo.evaluation.heldout import HeldOut, measure
 from keras_genzoo.models.translation import (
     RECEPTIVE_FIELDS,
@@ -167,3 +170,33 @@ def test_cyclegan_cycle_closes_on_two_digit_domains():
     held = measure("cycle", model, HeldOut(test, test, None, "digits"))
     assert held["cycle_l1"] == pytest.approx(float(np.mean(np.abs(back - test))), rel=1e-5)
     assert held["cycle_l1"] < 0.7 * untrained, (held, untrained)
+
+
+def test_cli_translates_a_folder_into_files_of_the_same_names(tmp_path, capsys):
+    """`keras-genzoo translate` on a saved super-resolution model: every image below the
+    input folder, at any depth and in its own format, comes out under the same name,
+    as `translate` makes it; a model that does not translate is refused."""
+    model = build_translator("super_resolution")
+    path = str(tmp_path / "sr.keras")
+    model.save(path)
+    digits, _ = grey_digits(5)
+    small = np.round(downsampled(digits.astype(np.float32), 2)).astype(np.uint8)
+    write_images(tmp_path / "in", small[:3])
+    write_images(tmp_path / "in" / "more", small[3:], ext="bmp")
+    out = tmp_path / "out"
+    assert cli.main(["translate", path, "--input", str(tmp_path / "in"), "--out", str(out)]) == 0
+    assert "Translated 5 images" in capsys.readouterr().out
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*.*"))
+    assert names == ["00000.png", "00001.png", "00002.png", "more/00000.bmp", "more/00001.bmp"]
+    expected = model.translate(small.astype(np.float32) / 255.0 * 2 - 1)
+    written = np.stack([np.asarray(Image.open(out / name)) for name in names])[..., None]
+    np.testing.assert_allclose(written / 255.0 * 2 - 1, expected, atol=1 / 255 + 1e-6)
+    assert cli.main(["translate", path, "--input", str(tmp_path / "in"), "--out", str(out)]) == 2
+    assert "exist already" in capsys.readouterr().err
+    assert cli.main(["translate", "pix2pix", "--input", str(tmp_path / "in"), "--out", str(out)]) == 2
+    assert "not trained weights" in capsys.readouterr().err
+    other = keras_genzoo.create_model("ae_dense", image_shape=(4, 4, 1), latent_dim=2, units=(4,))
+    other.save(str(tmp_path / "ae.keras"))
+    assert cli.main(["translate", str(tmp_path / "ae.keras"), "--input", str(tmp_path / "in"),
+                     "--out", str(tmp_path / "x")]) == 2
+    assert "does not translate images" in capsys.readouterr().err

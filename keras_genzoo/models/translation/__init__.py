@@ -6,6 +6,7 @@ Builders registered here: `super_resolution`, `srgan`, `pix2pix`, `cyclegan`.
 
 from keras_genzoo.models.translation import measurements, space  # noqa: F401  (registers the measurements and search table)
 from keras_genzoo.models.translation.builders import cyclegan, pix2pix, srgan, super_resolution
+from keras_genzoo.models.translation.files import translate_folder
 from keras_genzoo.models.translation.model import AdversarialTranslator, CycleGAN, PairedTranslator
 from keras_genzoo.models.translation.networks import (
     RECEPTIVE_FIELDS,
@@ -30,4 +31,5 @@ __all__ = [
     "pix2pix",
     "srgan",
     "super_resolution",
+    "translate_folder",
 ]
