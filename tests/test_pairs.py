@@ -167,6 +167,22 @@ def test_crops_and_flips_are_the_same_on_both_sides_of_a_pair():
         np.testing.assert_allclose(x, downsampled(y, 2), atol=1e-6)
 
 
+def test_pair_and_unpaired_datasets_follow_their_seed_alone():
+    import tensorflow as tf
+
+    targets = _digits(16)
+    epochs = []
+    for global_seed in (1, 2):
+        tf.random.set_seed(global_seed)
+        ds = pair_dataset(1.0 - targets, targets, batch_size=16, crop=6, flip=True, seed=3)
+        unpaired = unpaired_dataset(targets, -targets[:8], batch_size=16, seed=3)
+        epochs.append((next(iter(ds))[1].numpy(), next(iter(unpaired))[1].numpy()))
+    for first, second in zip(*epochs):
+        np.testing.assert_array_equal(first, second)
+    other = next(iter(pair_dataset(1.0 - targets, targets, batch_size=16, crop=6, seed=4)))[1]
+    assert not np.array_equal(other.numpy(), epochs[0][0])
+
+
 def test_pair_datasets_refuse_bad_pairs():
     targets = _digits(8)
     with pytest.raises(ValueError, match="pair one to one, got 7 inputs and 8 targets"):

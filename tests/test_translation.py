@@ -41,8 +41,22 @@ def test_super_resolution_makes_images_scale_times_larger(scale, size):
         "super_resolution", image_shape=(size, size, 3), scale=scale, filters=4, residual_blocks=0
     )
     assert model.translation_shapes("a_to_b") == ((size // scale, size // scale, 3), (size, size, 3))
-    out = model.translate(np.zeros((2, size // scale, size // scale, 3), np.float32), seed=0)
+    small = np.zeros((2, size // scale, size // scale, 3), np.float32)
+    out = model.translate(small, seed=0)
     assert out.shape == (2, size, size, 3)
+    np.testing.assert_allclose(model.predict(small, verbose=0), out, atol=1e-6)
+    with pytest.raises(ValueError, match=rf"expects inputs of shape \(batch, {size // scale}, "):
+        model.predict(np.zeros((2, size, size, 3), np.float32))
+
+
+def test_pix2pix_colourises_grey_inputs():
+    model = keras_genzoo.create_model(
+        "pix2pix", image_shape=(8, 8, 3), input_channels=1, generator_filters=(4,),
+        discriminator_filters=4,
+    )
+    assert model.translation_shapes("a_to_b") == ((8, 8, 1), (8, 8, 3))
+    assert model.discriminator.inputs[0].shape[1:] == (8, 8, 1)
+    assert model.translate(np.zeros((3, 8, 8, 1), np.float32)).shape == (3, 8, 8, 3)
 
 
 def test_builders_refuse_sizes_scales_and_fields_that_do_not_fit():

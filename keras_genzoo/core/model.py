@@ -138,6 +138,12 @@ class ZooModel(keras.Model):
                 "'symmetric')) or build the model with a matching value_range."
             )
 
+    @property
+    def call_input_shape(self) -> tuple[int, ...]:
+        """The shape of one image that calling the model (and `predict`) takes: its
+        `image_shape`, unless it maps images of another shape (a translator's inputs)."""
+        return self.image_shape
+
     def as_images(self, x: Any, what: str = "images") -> np.ndarray:
         """`x` as float32 images after `check_images` (subclasses add their own checks)."""
         arr = np.asarray(x)
@@ -326,12 +332,12 @@ class ZooModel(keras.Model):
         One batch per execution: Keras unrolls `steps_per_execution` predict steps into
         one graph, which costs tracing time and gains nothing here."""
         if isinstance(x, tf.data.Dataset):
-            self.check_images(first_batch(x, None)[0])
+            self.check_images(first_batch(x, None)[0], shape=self.call_input_shape)
             x = finite_checked(x, self.name, "inputs")
         else:
             images, _ = split_batch(x)
             if _whole_array(images) is not None:
-                self.check_images(images)
+                self.check_images(images, shape=self.call_input_shape)
         self._steps_per_execution_for(1)
         try:
             with nonfinite_raised(self.name, "predict()"):

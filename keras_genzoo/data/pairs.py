@@ -33,7 +33,7 @@ from keras_genzoo.data.folders import (
     find_image_files,
     load_image_folder,
 )
-from keras_genzoo.data.pipeline import scale_images
+from keras_genzoo.data.pipeline import _random_numbers, _shuffled, _tf_data_seeds, scale_images
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -60,7 +60,9 @@ def _value_range(scale: str) -> tuple[float, float]:
 
 
 def _side_files(folder: str, side: str) -> dict[str, str]:
-    """The image files below `folder/side`, keyed by their path relative to it."""
+    """The image files below `folder/side`, keyed by their path relative to it, in the
+    order `load_image_folder` reads them (a function of the set of names: two sides
+    with the same names are read in the same order)."""
     where = os.path.join(folder, side)
     if not os.path.isdir(where):
         raise DataNotFoundError(
@@ -87,7 +89,8 @@ def load_folder_pairs(
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(inputs, targets, names) from `folder/A` and `folder/B`, float32 in the `scale` range.
 
-    Files pair by their path below A/ and B/ (sorted by it); every file needs its partner.
+    Files pair by their path below A/ and B/; every file needs its partner. `names` are
+    those paths, in the order of the arrays.
     `image_shape` brings the inputs to one (height, width, channels), `target_shape` the
     targets (default: `image_shape`), as a folder of images is read by `load_dataset`.
     Without them, the images of a side must share one size; the two sides may differ in
@@ -111,7 +114,7 @@ def load_folder_pairs(
     a = _loaded_side(folder, "A", image_shape, resize_mode)
     b = _loaded_side(folder, "B", target_shape if target_shape is not None else image_shape, resize_mode)
     _check_pair_sizes(a.shape[1:3], b.shape[1:3], f"The images in {folder}/A and {folder}/B")
-    names = sorted(inputs)
+    names = list(inputs)  # in the order both sides were read
     return scale_images(a, 255.0, value_range), scale_images(b, 255.0, value_range), names
 
 
@@ -326,7 +329,8 @@ def pair_dataset(
     `crop` (target pixels, a size or (height, width)) cuts a random window from each pair
     and `flip` mirrors half the pairs left to right, the same window and flip on both
     sides (an input smaller by a whole factor is cut at the matching place). A new
-    draw on every pass; `seed` replays the same sequence.
+    draw on every pass; `seed` alone (not TensorFlow's global seed) replays the same
+    sequence, as in `load_dataset`.
     """
     import tensorflow as tf
 
@@ -345,11 +349,12 @@ def pair_dataset(
     factor = _check_pair_sizes(a.shape[1:3], b.shape[1:3], "inputs and targets")
     window = _check_crop(crop, b.shape[1:3], factor)
     batch_size = check_positive_int(batch_size, "batch_size")
+    seeds = _tf_data_seeds(seed)
     ds = tf.data.Dataset.from_tensor_slices((a, b))
     if shuffle:
-        ds = ds.shuffle(len(a), seed=seed, reshuffle_each_iteration=True)
+        ds = _shuffled(ds, len(a), seeds, reshuffle=True)
     if window is not None or flip:
-        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True)))
+        ds = tf.data.Dataset.zip((ds, _random_numbers(seeds, fresh_each_pass=True)))
 
         def augment(pair, draw):
             x, y = pair
@@ -445,7 +450,7 @@ def unpaired_dataset(
 
     def pool(images: np.ndarray, offset: int) -> tf.data.Dataset:
         ds = tf.data.Dataset.from_tensor_slices(images)
-        ds = ds.shuffle(len(images), seed=seed + offset, reshuffle_each_iteration=True)
+        ds = _shuffled(ds, len(images), _tf_data_seeds(seed + offset), reshuffle=True)
         return ds.repeat().take(longest)
 
     ds = tf.data.Dataset.zip((pool(a, 0), pool(b, 1)))

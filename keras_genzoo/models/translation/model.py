@@ -187,6 +187,10 @@ class PairedTranslator(_NoiseStream, Translator, ZooModel):
 
     # -------------------------------------------------------------- translation
 
+    @property
+    def call_input_shape(self) -> tuple[int, ...]:
+        return self.input_image_shape
+
     def translation_shapes(self, direction: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return self.input_image_shape, self.image_shape
 
