@@ -228,8 +228,9 @@ TINY_TRANSLATORS: dict[str, TinyTranslator] = {
     "super_resolution": TinyTranslator(_SR, "downsample", metric="loss"),
     "srgan": TinyTranslator(dict(_SR, discriminator_filters=8), "downsample"),
     "pix2pix": TinyTranslator(_UNET, "edges", seeded=True),
-    "cyclegan": TinyTranslator(
-        dict(_UNET, pool_size=16), None, metric="cycle", parity_overrides={"pool_size": 0}
+    "cyclegan": TinyTranslator(  # four networks: one level each keeps tracing short
+        dict(_UNET, generator_filters=(8,), receptive_field=7, pool_size=16), None, metric="cycle",
+        parity_overrides={"pool_size": 0},
     ),
 }
 
