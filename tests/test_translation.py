@@ -25,6 +25,11 @@ from keras_genzoo.models.translation import (
     build_patch_discriminator,
     build_unet_generator,
 )
+from keras_genzoo.models.translation.losses import (
+    discriminator_loss,
+    generator_loss,
+    reconstruction_loss,
+)
 from keras_genzoo.models.translation.measurements import image_scores
 
 
@@ -184,6 +189,9 @@ def test_cyclegan_cycle_closes_on_two_digit_domains():
     held = measure("cycle", model, HeldOut(test, test, None, "digits"))
     assert held["cycle_l1"] == pytest.approx(float(np.mean(np.abs(back - test))), rel=1e-5)
     assert held["cycle_l1"] < 0.7 * untrained, (held, untrained)
+    scores = model.evaluate(a, b, batch_size=64, verbose=0, return_dict=True)
+    assert sorted(scores) == ["cycle", "d_loss", "g_loss", "identity"]
+    assert scores["cycle"] < history["cycle"][0] and np.all(np.isfinite(list(scores.values())))
 
 
 def test_cli_translates_a_folder_into_files_of_the_same_names(tmp_path, capsys):
@@ -214,3 +222,31 @@ def test_cli_translates_a_folder_into_files_of_the_same_names(tmp_path, capsys):
     assert cli.main(["translate", str(tmp_path / "ae.keras"), "--input", str(tmp_path / "in"),
                      "--out", str(tmp_path / "x")]) == 2
     assert "does not translate images" in capsys.readouterr().err
+
+
+def test_adversarial_losses_reach_zero_where_each_side_wins():
+    real, fake = np.full((4, 2, 2, 1), 1.0), np.zeros((4, 2, 2, 1))
+    assert float(discriminator_loss("least_squares", real, fake)) == 0.0
+    assert float(generator_loss("least_squares", real)) == 0.0
+    assert float(generator_loss("least_squares", fake)) == 0.5
+    big = np.full((4, 2, 2, 1), 30.0)
+    assert float(discriminator_loss("non_saturating", big, -big)) == pytest.approx(0.0, abs=1e-9)
+    assert float(generator_loss("non_saturating", np.zeros(3))) == pytest.approx(np.log(2.0))
+    assert float(reconstruction_loss("l2", np.ones(4), np.zeros(4))) == 1.0
+    assert float(reconstruction_loss("l1", -np.ones(4), np.ones(4))) == 2.0
+    with pytest.raises(ValueError, match=r"adversarial_loss must be one of \['least_squares'"):
+        keras_genzoo.create_model("srgan", image_shape=(8, 8, 1), adversarial_loss="hinge")
+    with pytest.raises(ValueError, match=r"reconstruction must be one of \['l1', 'l2'\]"):
+        keras_genzoo.create_model("super_resolution", image_shape=(8, 8, 1), reconstruction="l3")
+
+
+def test_evaluate_draws_its_own_noise_and_changes_nothing():
+    """pix2pix's held-out losses: the same numbers twice, from noise of their own (its
+    training noise stream is untouched, so validation does not change training)."""
+    inputs, targets = digit_pairs("pix2pix", count=64)
+    model = build_translator("pix2pix")
+    state = np.asarray(model._noise_state).copy()
+    first = model.evaluate(inputs, targets, batch_size=32, verbose=0, return_dict=True)
+    assert sorted(first) == ["adversarial", "d_loss", "g_loss", "reconstruction"]
+    assert first == model.evaluate(inputs, targets, batch_size=32, verbose=0, return_dict=True)
+    np.testing.assert_array_equal(np.asarray(model._noise_state), state)

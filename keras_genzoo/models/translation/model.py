@@ -328,7 +328,7 @@ class AdversarialTranslator(_TwoOptimizers, PairedTranslator):
         scored = [inputs, images] if self.conditional_discriminator else images
         return self.discriminator(scored, training=training)
 
-    def _losses(self, inputs: Any, targets: Any, seed: Any, training: bool):
+    def _batch_losses(self, inputs: Any, targets: Any, seed: Any, training: bool):
         """(d_loss, g_loss, reconstruction, adversarial) of one batch, no update."""
         outputs = self._translated(inputs, seed, training)
         d_loss = discriminator_loss(
@@ -366,7 +366,7 @@ class AdversarialTranslator(_TwoOptimizers, PairedTranslator):
         inputs, targets = self._pair(data)
         self._evaluating(self.d_loss_tracker)
         try:
-            losses = self._losses(inputs, targets, self._next_seed(), False)
+            losses = self._batch_losses(inputs, targets, self._next_seed(), False)
         finally:
             self._evaluation_batch = None
         return self._track(*losses)
