@@ -6,6 +6,10 @@ tests/test_model_contract.py."""
 
 from __future__ import annotations
 
+import os
+import runpy
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -250,3 +254,15 @@ def test_evaluate_draws_its_own_noise_and_changes_nothing():
     assert sorted(first) == ["adversarial", "d_loss", "g_loss", "reconstruction"]
     assert first == model.evaluate(inputs, targets, batch_size=32, verbose=0, return_dict=True)
     np.testing.assert_array_equal(np.asarray(model._noise_state), state)
+
+
+@pytest.mark.slow
+def test_example_script_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    """examples/translation_digits.py (1 epoch): its own reload assert holds, files appear."""
+    example = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "translation_digits.py")
+    monkeypatch.setattr(sys, "argv", [example, "--out", str(tmp_path), "--epochs", "1"])
+    runpy.run_path(example, run_name="__main__")
+    out = capsys.readouterr().out
+    assert "x2 super_resolution: PSNR" in out and "pix2pix: L1" in out and "cyclegan:" in out
+    for name in ("pix2pix.keras", "pix2pix.png", "enlarged/0.png"):
+        assert (tmp_path / name).is_file(), name
