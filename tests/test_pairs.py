@@ -212,3 +212,12 @@ def test_unpaired_domains_keep_their_own_sizes_and_shapes():
         load_unpaired(digits * 2, letters, image_shape=(8, 8, 1))
     with pytest.raises(ValueError, match="Each domain needs images"):
         unpaired_dataset(a[:0], b)
+
+
+def test_unpaired_folders_of_several_sizes_are_read_at_the_shape_asked_for(tmp_path):
+    write_images(tmp_path / "a", colour_digits(6, size=(16, 16))[0])
+    write_images(tmp_path / "a" / "big", colour_digits(4, size=(24, 24))[0])
+    with pytest.raises(DataFormatError, match="different sizes"):
+        load_unpaired(tmp_path / "a", _digits(8), split="all")
+    a, b = load_unpaired(tmp_path / "a", _digits(8), split="all", image_shape=(8, 8, 1))
+    assert a.shape == (10, 8, 8, 1) and b.shape == (8, 8, 8, 1)

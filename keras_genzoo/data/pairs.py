@@ -399,14 +399,23 @@ def load_unpaired(
     image_shape: Sequence[int] | None = None,
     **dataset_options: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images of two domains, each a dataset name or path (read by `load_arrays`) or an
-    array already in the `scale` range, with their own counts. `image_shape` brings both
-    to one (height, width, channels); without it they must share one already."""
+    """Images of two domains, each a dataset name or path (read by `load_arrays` with
+    `dataset_options`) or an array already in the `scale` range, with their own counts.
+    `image_shape` brings both to one (height, width, channels); without it they must
+    share one already. A folder of image files of several sizes is read at it."""
     value_range = _value_range(scale)
     pools = []
     for source in (source_a, source_b):
         if isinstance(source, (str, os.PathLike)):
-            images, _, _ = load_arrays(source, split, scale=scale, **dataset_options)
+            try:
+                images, _, _ = load_arrays(source, split, scale=scale, **dataset_options)
+            except DataFormatError:
+                if image_shape is None:
+                    raise
+                # a folder of image files of several sizes: read it at the shape asked for
+                images, _, _ = load_arrays(
+                    source, split, scale=scale, image_shape=tuple(image_shape), **dataset_options
+                )
         else:
             images = _check_images(source)
             low, high = value_range
