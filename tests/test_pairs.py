@@ -22,6 +22,7 @@ from keras_genzoo.data.pairs import (
     make_pairs,
     masked,
     pair_dataset,
+    transform_dataset,
     unpaired_dataset,
 )
 
@@ -221,3 +222,25 @@ def test_unpaired_folders_of_several_sizes_are_read_at_the_shape_asked_for(tmp_p
         load_unpaired(tmp_path / "a", _digits(8), split="all")
     a, b = load_unpaired(tmp_path / "a", _digits(8), split="all", image_shape=(8, 8, 1))
     assert a.shape == (10, 8, 8, 1) and b.shape == (8, 8, 8, 1)
+
+
+def test_pairs_made_on_the_fly_follow_each_cropped_and_flipped_image():
+    digits = _digits(16) * 0.5 + 0.5  # no pixel at the low end before masking
+    masks = transform_dataset(digits, "mask", batch_size=16, crop=6, flip=True, seed=2)
+    passes = [next(iter(masks)) for _ in range(2)]
+    for x, y in passes:
+        x, y = x.numpy(), y.numpy()
+        assert x.shape == y.shape == (16, 6, 6, 1)
+        hidden = x != y
+        assert np.all(x[hidden] == 0) and np.all(hidden.reshape(16, -1).sum(axis=1) == 9)
+    assert not np.array_equal(passes[0][0].numpy(), passes[1][0].numpy()), "new masks every pass"
+    again = next(iter(transform_dataset(digits, "mask", batch_size=16, crop=6, flip=True, seed=2)))
+    np.testing.assert_array_equal(again[0].numpy(), passes[0][0].numpy())
+    for x, y in transform_dataset(digits, "downsample", batch_size=16, crop=4, factor=2).take(1):
+        np.testing.assert_allclose(x.numpy(), downsampled(y.numpy(), 2), atol=1e-6)
+    for x, y in transform_dataset(digits, "edges", batch_size=16).take(1):
+        np.testing.assert_allclose(x.numpy(), edge_outline(y.numpy()), atol=1e-6)
+    with pytest.raises(ValueError, match="factor 2 does not divide the image size 5x5"):
+        transform_dataset(digits, "downsample", crop=5)
+    with pytest.raises(ValueError, match="needs colour images"):
+        transform_dataset(digits, "grey")

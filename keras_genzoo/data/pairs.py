@@ -13,8 +13,10 @@ Paired data is (input, target) arrays, float32 in a value range, from one of:
   image: colourisation).
 
 `pair_dataset` batches pairs for `model.fit`, with random crops and horizontal flips
-applied alike to both sides of a pair. Unpaired data is two pools of images with their
-own sizes (`load_unpaired`), batched as `(a, b)` by `unpaired_dataset`.
+applied alike to both sides of a pair; `transform_dataset` makes the pairs of a
+transform on the fly, from each cropped and flipped image, with new masks every pass.
+Unpaired data is two pools of images with their own sizes (`load_unpaired`), batched as
+`(a, b)` by `unpaired_dataset`.
 """
 
 from __future__ import annotations
@@ -168,6 +170,9 @@ def load_side_by_side(
 
 # ------------------------------------------------------------------- made pairs
 
+#: Luminance weights of red, green and blue (ITU-R BT.601), as tf.image.rgb_to_grayscale.
+GREY_WEIGHTS = (0.2989, 0.5870, 0.1140)
+
 
 def _check_images(images: Any) -> np.ndarray:
     arr = np.asarray(images, np.float32)
@@ -179,35 +184,10 @@ def _check_images(images: Any) -> np.ndarray:
     return arr
 
 
-def _greyscale(images: np.ndarray) -> np.ndarray:
-    if images.shape[-1] == 1:
-        return images
-    weights = np.asarray([0.2989, 0.5870, 0.1140], np.float32)
-    return (images @ weights)[..., None].astype(np.float32)
-
-
-def edge_outline(images: Any, value_range: Sequence[float] = (0.0, 1.0)) -> np.ndarray:
-    """The outline (n, H, W, 1) of images: the Sobel gradient magnitude of their grey
-    version, scaled so each image's strongest edge is the high end of `value_range`
-    (a flat image gives the low end everywhere)."""
-    import tensorflow as tf
-
-    low, high = (float(v) for v in value_range)
-    grey = (_greyscale(_check_images(images)) - low) / (high - low)
-    gradients = tf.image.sobel_edges(tf.convert_to_tensor(grey)).numpy()  # (n, H, W, 1, 2)
-    magnitude = np.sqrt(np.sum(np.square(gradients), axis=-1))
-    magnitude[magnitude < FLAT] = 0.0  # rounding in a flat region is no edge
-    peak = magnitude.max(axis=(1, 2, 3), keepdims=True)
-    unit = np.divide(magnitude, peak, out=np.zeros_like(magnitude), where=peak > 0)
-    return (low + (high - low) * unit).astype(np.float32)
-
-
-def downsampled(images: Any, factor: int) -> np.ndarray:
-    """Images averaged over `factor` x `factor` blocks: (n, H / factor, W / factor, C)."""
-    arr = _check_images(images)
+def _check_factor(factor: Any, size: Sequence[int]) -> int:
     if not (isinstance(factor, (int, np.integer)) and factor in DOWNSAMPLE_FACTORS):
         raise ValueError(f"factor must be one of {list(DOWNSAMPLE_FACTORS)}, got {factor!r}.")
-    n, height, width, channels = arr.shape
+    height, width = int(size[0]), int(size[1])
     if height % factor or width % factor:
         fits = [f for f in DOWNSAMPLE_FACTORS if not height % f and not width % f]
         raise ValueError(
@@ -215,8 +195,82 @@ def downsampled(images: Any, factor: int) -> np.ndarray:
             f"width). Use a factor that does ({fits or 'none of ' + str(list(DOWNSAMPLE_FACTORS))}) "
             "or resize or crop the images to a multiple of it."
         )
-    blocks = arr.reshape(n, height // factor, factor, width // factor, factor, channels)
-    return blocks.mean(axis=(2, 4)).astype(np.float32)
+    return int(factor)
+
+
+def _check_transform(shape: Sequence[int], transform: str, factor: Any, mask_fraction: Any) -> None:
+    """Refuse a transform that cannot apply to images of `shape` (H, W, C)."""
+    check_choice(transform, TRANSFORMS, "transform")
+    if transform == "downsample":
+        _check_factor(factor, shape)
+    elif transform == "mask":
+        check_probability(mask_fraction, "fraction")
+    elif transform == "grey" and shape[-1] != 3:
+        raise ValueError(
+            "transform='grey' (colourisation) needs colour images (3 channels), got grey "
+            "images (1 channel). Use a colour dataset, or another transform."
+        )
+
+
+def _grey_tensor(images: Any) -> Any:
+    import tensorflow as tf
+
+    if images.shape[-1] == 1:
+        return images
+    return tf.reduce_sum(images * tf.constant(GREY_WEIGHTS, images.dtype), axis=-1, keepdims=True)
+
+
+def _made_inputs(
+    targets: Any, transform: str, seed: Any, factor: int, mask_fraction: float,
+    value_range: Sequence[float],
+) -> Any:
+    """The inputs `transform` makes of a batch of checked target images (a float32
+    tensor of static height and width), drawing the masks from the stateless `seed`."""
+    import tensorflow as tf
+
+    low, high = (float(v) for v in value_range)
+    targets = tf.convert_to_tensor(targets, tf.float32)
+    if transform == "grey":
+        return _grey_tensor(targets)
+    if transform == "downsample":
+        return tf.nn.avg_pool2d(targets, factor, factor, "VALID")
+    if transform == "edges":
+        grey = (_grey_tensor(targets) - low) / (high - low)
+        gradients = tf.image.sobel_edges(grey)  # (n, H, W, 1, 2)
+        magnitude = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=-1))
+        magnitude = tf.where(magnitude < FLAT, 0.0, magnitude)  # rounding in a flat region
+        peak = tf.reduce_max(magnitude, axis=[1, 2, 3], keepdims=True)
+        return low + (high - low) * tf.math.divide_no_nan(magnitude, peak)
+    height, width = int(targets.shape[1]), int(targets.shape[2])
+    box_h = max(1, round(height * mask_fraction**0.5))
+    box_w = max(1, round(width * mask_fraction**0.5))
+    rows = tf.shape(targets)[0]
+    top_seed, left_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    top = tf.random.stateless_uniform((rows, 1, 1), top_seed, 0, height - box_h + 1, tf.int32)
+    left = tf.random.stateless_uniform((rows, 1, 1), left_seed, 0, width - box_w + 1, tf.int32)
+    y = tf.range(height)[None, :, None]
+    x = tf.range(width)[None, None, :]
+    inside = (y >= top) & (y < top + box_h) & (x >= left) & (x < left + box_w)
+    return tf.where(inside[..., None], tf.constant(low, targets.dtype), targets)
+
+
+def _array_seed(seed: int | None) -> np.ndarray:
+    return np.asarray([numpy_rng(seed).integers(0, 2**31 - 1), 0], np.int64)
+
+
+def edge_outline(images: Any, value_range: Sequence[float] = (0.0, 1.0)) -> np.ndarray:
+    """The outline (n, H, W, 1) of images: the Sobel gradient magnitude of their grey
+    version, scaled so each image's strongest edge is the high end of `value_range`
+    (a flat image gives the low end everywhere)."""
+    arr = _check_images(images)
+    return np.asarray(_made_inputs(arr, "edges", None, 1, 0.0, value_range), np.float32)
+
+
+def downsampled(images: Any, factor: int) -> np.ndarray:
+    """Images averaged over `factor` x `factor` blocks: (n, H / factor, W / factor, C)."""
+    arr = _check_images(images)
+    factor = _check_factor(factor, arr.shape[1:3])
+    return np.asarray(_made_inputs(arr, "downsample", None, factor, 0.0, (0.0, 1.0)), np.float32)
 
 
 def masked(
@@ -228,17 +282,11 @@ def masked(
 ) -> np.ndarray:
     """Images with one random square box per image, about `fraction` of the area, set
     to the low end of `value_range`; `seed` follows the zoo's seed policy."""
-    arr = _check_images(images).copy()
+    arr = _check_images(images)
     fraction = check_probability(fraction, "fraction")
-    _, height, width, _ = arr.shape
-    box_h = max(1, round(height * fraction**0.5))
-    box_w = max(1, round(width * fraction**0.5))
-    rng = numpy_rng(seed)
-    tops = rng.integers(0, height - box_h + 1, len(arr))
-    lefts = rng.integers(0, width - box_w + 1, len(arr))
-    for image, top, left in zip(arr, tops, lefts):
-        image[top : top + box_h, left : left + box_w] = float(value_range[0])
-    return arr
+    return np.asarray(
+        _made_inputs(arr, "mask", _array_seed(seed), 1, fraction, value_range), np.float32
+    )
 
 
 def make_pairs(
@@ -253,21 +301,13 @@ def make_pairs(
     """(inputs, targets): each image is a target, its input made by `transform` (one of
     `TRANSFORMS`; see the module docstring). `factor` is the `downsample` factor (2, 3
     or 4), `mask_fraction` the share of the area a `mask` box hides, `seed` places the
-    boxes. Images are float32 in `value_range`."""
+    boxes. Images are float32 in `value_range`. `transform_dataset` makes the same
+    pairs on the fly, with new masks every pass."""
     check_choice(transform, TRANSFORMS, "transform")
     targets = _check_images(images)
-    if transform == "edges":
-        return edge_outline(targets, value_range), targets
-    if transform == "downsample":
-        return downsampled(targets, factor), targets
-    if transform == "mask":
-        return masked(targets, mask_fraction, seed=seed, value_range=value_range), targets
-    if targets.shape[-1] != 3:
-        raise ValueError(
-            "transform='grey' (colourisation) needs colour images (3 channels), got grey "
-            "images (1 channel). Use a colour dataset, or another transform."
-        )
-    return _greyscale(targets), targets
+    _check_transform(targets.shape[1:], transform, factor, mask_fraction)
+    inputs = _made_inputs(targets, transform, _array_seed(seed), factor, float(mask_fraction), value_range)
+    return np.asarray(inputs, np.float32), targets
 
 
 def load_pairs(
@@ -313,6 +353,43 @@ def _check_crop(crop: Any, target_size: tuple[int, int], factor: int) -> tuple[i
     return height, width
 
 
+def _augmented(
+    ds: tf.data.Dataset, target_size: Sequence[int], factor: int, window: tuple[int, int] | None,
+    flip: bool, seeds: tuple[int, int],
+) -> tf.data.Dataset:
+    """Pairs (x, y) of `ds` cut to `window` (target pixels; the input, `factor` times
+    smaller, at the matching place) and mirrored left to right half the time, the same
+    on both sides; new draws every pass."""
+    import tensorflow as tf
+
+    if window is None and not flip:
+        return ds
+    height, width = (int(d) for d in target_size)
+
+    def augment(pair, draw):
+        x, y = pair
+        keys = tf.random.experimental.stateless_split(tf.stack([draw, draw // 2 + 1]), 3)
+        if window is not None:
+            top = tf.random.stateless_uniform((), keys[0], 0, (height - window[0]) // factor + 1, tf.int32)
+            left = tf.random.stateless_uniform((), keys[1], 0, (width - window[1]) // factor + 1, tf.int32)
+            x = tf.ensure_shape(
+                x[top : top + window[0] // factor, left : left + window[1] // factor],
+                (window[0] // factor, window[1] // factor, x.shape[-1]),
+            )
+            y = tf.ensure_shape(
+                y[top * factor : top * factor + window[0], left * factor : left * factor + window[1]],
+                (*window, y.shape[-1]),
+            )
+        if flip:
+            mirror = tf.random.stateless_uniform((), keys[2]) < 0.5
+            x = tf.cond(mirror, lambda: tf.reverse(x, [1]), lambda: x)
+            y = tf.cond(mirror, lambda: tf.reverse(y, [1]), lambda: y)
+        return x, y
+
+    ds = tf.data.Dataset.zip((ds, _random_numbers(seeds, fresh_each_pass=True)))
+    return ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
 def pair_dataset(
     inputs: Any,
     targets: Any,
@@ -353,27 +430,51 @@ def pair_dataset(
     ds = tf.data.Dataset.from_tensor_slices((a, b))
     if shuffle:
         ds = _shuffled(ds, len(a), seeds, reshuffle=True)
-    if window is not None or flip:
-        ds = tf.data.Dataset.zip((ds, _random_numbers(seeds, fresh_each_pass=True)))
-
-        def augment(pair, draw):
-            x, y = pair
-            seeds = tf.random.experimental.stateless_split(tf.stack([draw, draw // 2 + 1]), 3)
-            if window is not None:
-                limit_h = (b.shape[1] - window[0]) // factor + 1
-                limit_w = (b.shape[2] - window[1]) // factor + 1
-                top = tf.random.stateless_uniform((), seeds[0], 0, limit_h, tf.int32)
-                left = tf.random.stateless_uniform((), seeds[1], 0, limit_w, tf.int32)
-                x = x[top : top + window[0] // factor, left : left + window[1] // factor]
-                y = y[top * factor : top * factor + window[0], left * factor : left * factor + window[1]]
-            if flip:
-                mirror = tf.random.stateless_uniform((), seeds[2]) < 0.5
-                x = tf.cond(mirror, lambda: tf.reverse(x, [1]), lambda: x)
-                y = tf.cond(mirror, lambda: tf.reverse(y, [1]), lambda: y)
-            return x, y
-
-        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = _augmented(ds, b.shape[1:3], factor, window, flip, seeds)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def transform_dataset(
+    images: Any,
+    transform: str,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int = 0,
+    crop: int | Sequence[int] | None = None,
+    flip: bool = False,
+    factor: int = 2,
+    mask_fraction: float = DEFAULT_MASK_FRACTION,
+    value_range: Sequence[float] = (0.0, 1.0),
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """(input, target) batches made on the fly from images (in `value_range`): each
+    image, cut to a random `crop` window and mirrored if `flip` draws it, is a target,
+    and `transform` (as in `make_pairs`) makes its input from it, with new masks,
+    windows and flips on every pass; `seed` alone replays the same sequence."""
+    import tensorflow as tf
+
+    arr = _check_images(images)
+    if not len(arr):
+        raise ValueError("transform_dataset got no images (0 images).")
+    window = _check_crop(crop, arr.shape[1:3], 1)
+    _check_transform((*(window or arr.shape[1:3]), arr.shape[-1]), transform, factor, mask_fraction)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    seeds = _tf_data_seeds(seed)
+    ds = tf.data.Dataset.from_tensor_slices(arr)
+    if shuffle:
+        ds = _shuffled(ds, len(arr), seeds, reshuffle=True)
+    ds = _augmented(ds.map(lambda x: (x, x)), arr.shape[1:3], 1, window, flip, seeds)
+    ds = ds.map(lambda x, y: y).batch(batch_size, drop_remainder=drop_remainder)
+
+    def make(targets, draw):
+        key = tf.stack([draw, tf.constant(1, tf.int64)])
+        inputs = _made_inputs(targets, transform, key, factor, float(mask_fraction), value_range)
+        return inputs, targets
+
+    draws = _random_numbers(_tf_data_seeds(seed + 1), fresh_each_pass=True)
+    ds = tf.data.Dataset.zip((ds, draws)).map(make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def _resized(images: np.ndarray, image_shape: Sequence[int] | None) -> np.ndarray:
@@ -478,5 +579,6 @@ __all__ = [
     "make_pairs",
     "masked",
     "pair_dataset",
+    "transform_dataset",
     "unpaired_dataset",
 ]
