@@ -15,6 +15,7 @@ from keras_genzoo.data.errors import DataFormatError, DataNotFoundError
 from keras_genzoo.data.pairs import (
     downsampled,
     edge_outline,
+    image_patches,
     load_folder_pairs,
     load_pairs,
     load_side_by_side,
@@ -244,3 +245,20 @@ def test_pairs_made_on_the_fly_follow_each_cropped_and_flipped_image():
         transform_dataset(digits, "downsample", crop=5)
     with pytest.raises(ValueError, match="needs colour images"):
         transform_dataset(digits, "grey")
+
+
+def test_photographs_cut_into_patches_for_super_resolution():
+    from sklearn.datasets import load_sample_images
+
+    china, flower = load_sample_images().images  # two 427x640 colour photographs
+    patches = image_patches(china, 96)
+    assert patches.shape == (4 * 6, 96, 96, 3) and patches.dtype == np.uint8
+    np.testing.assert_array_equal(patches[7], china[96:192, 96:192])
+    overlapping = image_patches(np.stack([china, flower]), (32, 48), stride=16)
+    # (427 - 32) // 16 + 1 = 25 rows and (640 - 48) // 16 + 1 = 38 columns of windows each
+    assert overlapping.shape == (2 * 25 * 38, 32, 48, 3)
+    np.testing.assert_array_equal(overlapping[25 * 38], flower[:32, :48])
+    small, large = make_pairs(patches.astype(np.float32) / 255, "downsample", factor=3)
+    assert small.shape == (24, 32, 32, 3) and large.shape == (24, 96, 96, 3)
+    with pytest.raises(ValueError, match="do not fit in images of 427x640"):
+        image_patches(china, 500)

@@ -331,6 +331,30 @@ def load_pairs(
     )
 
 
+def image_patches(images: Any, size: int | Sequence[int], *, stride: int | None = None) -> np.ndarray:
+    """The windows of `size` (a side or (height, width)) of every image (n, H, W, C),
+    `stride` pixels apart (default: the window's height and width, no overlap), row by
+    row: photographs cut into training images of one size."""
+    arr = np.asarray(images)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4:
+        raise ValueError(f"images must be (n, height, width, channels) or one image, got shape {arr.shape}.")
+    height, width = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+    height, width = check_positive_int(height, "size"), check_positive_int(width, "size")
+    step_h, step_w = (height, width) if stride is None else (check_positive_int(stride, "stride"),) * 2
+    if height > arr.shape[1] or width > arr.shape[2]:
+        raise ValueError(
+            f"Patches of {height}x{width} do not fit in images of {arr.shape[1]}x{arr.shape[2]}."
+        )
+    tops = range(0, arr.shape[1] - height + 1, step_h)
+    lefts = range(0, arr.shape[2] - width + 1, step_w)
+    return np.stack([
+        image[top : top + height, left : left + width]
+        for image in arr for top in tops for left in lefts
+    ])
+
+
 # ------------------------------------------------------------------- pipelines
 
 
@@ -572,6 +596,7 @@ __all__ = [
     "TRANSFORMS",
     "downsampled",
     "edge_outline",
+    "image_patches",
     "load_folder_pairs",
     "load_pairs",
     "load_side_by_side",
