@@ -1,7 +1,9 @@
 """The contract every registered model keeps: one test per shared check (tests/testing.py),
 run on every name `keras_genzoo.list_models()` gives, each built from its row of
 tests/tiny_models.py. A model registered here, a user's own networks in the zoo's VAE
-class, goes through the same checks.
+class, goes through the same checks. Translators (the `translation` family) train on
+pairs and answer `translate`: `TestTranslatorContract` runs the equivalent checks on
+them, each built from its row of `TINY_TRANSLATORS`.
 """
 
 from __future__ import annotations
