@@ -35,7 +35,7 @@ from keras_genzoo.data.folders import (
     find_image_files,
     load_image_folder,
 )
-from keras_genzoo.data.pipeline import _random_numbers, _shuffled, _tf_data_seeds, scale_images
+from keras_genzoo.data.pipeline import random_numbers, scale_images, seeded_shuffle, tf_data_seeds
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -410,7 +410,7 @@ def _augmented(
             y = tf.cond(mirror, lambda: tf.reverse(y, [1]), lambda: y)
         return x, y
 
-    ds = tf.data.Dataset.zip((ds, _random_numbers(seeds, fresh_each_pass=True)))
+    ds = tf.data.Dataset.zip((ds, random_numbers(seeds, fresh_each_pass=True)))
     return ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
@@ -450,10 +450,10 @@ def pair_dataset(
     factor = _check_pair_sizes(a.shape[1:3], b.shape[1:3], "inputs and targets")
     window = _check_crop(crop, b.shape[1:3], factor)
     batch_size = check_positive_int(batch_size, "batch_size")
-    seeds = _tf_data_seeds(seed)
+    seeds = tf_data_seeds(seed)
     ds = tf.data.Dataset.from_tensor_slices((a, b))
     if shuffle:
-        ds = _shuffled(ds, len(a), seeds, reshuffle=True)
+        ds = seeded_shuffle(ds, len(a), seeds, reshuffle=True)
     ds = _augmented(ds, b.shape[1:3], factor, window, flip, seeds)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
@@ -484,10 +484,10 @@ def transform_dataset(
     window = _check_crop(crop, arr.shape[1:3], 1)
     _check_transform((*(window or arr.shape[1:3]), arr.shape[-1]), transform, factor, mask_fraction)
     batch_size = check_positive_int(batch_size, "batch_size")
-    seeds = _tf_data_seeds(seed)
+    seeds = tf_data_seeds(seed)
     ds = tf.data.Dataset.from_tensor_slices(arr)
     if shuffle:
-        ds = _shuffled(ds, len(arr), seeds, reshuffle=True)
+        ds = seeded_shuffle(ds, len(arr), seeds, reshuffle=True)
     ds = _augmented(ds.map(lambda x: (x, x)), arr.shape[1:3], 1, window, flip, seeds)
     ds = ds.map(lambda x, y: y).batch(batch_size, drop_remainder=drop_remainder)
 
@@ -496,7 +496,7 @@ def transform_dataset(
         inputs = _made_inputs(targets, transform, key, factor, float(mask_fraction), value_range)
         return inputs, targets
 
-    draws = _random_numbers(_tf_data_seeds(seed + 1), fresh_each_pass=True)
+    draws = random_numbers(tf_data_seeds(seed + 1), fresh_each_pass=True)
     ds = tf.data.Dataset.zip((ds, draws)).map(make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -584,7 +584,7 @@ def unpaired_dataset(
 
     def pool(images: np.ndarray, offset: int) -> tf.data.Dataset:
         ds = tf.data.Dataset.from_tensor_slices(images)
-        ds = _shuffled(ds, len(images), _tf_data_seeds(seed + offset), reshuffle=True)
+        ds = seeded_shuffle(ds, len(images), tf_data_seeds(seed + offset), reshuffle=True)
         return ds.repeat().take(longest)
 
     ds = tf.data.Dataset.zip((pool(a, 0), pool(b, 1)))
