@@ -228,6 +228,9 @@ TINY_TRANSLATORS: dict[str, TinyTranslator] = {
     "super_resolution": TinyTranslator(_SR, "downsample", metric="loss"),
     "srgan": TinyTranslator(dict(_SR, discriminator_filters=8), "downsample"),
     "pix2pix": TinyTranslator(_UNET, "edges", seeded=True),
+    "unet_translator": TinyTranslator(
+        {"generator_filters": (8, 16), "seed": 1}, "edges", seeded=True, metric="loss"
+    ),
     "cyclegan": TinyTranslator(  # four networks: one level each keeps tracing short
         dict(_UNET, generator_filters=(8,), receptive_field=7, pool_size=16), None, metric="cycle",
         parity_overrides={"pool_size": 0},

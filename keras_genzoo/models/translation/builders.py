@@ -180,6 +180,16 @@ pix2pix = BUILDERS.variant(
     """,
     subpixel=False, adversarial=True, unpaired=False, returns=AdversarialTranslator,
 )
+unet_translator = BUILDERS.variant(
+    "unet_translator",
+    """pix2pix's U-Net generator alone, trained on the L1 or L2 (`reconstruction`) pixel
+    loss, no discriminator: the baseline that shows what pix2pix's adversarial term adds.
+
+    Train it on (input, target) pairs in [-1, 1] of the same height and width, as
+    `pix2pix`; with `dropout` > 0 its translations draw noise from `seed` as pix2pix's do.
+    """,
+    subpixel=False, adversarial=False, unpaired=False, defaults={"learning_rate": 2e-4},
+)
 cyclegan = BUILDERS.variant(
     "cyclegan",
     """CycleGAN: unpaired translation between two domains of one image shape, two U-Net
