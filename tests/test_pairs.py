@@ -98,6 +98,8 @@ def test_side_by_side_images_of_odd_width_are_refused(tmp_path):
     write_images(tmp_path, np.zeros((2, 8, 15, 1), np.uint8))
     with pytest.raises(DataFormatError, match="15 pixels wide, an odd number"):
         load_side_by_side(tmp_path)
+    with pytest.raises(ValueError, match=r"input_side must be one of \['left', 'right'\]"):
+        load_side_by_side(tmp_path, input_side="top")
 
 
 def test_edges_outline_the_strokes_of_real_digits():
@@ -143,6 +145,8 @@ def test_grey_makes_colourisation_pairs_and_refuses_grey_images():
         make_pairs(_digits(), "grey")
     with pytest.raises(ValueError, match="transform must be one of"):
         make_pairs(_digits(), "blur")
+    with pytest.raises(ValueError, match=r"images of shape \(n, height, width, channels\) with 1 or 3"):
+        make_pairs(_digits()[..., 0], "edges")
 
 
 def test_pairs_from_a_zoo_dataset_by_name():
