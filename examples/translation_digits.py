@@ -10,9 +10,8 @@ Trains the three kinds of translator on pairs made from the digits:
   other's style; the classifier reads the held-out outlines translated back to digits,
   and the round trip digit -> outline -> digit has a stated L1.
 
-Then it writes a grid per model, translates a folder of image files the way
-`keras-genzoo translate` does, and saves and reloads a model. About five minutes on two
-CPU cores:
+Then it writes a grid of pix2pix's drawings, translates a folder of image files the
+way `keras-genzoo translate` does, and saves and reloads a model:
 
     python examples/translation_digits.py --out runs/example_translation
 """
