@@ -1,7 +1,9 @@
 """The contract every registered model keeps: one test per shared check (tests/testing.py),
 run on every name `keras_genzoo.list_models()` gives, each built from its row of
 tests/tiny_models.py. A model registered here, a user's own networks in the zoo's VAE
-class, goes through the same checks.
+class, goes through the same checks. Translators (the `translation` family) train on
+pairs and answer `translate`: `TestTranslatorContract` runs the equivalent checks on
+them, each built from its row of `TINY_TRANSLATORS`.
 """
 
 from __future__ import annotations
@@ -10,13 +12,27 @@ import math
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 from testing import ModelTestCase
-from tiny_models import TINY_MODELS, build, dataset, digits, image_models, tiny
+from tiny_models import (
+    TINY_MODELS,
+    TINY_TRANSLATORS,
+    build,
+    build_translator,
+    dataset,
+    digit_pairs,
+    digits,
+    image_models,
+    pair_batches,
+    tiny,
+    tiny_translator,
+    translators,
+)
 
 import keras_genzoo
-from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator
+from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator, Translator
 from keras_genzoo.models.vae import VAE
 
 
@@ -47,7 +63,17 @@ def contract_user_vae(
 
 
 # Recommenders model ratings, not images: tests/test_ratings_models.py runs their contract.
+# Translators train on pairs and translate: `TestTranslatorContract` runs their checks.
 NAMES = image_models()
+TRANSLATORS = translators()
+# Translators whose distributed checks (mirrored parity, replica noise) run with -m slow:
+# cyclegan (two U-Nets and two PatchGANs trace slowly), srgan (pix2pix runs the same
+# adversarial step, with seeded dropout, by default) and unet_translator (the step of
+# super_resolution, with pix2pix's seeded dropout).
+SLOW_PARITY = ("cyclegan", "srgan", "unet_translator")
+# Translators checked under mixed_float16 in the default run (the others, and bfloat16,
+# with -m slow): one step with one optimizer, one adversarial step with seeded dropout.
+MIXED_TRANSLATORS = ("super_resolution", "pix2pix")
 
 
 def _distributed_case(name: str, *values: str, default: bool | None = None):
@@ -200,4 +226,85 @@ class TestModelContract(ModelTestCase):
             metric=None if row.adversarial else row.metric,
             generate_options=dict(row.generate_options),
             likelihood_options=dict(row.likelihood_options),
+        )
+
+
+class TestTranslatorContract(ModelTestCase):
+    """The checks every translator keeps, on every registered model of the family."""
+
+    @pytest.mark.parametrize("name", TRANSLATORS)
+    def test_registered_translator_has_a_tiny_configuration(self, name):
+        tiny_translator(name)
+        model = build_translator(name)
+        assert isinstance(model, Translator)
+        assert not isinstance(model, (Generator, Encoder, DensityModel))
+        assert model.image_shape == (8, 8, 1) and tuple(model.value_range) == (-1.0, 1.0)
+        inputs, targets = digit_pairs(name, count=4)
+        for direction in model.directions:
+            source, target = model.translation_shapes(direction)
+            if direction == "b_to_a":
+                inputs, targets = targets, inputs
+            assert (source, target) == (inputs.shape[1:], targets.shape[1:])
+
+    def test_every_translator_row_names_a_registered_model(self):
+        assert sorted(set(TINY_TRANSLATORS) - set(TRANSLATORS)) == []
+
+    @pytest.mark.parametrize("name", TRANSLATORS)
+    def test_round_trip(self, name, tmp_path):
+        keras.utils.set_random_seed(0)
+        model = build_translator(name)
+        inputs, _ = digit_pairs(name, count=8)
+
+        def outputs(m: keras.Model):
+            return np.concatenate([
+                m.translate(inputs, seed=0, direction=d).ravel() for d in m.directions
+            ])
+
+        self.run_model_round_trip_test(model, pair_batches(name), tmp_path, outputs=outputs, atol=1e-4)
+
+    @pytest.mark.parametrize("name", TRANSLATORS)
+    def test_translate(self, name):
+        keras.utils.set_random_seed(0)
+        self.run_translate_test(
+            build_translator(name), digit_pairs(name, count=8)[0],
+            seeded=tiny_translator(name).seeded,
+        )
+
+    @pytest.mark.parametrize("name", TRANSLATORS)
+    def test_bad_inputs(self, name):
+        keras.utils.set_random_seed(0)
+        self.run_translator_bad_input_test(build_translator(name), *digit_pairs(name, count=64))
+
+    @pytest.mark.parametrize("name", [
+        pytest.param(n, marks=pytest.mark.slow if n in SLOW_PARITY else ()) for n in TRANSLATORS
+    ])
+    def test_replicas_draw_their_own_noise(self, name, mirrored):
+        row = tiny_translator(name)
+        keras.utils.set_random_seed(3)
+        with mirrored.scope():
+            model = build_translator(name)
+        self.run_replica_noise_test(
+            model, *digit_pairs(name, count=16), mirrored, metric=row.metric, draws_noise=row.seeded
+        )
+
+    @pytest.mark.parametrize("name", [
+        pytest.param(n, marks=pytest.mark.slow if n in SLOW_PARITY else ()) for n in TRANSLATORS
+    ])
+    def test_mirrored_parity(self, name, mirrored, monkeypatch):
+        row = tiny_translator(name)
+        self.run_mirrored_parity_test(
+            lambda: build_translator(name, **row.parity_overrides), *digit_pairs(name),
+            mirrored, monkeypatch,
+        )
+
+    @pytest.mark.parametrize("name, policy", [
+        pytest.param(n, p, id=f"{n}-{p}", marks=() if p == "mixed_float16" and n in MIXED_TRANSLATORS
+                     else pytest.mark.slow)
+        for n in TRANSLATORS for p in ("mixed_float16", "mixed_bfloat16")
+    ])
+    def test_mixed_precision(self, name, policy, mirrored):
+        self.run_mixed_precision_test(
+            lambda: build_translator(name, **tiny_translator(name).parity_overrides),
+            *digit_pairs(name), policy, mirrored,
+            metric="loss" if name == "super_resolution" else None,
         )

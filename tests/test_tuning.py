@@ -187,7 +187,7 @@ def test_a_diverging_trial_fails_with_its_reason():
 
 def test_each_family_declares_its_space_and_objectives_in_its_own_folder():
     assert FAMILY_FOLDERS == [
-        "autoencoders", "diffusion", "gan", "pixelcnn", "ratings", "rbm", "vae", "vqvae"
+        "autoencoders", "diffusion", "gan", "pixelcnn", "ratings", "rbm", "translation", "vae", "vqvae"
     ]
     # searches train on images; the recommenders (ratings) declare no search
     image_families = [folder for folder in FAMILY_FOLDERS if folder != "ratings"]

@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 
 import keras_genzoo
-from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator
+from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator, Translator
 
 LIKELIHOOD_KINDS = ("exact", "bound", "estimate")
 
@@ -389,6 +389,89 @@ class ModelTestCase:
                 model.fit(batches, epochs=1, verbose=0)
         assert steps_taken(model) == before, "refused data must not train the model"
 
+    # ------------------------------------------------------------ translation
+
+    def run_translate_test(self, model: Translator, images: np.ndarray, *, seeded: bool) -> None:
+        """`translate` in every direction: float32 images of the output shape in the
+        value range; the same seed gives the same images and, for a model whose
+        translation draws noise (`seeded`), another seed others and seed=None a fresh
+        draw that `keras.utils.set_random_seed` replays; a deterministic model gives the
+        same images whatever the seed or batch size; no images give an empty array; bad
+        arguments are refused."""
+        low, high = model.value_range
+        for direction in model.directions:
+            source, target = model.translation_shapes(direction)
+            x = images[:6]
+            out = model.translate(x, seed=0, direction=direction)
+            assert out.shape == (6, *target) and out.dtype == np.float32
+            assert np.all(np.isfinite(out)) and out.min() >= low and out.max() <= high
+            np.testing.assert_array_equal(model.translate(x, seed=0, direction=direction), out)
+            other = model.translate(x, seed=1, direction=direction)
+            if seeded:
+                assert not np.allclose(other, out), "another seed must draw other noise"
+                keras.utils.set_random_seed(5)
+                fresh = model.translate(x, direction=direction)
+                assert not np.allclose(model.translate(x, direction=direction), fresh)
+                keras.utils.set_random_seed(5)
+                np.testing.assert_array_equal(model.translate(x, direction=direction), fresh)
+            else:
+                np.testing.assert_array_equal(other, out)
+                in_pairs = model.translate(x, seed=0, direction=direction, batch_size=2)
+                np.testing.assert_allclose(in_pairs, out, atol=1e-5)
+            empty = model.translate(np.zeros((0, *source), np.float32), direction=direction)
+            assert empty.shape == (0, *target) and empty.dtype == np.float32
+        source, _ = model.translation_shapes(model.directions[0])
+        x = images[:4]
+        nan = x.copy()
+        nan[0, 0, 0, 0] = np.nan
+        cases = [
+            (dict(images=np.zeros((4, 28, 28, 1), np.float32) + low), r"of shape \(batch,"),
+            (dict(images=x[..., 0]), "Add a channel axis"),
+            (dict(images=(x * 16).astype(np.int64)), "floating-point"),
+            (dict(images=x * 3 + 3 * (high - low)), "expects images to translate in"),
+            (dict(images=nan), "finite"),
+            (dict(images=x, direction="sideways"), "direction must be one of"),
+            (dict(images=x, seed="one"), "seed must be an integer or None"),
+            (dict(images=x, batch_size=0), "batch_size must be a positive integer"),
+        ]
+        if model.directions == ("a_to_b",):
+            cases.append((dict(images=x, direction="b_to_a"), "direction must be one of"))
+        for arguments, message in cases:
+            arguments = dict(arguments)
+            with pytest.raises(ValueError, match=message):
+                model.translate(arguments.pop("images"), **arguments)
+
+    def run_translator_bad_input_test(
+        self, model: Translator, inputs: np.ndarray, targets: np.ndarray
+    ) -> None:
+        """Training data that is not pairs, or pairs of the wrong shape, range or dtype,
+        with NaN, unequal in number or empty, is refused with a message saying how to
+        fix it, from arrays and from `tf.data`, before a single step is trained."""
+        low, high = model.value_range
+        nan = targets.copy()
+        nan[3, 3, 4, 0] = np.nan
+        cases = [
+            ((inputs, None), r"trains on \("),
+            ((np.full((len(inputs), 28, 28, inputs.shape[-1]), low, np.float32), targets),
+             r"of shape \(batch, "),
+            ((inputs, targets * 3 + 3 * (high - low)), r"in \[-1, 1\]"),
+            ((inputs, (targets * 16).astype(np.int64)), "floating-point"),
+            ((inputs, nan), "expects finite"),
+            ((inputs[:0], targets[:0]), "empty"),
+        ]
+        if model.directions == ("a_to_b",):
+            cases.append(((inputs, targets[:-1]), "needs one target per input"))
+        before = steps_taken(model)
+        for (x, y), message in cases:
+            with pytest.raises(ValueError, match=message):
+                model.fit(x, y, epochs=1, verbose=0)
+            if y is None or len(x) != len(y):
+                continue
+            batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+            with pytest.raises(ValueError, match=message):
+                model.fit(batches, epochs=1, verbose=0)
+        assert steps_taken(model) == before, "refused data must not train the model"
+
     # ------------------------------------------------------------ distribution
 
     def _built_with_sgd(self, build: Callable[[], keras.Model], strategy, learning_rate: float):
@@ -490,7 +573,8 @@ class ModelTestCase:
         """Under a mixed policy (and `strategy`): low-precision compute, float32
         variables, loss scaling for float16 on every optimizer, every network updated,
         finite metrics, `metric` (when given) falling by at least 1% in three epochs,
-        and float32 samples and float64 log-likelihoods that are finite."""
+        and float32 samples, translations and float64 log-likelihoods that are finite.
+        A translator takes its (inputs, targets) or (a, b) as `images` and `labels`."""
         keras.mixed_precision.set_dtype_policy(policy)
         try:
             keras.utils.set_random_seed(3)
@@ -525,6 +609,11 @@ class ModelTestCase:
         if isinstance(model, Generator):
             samples = model.generate(4, seed=0, **(generate_options or {}))
             assert samples.dtype == np.float32 and np.all(np.isfinite(samples))
+        if isinstance(model, Translator):
+            for direction in model.directions:
+                source = images if direction == "a_to_b" else labels
+                translated = model.translate(source[:4], seed=0, direction=direction)
+                assert translated.dtype == np.float32 and np.all(np.isfinite(translated))
         if isinstance(model, DensityModel) and model.likelihood_kind != "estimate":
             log_p = model.log_likelihood(
                 images[:8], **with_labels(labels, slice(8)),

@@ -21,6 +21,7 @@ import keras_genzoo
 from keras_genzoo.core.capabilities import DensityModel, Encoder, Generator
 from keras_genzoo.core.registry import get_entry
 from keras_genzoo.data import load_arrays
+from keras_genzoo.data.pairs import make_pairs
 
 DIGITS_SHAPE = (8, 8, 1)
 DIGIT_LEVELS = 17  # the digits' grey levels 0..16, for discrete likelihoods
@@ -192,10 +193,94 @@ TINY_RECOMMENDERS: dict[str, tuple[dict[str, Any], str, float]] = {
 }
 
 
+#: The translators: they train on (input, target) pairs or on two domains, not on images
+#: alone, and answer `translate` instead of `generate`; the contract runs its translator
+#: checks on them (tests/test_model_contract.py `TestTranslatorContract`), one row each in
+#: `TINY_TRANSLATORS`.
+TRANSLATION_FAMILY = "translation"
+
+
+@dataclass(frozen=True)
+class TinyTranslator:
+    """How the tests build one registered translator small, and the digit pairs it
+    trains on."""
+
+    #: Builder arguments (besides `image_shape`, always the digits' 8x8x1).
+    overrides: Mapping[str, Any]
+    #: The `keras_genzoo.data.pairs` transform that makes its inputs from the digits, or
+    #: None for an unpaired model (domain A: digits, domain B: other digits, inverted).
+    transform: str | None
+    #: Its translation depends on the seed (its noise is on when it translates, and in
+    #: training each replica draws its own).
+    seeded: bool = False
+    #: A training-log metric of its generator's step (replicas given the same data agree
+    #: on it exactly when the model draws no noise).
+    metric: str = "reconstruction"
+    #: Builder arguments replaced in the mirrored-parity check (a history buffer keeps
+    #: only the first replica's images, so the check runs without one).
+    parity_overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+_SR = {"filters": 8, "residual_blocks": 1, "seed": 1}
+_UNET = {"generator_filters": (8, 16), "discriminator_filters": 8, "seed": 1}
+
+TINY_TRANSLATORS: dict[str, TinyTranslator] = {
+    "super_resolution": TinyTranslator(_SR, "downsample", metric="loss"),
+    "srgan": TinyTranslator(dict(_SR, discriminator_filters=8), "downsample"),
+    "pix2pix": TinyTranslator(_UNET, "edges", seeded=True),
+    "unet_translator": TinyTranslator(
+        {"generator_filters": (8, 16), "seed": 1}, "edges", seeded=True, metric="loss"
+    ),
+    "cyclegan": TinyTranslator(  # four networks: one level each keeps tracing short
+        dict(_UNET, generator_filters=(8,), receptive_field=7, pool_size=16), None, metric="cycle",
+        parity_overrides={"pool_size": 0},
+    ),
+}
+
+
 def image_models() -> list[str]:
-    """Every registered model but the recommenders: the models of the image contract."""
+    """Every registered model but the recommenders and the translators: the models of
+    the image contract."""
     return [name for name in keras_genzoo.list_models()
-            if get_entry(name).family != RATINGS_FAMILY]
+            if get_entry(name).family not in (RATINGS_FAMILY, TRANSLATION_FAMILY)]
+
+
+def translators() -> list[str]:
+    """Every registered translator."""
+    return [name for name in keras_genzoo.list_models()
+            if get_entry(name).family == TRANSLATION_FAMILY]
+
+
+def tiny_translator(name: str) -> TinyTranslator:
+    """The translator row of `name`, or a failure saying to add one."""
+    if name not in TINY_TRANSLATORS:
+        raise AssertionError(
+            f"Registered translator {name!r} has no row in tests/tiny_models.py "
+            "TINY_TRANSLATORS: add one so the translator checks run on it."
+        )
+    return TINY_TRANSLATORS[name]
+
+
+def build_translator(name: str, **extra: Any) -> keras.Model:
+    """The translator `name` built from its row at the digits' shape."""
+    return keras_genzoo.create_model(
+        name, **{"image_shape": DIGITS_SHAPE, **tiny_translator(name).overrides, **extra}
+    )
+
+
+def digit_pairs(name: str, count: int = 128, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """What the translator `name` trains on, made from the first digits of `split` in
+    [-1, 1]: (inputs, targets) by its transform, or (domain A, domain B) digits."""
+    images = load_arrays("digits", split, scale="symmetric")[0]
+    transform = tiny_translator(name).transform
+    if transform is None:
+        return images[:count], -images[count : 2 * count]
+    return make_pairs(images[:count], transform, value_range=SYMMETRIC)
+
+
+def pair_batches(name: str, count: int = 128, batch_size: int = 32) -> tf.data.Dataset:
+    """`digit_pairs(name, count)` as batches in a fixed order."""
+    return tf.data.Dataset.from_tensor_slices(digit_pairs(name, count)).batch(batch_size)
 
 
 def recommenders() -> list[str]:

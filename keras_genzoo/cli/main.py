@@ -11,6 +11,7 @@
     keras-genzoo tune vae_conv --dataset digits --max-trials 10 --epochs 5 --directory tuning
     keras-genzoo compress RUN_DIR_OR_PRESET images/ compressed/
     keras-genzoo decompress RUN_DIR_OR_PRESET compressed/ decoded/
+    keras-genzoo translate MODEL.keras_OR_RUN_OR_PRESET --input sketches/ --out pictures/
     keras-genzoo --version
 
 Argument parsing only: training, evaluation and the run directory's files are the run
@@ -34,13 +35,14 @@ import sys
 import warnings
 from typing import Any, Sequence
 
-from keras_genzoo.core.capabilities import Generator
+from keras_genzoo.core.capabilities import Generator, Translator
 from keras_genzoo.core.notices import ZooWarning
 from keras_genzoo.core.quiet import apply_verbosity
 from keras_genzoo.core.registry import UnknownModelError, get_entry, list_models
 from keras_genzoo.core.version import VERSION
 from keras_genzoo.io.images import save_images
 from keras_genzoo.loading import load
+from keras_genzoo.models.translation import translate_folder
 from keras_genzoo.models.vqvae import VQVAE, compress_folder, decompress_folder
 from keras_genzoo.presets import (
     catalog,
@@ -363,6 +365,29 @@ def _cmd_decompress(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_translate(args: argparse.Namespace) -> int:
+    if _untrained(args.model):
+        raise UsageError(
+            f"{args.model!r} names a model, not trained weights: its translations would come "
+            "from random weights. Pass a trained model: a .keras file, a run directory or a "
+            "preset."
+        )
+    with reraised_as(UsageError, UnknownModelError, FileNotFoundError, ValueError, TypeError):
+        model = load(args.model)
+    if not isinstance(model, Translator):
+        raise UsageError(
+            f"{args.model!r} loads a {type(model).__name__}, which does not translate images; "
+            "translate with a super_resolution, srgan, pix2pix or cyclegan model."
+        )
+    with reraised_as(UsageError, FileNotFoundError, FileExistsError, ValueError):
+        written = translate_folder(
+            model, args.input, args.out, direction=args.direction, seed=args.seed,
+            resize_mode=args.resize_mode, overwrite=args.overwrite,
+        )
+    print(f"Translated {len(written)} images into {args.out}")
+    return 0
+
+
 def _cmd_tune(args: argparse.Namespace) -> int:
     # --set pins hyperparameters and --strategy distributes each trial, so neither goes
     # into the base run config.
@@ -596,6 +621,28 @@ def build_parser() -> argparse.ArgumentParser:
             )
         _add_verbose(command)
         command.set_defaults(handler=handler)
+
+    translate = commands.add_parser(
+        "translate", help="translate a folder of images with a trained translation model",
+        description="Read the images below --input (any depth), bring each to the model's input "
+        "size, and write its translation under the same relative path and name below --out. "
+        "Nothing is written when one input fails; existing files are kept unless --overwrite.",
+    )
+    translate.add_argument("model", help=".keras file, run directory or preset of a trained translator")
+    translate.add_argument("--input", required=True, help="folder of images to translate")
+    translate.add_argument("--out", required=True, help="folder to write the translations in")
+    translate.add_argument(
+        "--direction", default=None,
+        help="a_to_b or b_to_a for a CycleGAN (default: the model's first, a_to_b)",
+    )
+    translate.add_argument("--seed", type=int, default=0, help="seed of the noise of pix2pix (default 0)")
+    translate.add_argument(
+        "--resize-mode", choices=("resize", "crop", "crop_resize"), default="resize",
+        help="how images of another size are brought to the model's input size (default: resize)",
+    )
+    translate.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _add_verbose(translate)
+    translate.set_defaults(handler=_cmd_translate)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""What a model can do, one signature per capability: `Generator`, `Encoder`, `DensityModel`.
+"""What a model can do, one signature per capability: `Generator`, `Encoder`, `DensityModel`,
+`Translator`.
 
 Each capability is a mixin of `ZooModel` subclasses (listed before `ZooModel` among
 the bases). The mixin owns the public method and its argument handling (counts,
@@ -13,7 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from keras import ops
 
-from keras_genzoo.core.checks import check_count, check_positive_int
+from keras_genzoo.core.checks import check_choice, check_count, check_positive_int
 from keras_genzoo.core.conditioning import model_labels, one_hot
 from keras_genzoo.core.randomness import resolve_seed
 
@@ -221,3 +222,59 @@ class DensityModel:
         self, images: np.ndarray, labels: np.ndarray | None, **options: Any
     ) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement _log_likelihood.")
+
+
+class Translator:
+    """A model that translates images of one kind into images of another (a sketch into
+    a picture, a small image into a large one, one domain into another).
+
+    Hooks: `directions` (the directions it translates, the first the default),
+    `translation_shapes(direction)` ((input shape, output shape) of one image), and
+    `_translate_batch(images, seed, direction)`, which returns the translations of
+    checked float32 images for a stateless seed (2,) int32 of that batch.
+    """
+
+    directions: tuple[str, ...] = ("a_to_b",)
+    #: Images per pass of `translate` when its `batch_size` is None.
+    translate_batch_size: int = 256
+
+    def translate(
+        self,
+        images: Any,
+        *,
+        seed: int | None = None,
+        direction: str | None = None,
+        batch_size: int | None = None,
+    ) -> np.ndarray:
+        """The translations of `images`, float32 (n, *output shape) in `value_range`.
+
+        `images` (n, *input shape) lie in the model's value range; n = 0 gives an empty
+        array. `direction` is one of `directions` (default: the first). A model whose
+        translation draws noise (pix2pix's dropout) draws it from `seed` under the zoo's
+        seed policy (`keras_genzoo.core.randomness`): the same integer and `batch_size`
+        give the same images; deterministic models ignore it.
+        """
+        direction = self.directions[0] if direction is None else direction
+        check_choice(direction, self.directions, "direction")
+        source, target = self.translation_shapes(direction)
+        arr = np.asarray(images)
+        seed = resolve_seed(seed)
+        batch_size = check_positive_int(
+            self.translate_batch_size if batch_size is None else batch_size, "batch_size"
+        )
+        if arr.ndim == 1 + len(source) and not len(arr) and tuple(arr.shape[1:]) == tuple(source):
+            return np.zeros((0, *target), np.float32)
+        self.check_images(arr, "images to translate", shape=source)
+        arr = arr.astype(np.float32, copy=False)
+        parts = []
+        for index, rows in enumerate(batch_slices(len(arr), batch_size)):
+            batch_seed = np.asarray([seed % 2**31, index], np.int32)
+            parts.append(ops.convert_to_numpy(self._translate_batch(arr[rows], batch_seed, direction)))
+        low, high = self.value_range
+        return np.clip(np.concatenate(parts).astype(np.float32), low, high)
+
+    def translation_shapes(self, direction: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        raise NotImplementedError(f"{type(self).__name__} must implement translation_shapes.")
+
+    def _translate_batch(self, images: np.ndarray, seed: np.ndarray, direction: str) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement _translate_batch.")

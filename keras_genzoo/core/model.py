@@ -98,11 +98,15 @@ class ZooModel(keras.Model):
             raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}.")
         self.value_range = (low, high)
 
-    def check_images(self, images: Any, what: str = "inputs") -> None:
+    def check_images(
+        self, images: Any, what: str = "inputs", shape: Sequence[int] | None = None
+    ) -> None:
         """Raise a ValueError saying how to fix images of the wrong shape, dtype or range,
-        with NaN or infinite pixels, or no images at all."""
+        with NaN or infinite pixels, or no images at all. `shape` (default: the model's
+        `image_shape`) is the shape of one image, for models that take images of another
+        shape than they make (a translator's inputs)."""
         arr = np.asarray(images)
-        expected = self.image_shape
+        expected = self.image_shape if shape is None else tuple(int(d) for d in shape)
         rank = 1 + len(expected)
         if arr.size == 0 and arr.ndim in (1, rank) and tuple(arr.shape[1:]) in ((), expected):
             raise empty_data_error(self.name, what)
@@ -133,6 +137,12 @@ class ZooModel(keras.Model):
                 f"[{lo:g}, {hi:g}]. Rescale your data (load_dataset(..., scale='unit' or "
                 "'symmetric')) or build the model with a matching value_range."
             )
+
+    @property
+    def call_input_shape(self) -> tuple[int, ...]:
+        """The shape of one image that calling the model (and `predict`) takes: its
+        `image_shape`, unless it maps images of another shape (a translator's inputs)."""
+        return self.image_shape
 
     def as_images(self, x: Any, what: str = "images") -> np.ndarray:
         """`x` as float32 images after `check_images` (subclasses add their own checks)."""
@@ -322,12 +332,12 @@ class ZooModel(keras.Model):
         One batch per execution: Keras unrolls `steps_per_execution` predict steps into
         one graph, which costs tracing time and gains nothing here."""
         if isinstance(x, tf.data.Dataset):
-            self.check_images(first_batch(x, None)[0])
+            self.check_images(first_batch(x, None)[0], shape=self.call_input_shape)
             x = finite_checked(x, self.name, "inputs")
         else:
             images, _ = split_batch(x)
             if _whole_array(images) is not None:
-                self.check_images(images)
+                self.check_images(images, shape=self.call_input_shape)
         self._steps_per_execution_for(1)
         try:
             with nonfinite_raised(self.name, "predict()"):

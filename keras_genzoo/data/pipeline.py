@@ -39,14 +39,14 @@ def scale_images(
 _SEED_MODULUS = 2**31 - 1
 
 
-def _tf_data_seeds(seed: int) -> tuple[int, int]:
+def tf_data_seeds(seed: int) -> tuple[int, int]:
     """The two `tf.data` seeds of `seed`, whatever TensorFlow's global seed is: those
     `tf.data` derives for operation seed `seed` under global seed `seed`."""
     truncated = int(seed) % _SEED_MODULUS
     return (truncated, truncated) if truncated else (0, _SEED_MODULUS)
 
 
-def _random_numbers(seeds: tuple[int, int], fresh_each_pass: bool) -> tf.data.Dataset:
+def random_numbers(seeds: tuple[int, int], fresh_each_pass: bool) -> tf.data.Dataset:
     """An endless dataset of random int64 numbers from `seeds`: a new sequence on every
     pass, or, with `fresh_each_pass=False`, the first pass's sequence on every pass."""
     import tensorflow as tf
@@ -67,7 +67,9 @@ def _random_numbers(seeds: tuple[int, int], fresh_each_pass: bool) -> tf.data.Da
     return numbers(*first_pair, False)
 
 
-def _shuffled(ds: tf.data.Dataset, count: int, seeds: tuple[int, int], reshuffle: bool) -> tf.data.Dataset:
+def seeded_shuffle(
+    ds: tf.data.Dataset, count: int, seeds: tuple[int, int], reshuffle: bool
+) -> tf.data.Dataset:
     """`ds.shuffle(count, reshuffle_each_iteration=reshuffle)` seeded by `seeds` alone."""
     import tensorflow as tf
 
@@ -109,7 +111,7 @@ def build_pipeline(
     low, high = value_range
     span = high - low
     factor = (high - low) / max_value
-    seeds = _tf_data_seeds(seed)
+    seeds = tf_data_seeds(seed)
 
     def scale(x):
         return tf.cast(x, tf.float32) * factor + low
@@ -121,7 +123,7 @@ def build_pipeline(
     if cache:
         ds = ds.cache("" if cache is True else str(cache))
     if shuffle:
-        ds = _shuffled(ds, len(images), seeds, reshuffle=fresh_each_pass)
+        ds = seeded_shuffle(ds, len(images), seeds, reshuffle=fresh_each_pass)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
     if binarize or noise:
@@ -143,7 +145,7 @@ def build_pipeline(
                 return clean
             return corrupt(clean, noise_seed, noise, noise_level, value_range), clean
 
-        draws = _random_numbers(seeds, fresh_each_pass)
+        draws = random_numbers(seeds, fresh_each_pass)
         ds = tf.data.Dataset.zip((ds, draws)).map(
             randomise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
         )

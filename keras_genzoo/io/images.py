@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Sequence
 
 import numpy as np
@@ -75,6 +76,21 @@ def write_png(grid: np.ndarray, path: str) -> str:
 
     with replacing(path) as temporary:
         Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(temporary, "PNG")
+    return path
+
+
+def write_image(image: np.ndarray, path: str) -> str:
+    """Write a uint8 (H, W, C) image whole or not at all, in the format its file name
+    ends with (.png, .jpg / .jpeg, .bmp, .gif); returns the path."""
+    from PIL import Image
+
+    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".gif": "GIF"}
+    ending = os.path.splitext(path)[1].lower()
+    if ending not in formats:
+        raise ValueError(f"Cannot write {path}: image files end in {', '.join(formats)}.")
+    with replacing(path) as temporary:
+        picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+        picture.save(temporary, formats[ending], **({"quality": 95} if formats[ending] == "JPEG" else {}))
     return path
 
 
