@@ -227,3 +227,23 @@ def test_per_layer_noise_changes_only_fine_detail(trained):
     latent_flips = float(np.mean(classifier.predict(relatent, SYMMETRIC) != labels))
     assert noise_flips < NOISE_FLIP_BOUND, noise_flips
     assert noise_flips < 0.35 * latent_flips, (noise_flips, latent_flips)
+
+
+@pytest.mark.slow
+def test_example_writes_its_figures_and_reloads(tmp_path, monkeypatch):
+    """examples/stylegan_digits.py (two epochs): samples at two truncations, the mixing
+    sheet (6 x 6 digits with the sources), the walk in W and the reloaded model."""
+    import os
+    import runpy
+    import sys
+
+    from PIL import Image
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    example = os.path.join(repo, "examples", "stylegan_digits.py")
+    monkeypatch.setattr(sys, "argv", [example, "--epochs", "2", "--out", str(tmp_path)])
+    runpy.run_path(example, run_name="__main__")
+    for name in ("samples_psi1.0.png", "samples_psi0.7.png", "style_walk.png", "stylegan.keras"):
+        assert (tmp_path / name).is_file(), name
+    sheet = Image.open(tmp_path / "style_mixing.png")
+    assert sheet.size[0] == sheet.size[1]  # 6 x 6 tiles
