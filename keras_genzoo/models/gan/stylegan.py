@@ -216,6 +216,12 @@ class StyleGAN(GAN):
         self._track(d_loss, g_loss, real_scores, fake_scores, penalty)
         return {m.name: m.result() for m in self.metrics}
 
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """The `GAN`'s evaluation, without R1: a training regulariser, not computed here."""
+        logs = super().test_step(data)
+        logs.pop("r1_penalty", None)
+        return logs
+
     # ------------------------------------------------------------------ sampling
 
     def _use_ema(self, use_ema: bool | None) -> bool:
