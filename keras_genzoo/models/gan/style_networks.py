@@ -70,7 +70,7 @@ def synthesis_plan(image_shape: Sequence[int]) -> SynthesisPlan:
     """The start size and number of doublings that cover `image_shape`."""
     shape = check_image_shape(image_shape)
     largest = max(shape[:2])
-    doublings = max(0, math.ceil(math.log2(largest / MAX_START_SIZE))) if largest > MAX_START_SIZE else 0
+    doublings = math.ceil(math.log2(largest / MAX_START_SIZE)) if largest > MAX_START_SIZE else 0
     scale = 2**doublings
     start = (math.ceil(shape[0] / scale), math.ceil(shape[1] / scale))
     return SynthesisPlan(shape, start, doublings)

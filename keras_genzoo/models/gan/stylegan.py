@@ -373,7 +373,8 @@ class StyleGAN(GAN):
         from that of `seed_b[j]`. Seeds are integers (one, or a list); each gives the
         latent `generate(1, seed=s)` draws. `crossover` is in [0, num_styles]: 0 takes
         everything from B, num_styles everything from A. A conditional model takes
-        `labels=(labels_a, labels_b)` (default: classes cycled along each list)."""
+        `labels=(labels_a, labels_b)` (default: classes cycled along each list).
+        `noise="random"` draws fresh noise on each call."""
         seeds = []
         for given, what in ((seed_a, "seed_a"), (seed_b, "seed_b")):
             values = [given] if is_int(given) else list(given)
