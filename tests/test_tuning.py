@@ -46,6 +46,10 @@ EXPECTED = {
     "wgan_gp": {"latent_dim": 64, "generator_filters_depth": 2, "critic_filters_depth": 2,
                 "critic_filters_width": 64, "critic_steps": 5, "gradient_penalty_weight": 10.0,
                 "beta_1": 0.5, "learning_rate": 1e-4, "batch_size": 64},
+    "stylegan": {"latent_dim": 64, "style_dim": 64, "mapping_layers": 4, "synthesis_filters_depth": 3,
+                 "synthesis_filters_width": 128, "discriminator_filters_depth": 2, "r1_weight": 0.1,
+                 "r1_interval": 4, "mixing_probability": 0.9, "beta_1": 0.0, "learning_rate": 1e-3,
+                 "batch_size": 64},
     "pixelcnn": {"filters": 64, "num_layers": 7, "kernel_size": 3, "learning_rate": 1e-3,
                  "batch_size": 64},
     "rbm_bernoulli": {"hidden_units": 256, "cd_steps": 1, "persistent": False,
@@ -73,7 +77,7 @@ def test_hyperparameters_exist_with_the_builders_defaults(name):
 
 
 @pytest.mark.parametrize("name", ["ae_conv", "dae_dense", "vae_conv", "cvae_dense", "dcgan",
-                                  "rbm_gaussian", "pixelcnn_conditional"])
+                                  "rbm_gaussian", "pixelcnn_conditional", "stylegan"])
 def test_an_empty_hyperparameters_builds_the_builders_default_model(name):
     hypermodel = ZooHyperModel(name, DIGITS, 10)
     model = hypermodel.build(kt.HyperParameters())

@@ -74,6 +74,8 @@ _VAE = (Encoder, Generator, DensityModel)
 _GAN_CAPS = (Generator,)
 _SAMPLER = (Generator, DensityModel)
 _GAN = {"latent_dim": 8, "generator_filters": (16, 8), "seed": 1}
+_STYLE = {"latent_dim": 8, "style_dim": 8, "mapping_layers": 2, "synthesis_filters": (16, 8),
+          "discriminator_filters": (8, 16), "seed": 1}
 _VQ_CAPS = (Encoder, Generator)
 _VQ = {"num_codes": 8, "code_dim": 4, "filters": (8, 16), "prior_filters": 8, "prior_layers": 2}
 _IW = {"num_samples": 8, "seed": 0}  # importance samples of a VAE's bound, seeded
@@ -126,6 +128,13 @@ TINY_MODELS: dict[str, TinyModel] = {
     "wgan_gp": TinyModel(
         dict(_GAN, critic_filters=(8, 16), critic_steps=2), SYMMETRIC, capabilities=_GAN_CAPS,
         metric="d_loss", adversarial=True, representative=False,  # its critic steps run with -m slow
+    ),
+    "stylegan": TinyModel(
+        _STYLE, SYMMETRIC, capabilities=_GAN_CAPS, metric="d_loss", adversarial=True,
+    ),
+    "stylegan_conditional": TinyModel(  # stylegan runs the same step, without labels
+        _STYLE, SYMMETRIC, conditional=True, capabilities=_GAN_CAPS, metric="d_loss",
+        adversarial=True, representative=False,
     ),
     # RBMs and PixelCNNs draw each batch of samples from its own seed (seed, batch index):
     # the batch size changes the images.

@@ -3,6 +3,7 @@
 The networks are public building blocks; the registered GANs are rows of one variant
 table (`BUILDERS.variant`, arguments in `ARGUMENTS`): conditional or not, a
 discriminator or a Wasserstein critic.
+The StyleGAN builders (`STYLE_BUILDERS`) are rows of a second table.
 Every builder takes `augment` ("auto" by default: differentiable augmentation when the
 training set is small, see `keras_genzoo.models.gan.augment`).
 """
@@ -23,6 +24,8 @@ from keras_genzoo.core.blocks import (
 )
 from keras_genzoo.core.variants import Argument, BuilderTable
 from keras_genzoo.models.gan.model import GAN
+from keras_genzoo.models.gan.style_networks import build_style_generator
+from keras_genzoo.models.gan.stylegan import StyleGAN
 
 SYMMETRIC_RANGE = (-1.0, 1.0)
 
@@ -249,4 +252,89 @@ wgan_gp = BUILDERS.variant(
     The critic takes `critic_steps` updates per generator update. Images in [-1, 1].
     """,
     conditional=False, critic=True, defaults={"learning_rate": 1e-4},
+)
+
+
+def _build_stylegan(
+    *,
+    name: str,
+    conditional: bool,
+    image_shape: Sequence[int],
+    latent_dim: int,
+    style_dim: int,
+    mapping_layers: int,
+    synthesis_filters: Sequence[int],
+    discriminator_filters: Sequence[int],
+    r1_weight: float,
+    r1_interval: int,
+    mixing_probability: float,
+    ema_decay: float | None,
+    augment: str | None,
+    learning_rate: float,
+    beta_1: float,
+    beta_2: float,
+    seed: int | None,
+    num_classes: int | None = None,
+) -> StyleGAN:
+    """The StyleGAN builder: a style-based generator against a (projection) discriminator."""
+    image_shape = check_image_shape(image_shape)
+    if conditional and int(num_classes) < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+    generator = build_style_generator(
+        image_shape, latent_dim, style_dim, mapping_layers=mapping_layers,
+        filters=synthesis_filters, num_classes=num_classes if conditional else None,
+    )
+    discriminator = (
+        build_projection_discriminator(image_shape, num_classes, discriminator_filters)
+        if conditional else build_dcgan_discriminator(image_shape, discriminator_filters)
+    )
+    model = StyleGAN(
+        generator, discriminator, num_classes=num_classes if conditional else None,
+        r1_weight=r1_weight, r1_interval=r1_interval, mixing_probability=mixing_probability,
+        ema_decay=ema_decay, augment=augment, value_range=SYMMETRIC_RANGE, seed=seed, name=name,
+    )
+    model.compile(
+        d_optimizer=_adam(learning_rate, beta_1, beta_2, "d_optimizer"),
+        g_optimizer=_adam(learning_rate, beta_1, beta_2, "g_optimizer"),
+    )
+    return model
+
+
+#: Every argument of the StyleGAN builders, in signature order.
+STYLE_ARGUMENTS = (
+    Argument("image_shape", Sequence[int], (28, 28, 1)),
+    Argument("num_classes", int, 10, only={"conditional": True}),
+    Argument("latent_dim", int, 64),
+    Argument("style_dim", int, 64),
+    Argument("mapping_layers", int, 4),
+    Argument("synthesis_filters", Sequence[int], (128, 64, 32)),
+    Argument("discriminator_filters", Sequence[int], (64, 128)),
+    Argument("r1_weight", float, 0.1),
+    Argument("r1_interval", int, 4),
+    Argument("mixing_probability", float, 0.9),
+    Argument("ema_decay", float | None, 0.999),
+    Argument("augment", str | None, "auto"),
+    Argument("learning_rate", float, 1e-3),
+    Argument("beta_1", float, 0.0),
+    Argument("beta_2", float, 0.99),
+    Argument("seed", int | None, None),
+)
+STYLE_BUILDERS = BuilderTable("gan", STYLE_ARGUMENTS, _build_stylegan, module=__name__, returns=StyleGAN)
+
+stylegan = STYLE_BUILDERS.variant(
+    "stylegan",
+    """StyleGAN2-style generator for any image shape: mapping network, modulated convolutions
+    from a learned constant, per-layer noise; lazy R1 and style mixing in training.
+
+    Images in [-1, 1]. `generate(n, seed=s, truncation=0.7)` trades diversity for
+    fidelity; `mix_styles(seed_a, seed_b, crossover=k)` mixes coarse and fine styles.
+    """,
+    conditional=False,
+)
+stylegan_conditional = STYLE_BUILDERS.variant(
+    "stylegan_conditional",
+    """Class-conditional StyleGAN: the label's embedding joins z in the mapping network,
+    against a projection discriminator. Train on `(images, labels)` in [-1, 1].
+    """,
+    conditional=True,
 )

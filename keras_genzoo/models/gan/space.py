@@ -1,4 +1,4 @@
-"""What a search tunes and optimises for the GANs (registered on import).
+"""What a search tunes and optimises for the GANs, StyleGAN included (registered on import).
 
 Both objectives are outputs of the held-out `generator` measurement (1,000 samples
 against the held-out images, in the features of the dataset's shipped classifier).
@@ -25,6 +25,12 @@ SPACE = {
     "critic_steps": Int(1, 8),
     "gradient_penalty_weight": Float(1.0, 30.0, sampling="log"),
     "beta_1": Float(0.0, 0.9),
+    "style_dim": Int(8, 512, sampling="log"),
+    "mapping_layers": Int(1, 8),
+    "synthesis_filters": Widths(halvings=True),
+    "r1_weight": Float(0.001, 10.0, sampling="log"),
+    "r1_interval": Int(1, 16),
+    "mixing_probability": Float(0.0, 1.0),
     **COMMON,
 }
 # Label smoothing only exists for the cross-entropy and least-squares losses.
