@@ -31,7 +31,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
-from _common import command_line, fid_kid_classes, machine_note, markdown_row, markdown_table, split_images
+from _common import (
+    WallClockBudget,
+    command_line,
+    fid_kid_classes,
+    machine_note,
+    markdown_row,
+    markdown_table,
+    split_images,
+)
 
 import keras_genzoo
 from keras_genzoo import save_images
@@ -43,22 +51,6 @@ NUM_SAMPLES = 1000
 MIX_PAIRS = 1000
 TRUNCATIONS = (0.5, 0.7, 1.0)
 MODELS = ("dcgan", "stylegan")
-
-
-class WallClockBudget(keras.callbacks.Callback):
-    """Stops `fit` once `seconds` of wall-clock time have passed since training began."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = float(seconds)
-        self.started = None
-
-    def on_train_begin(self, logs=None) -> None:
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None) -> None:
-        if time.perf_counter() - self.started >= self.seconds:
-            self.model.stop_training = True
 
 
 def scores(model, classifier, real_features: np.ndarray, **options) -> dict[str, float]:
