@@ -129,8 +129,9 @@ TINY_MODELS: dict[str, TinyModel] = {
         dict(_GAN, critic_filters=(8, 16), critic_steps=2), SYMMETRIC, capabilities=_GAN_CAPS,
         metric="d_loss", adversarial=True, representative=False,  # its critic steps run with -m slow
     ),
-    "stylegan": TinyModel(
+    "stylegan": TinyModel(  # its distributed checks (R1, style mixing) run with -m slow
         _STYLE, SYMMETRIC, capabilities=_GAN_CAPS, metric="d_loss", adversarial=True,
+        representative=False,
     ),
     "stylegan_conditional": TinyModel(  # stylegan runs the same step, without labels
         _STYLE, SYMMETRIC, conditional=True, capabilities=_GAN_CAPS, metric="d_loss",
