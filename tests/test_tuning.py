@@ -77,7 +77,8 @@ def test_hyperparameters_exist_with_the_builders_defaults(name):
 
 
 @pytest.mark.parametrize("name", ["ae_conv", "dae_dense", "vae_conv", "cvae_dense", "dcgan",
-                                  "rbm_gaussian", "pixelcnn_conditional", "stylegan"])
+                                  "rbm_gaussian", "stylegan",
+                                  pytest.param("pixelcnn_conditional", marks=pytest.mark.slow)])
 def test_an_empty_hyperparameters_builds_the_builders_default_model(name):
     hypermodel = ZooHyperModel(name, DIGITS, 10)
     model = hypermodel.build(kt.HyperParameters())
