@@ -1,16 +1,20 @@
-"""DCGAN on a 200-image folder with and without differentiable augmentation (DiffAugment).
+"""DCGAN on a 200-image folder under several discriminator augmentation policies.
 
     python benchmarks/small_folder_gan.py                  # 200 images, 2,000 steps, 2 seeds
+    python benchmarks/small_folder_gan.py --variants none adaptive translation,cutout
     python benchmarks/small_folder_gan.py --quick          # a check that the script runs
     python benchmarks/small_folder_gan.py --write docs/BENCHMARKS.md
 
 The data is synthetic: two classes of 32x32 colour pictures, a filled circle or a
 filled square of random size, position and colour on a random plain background,
 written as PNG files into class folders (`synthetic_shapes/circle`, `.../square`).
-Both variants train `dcgan` (builder defaults) through `train_run` on that folder for
-the same number of optimizer steps (`steps`), one with `augment=None`, one with
-`augment="auto"` (on for a folder this small: colour, translation and cutout), once per
-training seed (`--seeds`); the rounds alternate between the variants.
+Each variant (`--variants`, each one a value of the GAN's `augment` argument; `none`
+and `auto` by default, "auto" being the adaptive policy, colour and translation, on a
+folder this small) trains `dcgan` (builder defaults) through `train_run` on that folder
+for the same number of optimizer steps (`steps`), once per training seed (`--seeds`);
+within each seed the rounds go through the variants in turn. The table gives the policy
+each run settled on and, for adaptive policies, the augmentation probability p at the
+end of training.
 
 Scores, from 1,000 samples of each model: FID and KID against 1,000 fresh synthetic
 images, in the features of a shape classifier trained here on 8,000 other synthetic
@@ -47,6 +51,7 @@ from PIL import Image, ImageDraw
 import keras_genzoo
 from keras_genzoo.core.notices import ZooWarning
 from keras_genzoo.evaluation.classifiers import FeatureClassifier, build_feature_classifier
+from keras_genzoo.models.gan.augment import check_policy
 from keras_genzoo.training import train_run
 
 BEGIN, END = "<!-- small_folder_gan:begin -->", "<!-- small_folder_gan:end -->"
@@ -113,10 +118,18 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--classifier-images", type=int, default=8000)
     parser.add_argument("--classifier-epochs", type=int, default=20)
+    parser.add_argument("--variants", nargs="+", default=["none", "auto"], metavar="AUGMENT",
+                        help="augment values to compare, e.g. none auto adaptive adaptive:translation "
+                             "translation,cutout (default: none auto)")
     parser.add_argument("--quick", action="store_true",
                         help="10 steps, 100 samples, a 1-epoch classifier, no EMA: checks the script runs")
     parser.add_argument("--write", metavar="MARKDOWN", help="put the table into this file")
     args = parser.parse_args()
+    for variant in args.variants:
+        try:
+            check_policy(variant)
+        except ValueError as error:
+            parser.error(f"--variants: {error}")
     if args.quick:
         args.steps, args.samples, args.classifier_images, args.classifier_epochs = 10, 100, 400, 1
         args.seeds = 1
@@ -131,7 +144,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         folder = write_folder(root, args.images)
         for seed in range(args.seeds):
-            for name, augment in (("none", None), ("auto (DiffAugment)", "auto")):
+            for name in args.variants:
+                augment = None if name == "none" else name
                 keras.backend.clear_session()
                 overrides = {"image_shape": [SIZE, SIZE, 3], "augment": augment}
                 if args.quick:  # no moving average: its previews' statistics cost seconds
@@ -144,17 +158,23 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 model = keras_genzoo.load(run_dir)
                 result = score(model, classifier, real_features, args.samples)
-                policy = ",".join(model.augment) or "none"
+                policy = model.augment.spec() or "none"
+                tracked = model.augment_probability
+                result["p"] = float("nan") if tracked is None else float(tracked.probability.numpy())
+                final_p = "-" if tracked is None else f"{result['p']:.3f}"
                 scores.setdefault((name, policy), []).append(result)
                 rows.append([name, policy, seed, f"{result['fid']:.2f}", f"{result['kid']:.4f}",
-                             f"{result['circles']:.2f}", f"{result['confident']:.2f}", f"{seconds:.0f}"])
+                             f"{result['circles']:.2f}", f"{result['confident']:.2f}", final_p,
+                             f"{seconds:.0f}"])
                 print(rows[-1], file=sys.stderr, flush=True)
     for (name, policy), results in scores.items():
         mean = {key: float(np.mean([r[key] for r in results])) for key in results[0]}
         rows.append([f"**{name}, mean**", policy, f"{len(results)} seeds", f"{mean['fid']:.2f}",
-                     f"{mean['kid']:.4f}", f"{mean['circles']:.2f}", f"{mean['confident']:.2f}", "-"])
+                     f"{mean['kid']:.4f}", f"{mean['circles']:.2f}", f"{mean['confident']:.2f}",
+                     "-" if np.isnan(mean["p"]) else f"{mean['p']:.3f}", "-"])
     table = markdown_table(
-        ["augment", "policy", "seed", "FID", "KID", "share of circles", "confidently a shape", "train s"],
+        ["augment", "policy", "seed", "FID", "KID", "share of circles", "confidently a shape", "final p",
+         "train s"],
         rows,
     )
     text = (f"{table}\n\n{args.images} synthetic 32x32 colour circles and squares, {args.steps} "

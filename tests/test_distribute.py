@@ -27,6 +27,7 @@ from tiny_models import TINY_MODELS
 
 import keras_genzoo
 from keras_genzoo.data import load_arrays
+from keras_genzoo.models.gan.augment import AdaptiveProbability
 from keras_genzoo.training.distribute import (
     LossScaleOptimizer,
     TrainingBackup,
@@ -139,6 +140,23 @@ def test_loss_scaling_skips_a_step_when_any_replica_overflows(mirrored):
     assert float(np.asarray(optimizer.dynamic_scale)) == 4.0
     run(tf.constant(-1))  # no replica overflows: 1 - 0.5 * (8 + 8) / 4 = -1
     np.testing.assert_allclose(np.asarray(weights), -np.ones(3))
+
+
+def test_adaptive_augmentation_moves_p_alike_on_every_replica_from_the_global_batch(mirrored):
+    """Replica 0's real scores are all positive, replica 1's only 10 of 16 (r = 1 and
+    r = 0.25 against the target 0.6, each replica alone moving p its own way): p follows
+    the global batch (r = 0.625) and rises on both by 32 / speed_images."""
+    with mirrored.scope():
+        adaptive = AdaptiveProbability(speed_images=320)
+
+    def step():
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        mixed = tf.concat([tf.ones(10), -tf.ones(6)], axis=0)
+        adaptive.update(tf.where(tf.equal(replica, 0), tf.ones(16), mixed))
+
+    tf.function(lambda: mirrored.run(step))()
+    values = [float(v) for v in mirrored.experimental_local_results(adaptive.probability.value)]
+    np.testing.assert_allclose(values, [0.1, 0.1], rtol=1e-6)
 
 
 # ------------------------------------------------------- training driver, backups

@@ -194,6 +194,22 @@ def test_create_model_remembers_its_builder_for_save_preset(tmp_path):
     assert [e for e in os.listdir(tmp_path) if e.startswith(".partial")] == []
 
 
+def test_a_gan_whose_auto_augmentation_became_adaptive_saves_a_preset_that_loads(tmp_path):
+    """"auto" settled on the adaptive policy adds the variable p; the preset records the
+    settled policy, so its weights (p included) load into the model its config builds."""
+    model = keras_genzoo.create_model(
+        "dcgan", image_shape=(16, 16, 3), latent_dim=4, generator_filters=[4],
+        discriminator_filters=[4], ema_decay=None,
+    )
+    model.adapt_to_training_set(100)
+    model.augment_probability.probability.assign(0.25)
+    keras_genzoo.save_preset(model, str(tmp_path / "p"))
+    with open(tmp_path / "p" / "config.json", encoding="utf-8") as f:
+        assert json.load(f)["builder_arguments"]["augment"] == "adaptive:color,translation"
+    loaded = keras_genzoo.load(str(tmp_path / "p"))
+    assert float(loaded.augment_probability.probability.numpy()) == 0.25
+
+
 # ---------------------------------------------------------------- bad presets
 
 

@@ -24,7 +24,14 @@ from keras_genzoo import cli
 from keras_genzoo import training as runs
 from keras_genzoo.core.notices import ZooWarning
 from keras_genzoo.data import load_dataset
-from keras_genzoo.models.gan.augment import check_policy, diff_augment
+from keras_genzoo.models.gan.augment import (
+    ADAPTIVE_OPERATIONS,
+    AdaptiveProbability,
+    Policy,
+    auto_policy,
+    check_policy,
+    diff_augment,
+)
 from keras_genzoo.training import distribute
 from keras_genzoo.training.interrupt import TrainingInterrupted
 
@@ -245,12 +252,115 @@ def test_augmentation_runs_in_training_only_and_auto_turns_on_for_small_sets():
     auto = keras_genzoo.create_model("dcgan", **small)
     assert auto.augment == "auto"
     auto.fit(images, epochs=1, batch_size=64, verbose=0)
-    assert auto.augment == ("color", "translation", "cutout")
+    assert auto.augment == Policy(("color", "translation"), adaptive=True)
+    assert auto.augment_probability is not None
     assert keras_genzoo.create_model("dcgan", **small).get_config()["augment"] == "auto"
     digits = keras_genzoo.create_model("dcgan", image_shape=(8, 8, 1), latent_dim=8,
                                        generator_filters=[8], discriminator_filters=[8])
     digits.fit(np.zeros((64, 8, 8, 1), "float32") - 1.0, epochs=1, batch_size=64, verbose=0)
-    assert digits.augment == ()
+    assert digits.augment == Policy() and digits.augment_probability is None
+
+
+def test_adaptive_probability_follows_the_overfitting_signal_within_zero_and_one():
+    """p moves by batch / speed_images per update: up while E[sign(D(real))] is above the
+    target, down while below, unchanged at it, never leaving [0, 1]."""
+    adaptive = AdaptiveProbability(speed_images=100)
+    p = lambda: float(adaptive.probability.numpy())  # noqa: E731
+    assert p() == 0.0
+    adaptive.update(-np.ones(40, "float32"))
+    assert p() == 0.0  # clipped at 0
+    adaptive.update(np.ones(40, "float32"))
+    assert p() == pytest.approx(0.4)
+    adaptive.update(np.r_[np.ones(40), -np.ones(10)].astype("float32"))  # r = 0.6: no change
+    assert p() == pytest.approx(0.4)
+    adaptive.update(np.full(40, 0.7, "float32"), threshold=0.5)  # least squares: above 0.5
+    assert p() == pytest.approx(0.8)
+    adaptive.update(np.ones(40, "float32"))
+    assert p() == 1.0  # clipped at 1
+    adaptive.update(np.full(30, -2.0, "float32"))
+    assert p() == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="speed_images must be > 0"):
+        AdaptiveProbability(speed_images=0)
+
+
+def test_augmentation_probability_zero_is_the_identity_and_one_is_every_image():
+    images = np.random.default_rng(1).uniform(-1, 1, (16, 32, 32, 3)).astype("float32")
+    seed = tf.constant([3, 4], tf.int64)
+    ops_ = ("color", "translation", "cutout")
+    np.testing.assert_array_equal(diff_augment(images, ops_, seed, probability=0.0), images)
+    np.testing.assert_array_equal(
+        diff_augment(images, ops_, seed, probability=1.0), diff_augment(images, ops_, seed)
+    )
+    half = np.asarray(diff_augment(images, ("translation",), seed, probability=tf.constant(0.5)))
+    unchanged = [np.array_equal(a, b) for a, b in zip(half, images)]
+    assert 0 < sum(unchanged) < len(images)
+
+
+def test_adaptive_policies_parse_and_bad_ones_say_how_to_write_them():
+    assert check_policy("adaptive") == Policy(ADAPTIVE_OPERATIONS, adaptive=True)
+    assert check_policy(" adaptive : translation ") == Policy(("translation",), adaptive=True)
+    assert check_policy("adaptive:translation,color").spec() == "adaptive:color,translation"
+    assert check_policy("translation,cutout") == Policy(("translation", "cutout"))
+    assert check_policy(None).spec() is None and check_policy("auto") == "auto"
+    assert auto_policy(200, (32, 32, 3)) == Policy(("color", "translation"), adaptive=True)
+    assert auto_policy(200, (32, 32, 1)) == Policy(("translation",), adaptive=True)
+    assert auto_policy(1000, (32, 32, 3)) == Policy() and auto_policy(200, (8, 8, 1)) == Policy()
+    with pytest.raises(ValueError, match="'adaptive:' names no operation after 'adaptive:'"):
+        check_policy("adaptive:")
+    with pytest.raises(ValueError, match="Unknown augmentation 'flip'.*'adaptive:' followed by"):
+        check_policy("adaptive:translation,flip")
+    with pytest.raises(ValueError, match="Unknown augmentation 'adaptive'"):
+        check_policy(["adaptive", "translation"])
+    with pytest.raises(ValueError, match="a string or a sequence of strings, got 3"):
+        check_policy(3)
+
+
+def _set_discriminator_verdict(model, value: float) -> None:
+    """Make the discriminator output `value` on every input (zero kernel, bias `value`)."""
+    last = [layer for layer in model.discriminator.layers if layer.weights][-1]
+    kernel, bias = last.get_weights()
+    last.set_weights([np.zeros_like(kernel), np.full_like(bias, value)])
+
+
+def test_an_adaptive_gan_raises_p_while_its_discriminator_overfits_and_saves_it(tmp_path):
+    """Real scores all positive raise p in training (logged as augment_p), all negative
+    lower it; evaluate neither augments nor moves p; p and the policy survive `.keras`
+    and get_config/from_config."""
+    images = (colour_digits(64)[0].astype("float32") / 127.5 - 1.0)
+    small = dict(image_shape=(32, 32, 3), latent_dim=8, generator_filters=[8],
+                 discriminator_filters=[8], seed=1, ema_decay=None)
+    model = keras_genzoo.create_model("dcgan", augment="adaptive", **small)
+    plain = keras_genzoo.create_model("dcgan", augment=None, **small)
+    plain.set_weights([w for w in model.get_weights() if w.shape != ()])
+    assert model.evaluate(images, verbose=0) == plain.evaluate(images, verbose=0)
+    model.augment_probability.speed_images = 128.0  # a batch of 32 moves p by 0.25
+    _set_discriminator_verdict(model, 30.0)
+    history = model.fit(images, epochs=1, batch_size=32, verbose=0).history
+    assert history["augment_p"] == [pytest.approx(0.5)]  # two steps
+    p = lambda m: float(m.augment_probability.probability.numpy())  # noqa: E731
+    model.evaluate(images, verbose=0)
+    assert p(model) == pytest.approx(0.5)
+
+    path = str(tmp_path / "adaptive.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.augment == Policy(ADAPTIVE_OPERATIONS, adaptive=True) and p(loaded) == pytest.approx(0.5)
+    rebuilt = type(model).from_config(model.get_config())
+    assert rebuilt.get_config()["augment"] == "adaptive:color,translation"
+    assert rebuilt.augment_probability is not None and p(rebuilt) == 0.0
+
+    _set_discriminator_verdict(model, -30.0)
+    history = model.fit(images, epochs=1, batch_size=32, verbose=0).history
+    assert history["augment_p"] == [pytest.approx(0.0)]
+    assert "augment_p" not in plain.fit(images, epochs=1, batch_size=32, verbose=0).history
+
+
+def test_shipped_gan_presets_load_their_weights_without_an_augmentation_probability():
+    """Only adaptive policies add a variable: every shipped GAN preset loads unchanged."""
+    for name in ("dcgan.digits", "cgan.digits", "wgan_gp.digits"):
+        model = keras_genzoo.load(name)
+        assert model.augment == "auto" and model.augment_probability is None
+        assert not [w.path for w in model.weights if "augment" in w.path]
 
 
 def test_previews_take_a_bounded_share_of_training_time(tmp_path):

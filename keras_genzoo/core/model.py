@@ -236,6 +236,13 @@ class ZooModel(keras.Model):
         (nothing by default; a GAN's `augment="auto"`). The run layer calls it with the
         number of training images."""
 
+    def settled_arguments(self) -> dict[str, Any]:
+        """Builder arguments the model settled while training that its weights depend on
+        (nothing by default; a GAN's `augment` once "auto" became the adaptive policy, which
+        adds a variable). Presets record them, so their weights load into the model their
+        config builds."""
+        return {}
+
     def prepare_for_training(self, x: Any, y: Any = None) -> None:
         """Measure what the model needs from its training data before the first step
         (nothing by default; a Gaussian RBM its pixel statistics). `fit` and the

@@ -160,8 +160,10 @@ def save_preset(
     try:
         weights_path = os.path.join(staging, WEIGHTS_FILE)
         save_weights(model, weights_path)
+        settled = getattr(model, "settled_arguments", dict)()
         config = {
-            "model": model_name, "builder_arguments": builder_arguments, "optimizer": optimizer,
+            "model": model_name, "builder_arguments": {**builder_arguments, **settled},
+            "optimizer": optimizer,
         }
         metadata = {
             "format": PRESET_FORMAT,

@@ -4,8 +4,8 @@ The networks are public building blocks; the registered GANs are rows of one var
 table (`BUILDERS.variant`, arguments in `ARGUMENTS`): conditional or not, a
 discriminator or a Wasserstein critic.
 The StyleGAN builders (`STYLE_BUILDERS`) are rows of a second table.
-Every builder takes `augment` ("auto" by default: differentiable augmentation when the
-training set is small, see `keras_genzoo.models.gan.augment`).
+Every builder takes `augment` ("auto" by default: adaptive discriminator augmentation
+when the training set is small, see `keras_genzoo.models.gan.augment`).
 """
 
 from __future__ import annotations

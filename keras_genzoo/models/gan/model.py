@@ -23,7 +23,13 @@ from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.precision import LossScaleOptimizer
 from keras_genzoo.core.randomness import evaluation_seed, fold_in_replica, numpy_rng
-from keras_genzoo.models.gan.augment import AUTO, auto_policy, check_policy, diff_augment
+from keras_genzoo.models.gan.augment import (
+    AUTO,
+    AdaptiveProbability,
+    auto_policy,
+    check_policy,
+    diff_augment,
+)
 from keras_genzoo.models.gan.losses import PROBABILISTIC, SMOOTHABLE, get_loss
 
 INTERPOLATIONS = ("slerp", "linear")
@@ -129,12 +135,15 @@ class GAN(Generator, ZooModel):
     added to its objective: the discriminator's, averaged over its calls on the real and
     the generated batch, to `d_loss`; the generator's to `g_loss`.
 
-    `augment` applies differentiable augmentation (`keras_genzoo.models.gan.augment`,
-    DiffAugment) to everything the discriminator sees in training, real and generated:
-    None (default here) for none, operations such as "translation,cutout", or "auto",
-    which decides at the first `fit` from the number of training images (the run
-    layer passes the exact number; `fit` counts an array's rows or a dataset's batches
-    times the first batch's size, and an unknown count means no augmentation).
+    `augment` applies differentiable augmentation (`keras_genzoo.models.gan.augment`)
+    to everything the discriminator sees in training, real and generated: None (default
+    here) for none, operations such as "translation,cutout" (DiffAugment: every image,
+    every operation), "adaptive" or "adaptive:translation" (ADA: each operation with a
+    probability p that follows the discriminator's overfitting, reported as
+    `augment_p` and saved with the model), or "auto", which decides at the first `fit`
+    from the number of training images (the run layer passes the exact number; `fit`
+    counts an array's rows or a dataset's batches times the first batch's size, and an
+    unknown count means no augmentation).
 
     `fit` reports `d_loss`, `g_loss`, `d_real` and `d_fake` (the mean discriminator
     output on real and on generated batches: a probability for the cross-entropy losses,
@@ -223,6 +232,8 @@ class GAN(Generator, ZooModel):
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay}.")
         self.augment = check_policy(augment)
+        self.augment_probability = None
+        self._track_adaptive_policy()
         self.seed = int(seed) if seed is not None else random.randint(1, 2**31 - 1)
 
         # Noise state lives in a variable (not a SeedGenerator) so `.keras` files keep it
@@ -290,11 +301,25 @@ class GAN(Generator, ZooModel):
                 f"makes {self.image_shape}."
             )
 
+    def _track_adaptive_policy(self) -> None:
+        """Give an adaptive policy its probability p. Only adaptive policies have one, so
+        the weights of every other GAN (the shipped presets') keep their layout."""
+        if self.augment == AUTO or not self.augment.adaptive or self.augment_probability is not None:
+            return
+        self.augment_probability = AdaptiveProbability(name="augment_probability")
+
     def adapt_to_training_set(self, num_examples: int | None) -> None:
         """Settle `augment="auto"` for a training set of `num_examples` images (see
         `keras_genzoo.models.gan.augment.auto_policy`); a settled policy stays."""
         if self.augment == AUTO:
             self.augment = auto_policy(num_examples, self.image_shape)
+            self._track_adaptive_policy()
+
+    def settled_arguments(self) -> dict[str, Any]:
+        """`augment` when it is adaptive: the policy adds the variable p to the weights."""
+        if self.augment_probability is None:
+            return {}
+        return {"augment": self.augment.spec()}
 
     def check_training_data(self, x: Any, y: Any = None) -> None:
         super().check_training_data(x, y)
@@ -448,9 +473,29 @@ class GAN(Generator, ZooModel):
 
     def _augmented(self, samples: Any, training: bool) -> Any:
         """`samples` under the augmentation policy, in training only."""
-        if not training or self.augment in ((), AUTO):
+        if not training or self.augment == AUTO or not self.augment:
             return samples
-        return diff_augment(samples, self.augment, self._next_seed(), self.value_range)
+        probability = None
+        if self.augment_probability is not None:
+            probability = self.augment_probability.probability.value
+        return diff_augment(
+            samples, self.augment.operations, self._next_seed(), self.value_range, probability
+        )
+
+    def _adapt_augmentation(self, real_scores: Any, fake_scores: Any, logs: dict[str, Any]) -> None:
+        """Move an adaptive policy's p after a training step (from the discriminator's
+        scores on the real batch, against the decision threshold of the loss: the mean
+        fake score for the Wasserstein critic) and report it as `augment_p`."""
+        if self.augment_probability is None:
+            return
+        threshold = 0.0
+        if self.loss_name == "least_squares":
+            threshold = 0.5 * (1.0 - self.label_smoothing)
+        elif self.loss_name == "wasserstein":
+            threshold = ops.mean(fake_scores)
+        logs["augment_p"] = self.augment_probability.update(
+            ops.stop_gradient(real_scores), ops.stop_gradient(threshold)
+        )
 
     def _fake_batch(self, batch_size: Any, labels: Any, training: bool) -> Any:
         noise = self._normal((batch_size, self.latent_dim))
@@ -526,7 +571,9 @@ class GAN(Generator, ZooModel):
         self._update_ema()
 
         self._track(d_loss, g_loss, real_scores, fake_scores, penalty)
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        self._adapt_augmentation(real_scores, fake_scores, logs)
+        return logs
 
     def test_step(self, data: Any) -> dict[str, Any]:
         real, labels = self._unpack(data)
@@ -704,7 +751,7 @@ class GAN(Generator, ZooModel):
             label_smoothing=self.label_smoothing,
             instance_noise=self.instance_noise,
             ema_decay=self.ema_decay,
-            augment=self.augment if self.augment == AUTO else ",".join(self.augment) or None,
+            augment=self.augment if self.augment == AUTO else self.augment.spec(),
             seed=self.seed,
         )
         return config

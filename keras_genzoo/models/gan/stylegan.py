@@ -43,7 +43,7 @@ class StyleGAN(GAN):
     style mixing, truncation and interpolation in W. The discriminator is any `GAN`
     discriminator.
 
-    Training adds to the `GAN`'s step (two optimizers, EMA generator, DiffAugment, seed
+    Training adds to the `GAN`'s step (two optimizers, EMA generator, augmentation, seed
     stream, mixed precision, replicas):
 
     * style mixing: with probability `mixing_probability` a generated image takes the
@@ -214,7 +214,9 @@ class StyleGAN(GAN):
         if self.r1_tracker is not None:
             self.r1_tracker.update_state(r1, sample_weight=due)
         self._track(d_loss, g_loss, real_scores, fake_scores, penalty)
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        self._adapt_augmentation(real_scores, fake_scores, logs)
+        return logs
 
     def test_step(self, data: Any) -> dict[str, Any]:
         """The `GAN`'s evaluation, without R1: a training regulariser, not computed here."""
