@@ -30,6 +30,7 @@ import h5py
 import keras
 import numpy as np
 
+from keras_genzoo.core.model import ZooModel
 from keras_genzoo.core.notices import ZooWarning
 from keras_genzoo.core.registry import (
     BuilderCall,
@@ -160,7 +161,7 @@ def save_preset(
     try:
         weights_path = os.path.join(staging, WEIGHTS_FILE)
         save_weights(model, weights_path)
-        settled = getattr(model, "settled_arguments", dict)()
+        settled = model.settled_arguments() if isinstance(model, ZooModel) else {}
         config = {
             "model": model_name, "builder_arguments": {**builder_arguments, **settled},
             "optimizer": optimizer,
