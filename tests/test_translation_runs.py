@@ -191,6 +191,10 @@ def test_folder_pairs_and_side_by_side_images_split_by_the_holdout_fraction(tmp_
         np.testing.assert_allclose(data.test_inputs, -data.test_targets, atol=1e-6)  # inverted
         batch_in, batch_out = next(iter(data.train))
         assert batch_in.shape == batch_out.shape == (15, 8, 8, 1)
+    split_wrong = runs.RunConfig.from_dict({"model": "unet_translator", "overrides": TINY_UNET,
+                                            "dataset": {**cases[0], "holdout_fraction": 1.5}})
+    with pytest.raises(runs.RunError, match=r"holdout_fraction must be a number in \(0, 1\), got 1\.5"):
+        runs.load_run_data(split_wrong, model)
     wrong = runs.RunConfig.from_dict({"model": "super_resolution", "overrides": {"seed": 0},
                                       "dataset": cases[0]})
     sr = keras_genzoo.create_model("super_resolution", image_shape=(8, 8, 1))

@@ -297,8 +297,10 @@ def _check_translation_data(config: RunConfig, params: Mapping[str, inspect.Para
 
 @dataclasses.dataclass(frozen=True)
 class DatasetConfig:
-    """The data of a run: a dataset `name` (or a folder or archive path) and its
-    `load_dataset` options (`holdout_fraction`, `binarize`, `data_dir`, ...)."""
+    """The data of a run: a dataset `name` (or a folder or archive path), its
+    `load_dataset` options (`holdout_fraction`, `binarize`, `data_dir`, ...) and, for a
+    translator, its `pairing` (the `PAIRING_KEYS` given: where its pairs or its second
+    domain come from). A config's JSON writes all of them beside the name."""
 
     name: str
     options: Mapping[str, Any] = dataclasses.field(default_factory=ReadOnlyDict)

@@ -123,6 +123,12 @@ def _folder_split(count: int, split: str, options: Mapping[str, Any]) -> np.ndar
     fraction = options.get("holdout_fraction", 0.2)
     seed = options.get("split_seed", 0)
     validation = options.get("validation_fraction", 0.0)
+    checks = (("holdout_fraction", fraction, False), ("validation_fraction", validation, True))
+    for name, value, zero in checks:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not (0 <= value < 1 if zero else 0 < value < 1):
+            bounds = "[0, 1)" if zero else "(0, 1)"
+            raise RunError(f"dataset {name} must be a number in {bounds}, got {value!r}.")
     if split == "test":
         return holdout_indices(count, "test", fraction, seed)
     rest = holdout_indices(count, "train", fraction, seed)
