@@ -176,7 +176,8 @@ def probe_translation(
     if translator_kind(config.model) == "unpaired":
         arrays = _array_options(options, "image_shape")
         _, _, info = load_arrays(config.dataset.name, "train", scale=scale, **arrays)
-        return dataclasses.replace(info, image_shape=_unpaired_shape(config, options, scale))
+        shape = options.get("image_shape") or info.image_shape
+        return dataclasses.replace(info, image_shape=tuple(int(d) for d in shape))
     if pairing.get("pairs") in TRANSFORMS:
         _, _, info = load_arrays(config.dataset.name, "train", scale=scale, **_array_options(options))
         return info
