@@ -209,6 +209,25 @@ def test_each_family_declares_its_space_and_objectives_in_its_own_folder():
         assert tuning.objectives_for(name), name
 
 
+def test_translation_models_tune_on_psnr_or_the_cycle_with_explicit_directions():
+    for name in ("super_resolution", "srgan", "pix2pix", "unet_translator"):
+        assert tuning.resolve_objective(name, None).objective == kt.Objective("val_psnr", "max"), name
+    assert [spec.name for spec in tuning.objectives_for("pix2pix")] == ["val_psnr", "val_l1", "val_ssim"]
+    assert tuning.resolve_objective("pix2pix", "val_l1").direction == "min"
+    assert tuning.resolve_objective("cyclegan", None).objective == kt.Objective("val_cycle_l1", "min")
+    with pytest.raises(TuningError, match=r"'cyclegan' does not produce the objective 'val_psnr'"):
+        tuning.resolve_objective("cyclegan", "val_psnr")
+    with pytest.raises(TuningError, match=r"'val_psnr' is to be maximized, not minimized"):
+        tuning.resolve_objective("pix2pix", kt.Objective("val_psnr", "min"))
+    # A search of a translation zoo config builds its model for the config's pairs.
+    config = runs.load_run_config(os.path.join(os.path.dirname(os.path.dirname(__file__)),
+                                               "zoo_configs", "pix2pix_digits.json"))
+    hypermodel = ZooHyperModel.from_run_config(config)
+    assert hypermodel.objective == kt.Objective("val_psnr", "max")
+    model = hypermodel.build(kt.HyperParameters())
+    assert model.translation_shapes("a_to_b") == ((8, 8, 1), (8, 8, 1))
+
+
 def test_a_runs_recorded_metrics_are_what_a_search_optimises(tmp_path):
     """One held-out table: the run layer records, and tuning scores, the same measurement
     (the RBM's AIS from the training images' base rates, in both)."""

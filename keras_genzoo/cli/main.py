@@ -171,6 +171,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"  reconstruction   mse={rec['mse']:.4g} vs mean image {rec['mean_image_mse']:.4g} "
             f"(ratio {rec['ratio_to_mean_image']:.3f})"
         )
+    if "translation" in metrics:
+        scores = ", ".join(f"{k}={v:.4g}" for k, v in metrics["translation"].items() if k != "num_images")
+        print(f"  translation      {scores} ({metrics['translation']['num_images']} held-out images)")
     for name, value in metrics.get("scores", {}).items():
         print(f"  {name:<16} {value:.4g}")
     if args.preset_out:

@@ -92,7 +92,9 @@ def list_datasets() -> list[str]:
     return sorted(NAMED_DATASETS)
 
 
-def _holdout_indices(count: int, split: str, fraction: float, split_seed: int | list[int]) -> np.ndarray:
+def holdout_indices(count: int, split: str, fraction: float, split_seed: int | list[int]) -> np.ndarray:
+    """The sorted indices of `split` ("test": the held-out `fraction`, else the rest) of
+    `count` images in one pool, chosen by a permutation seeded with `split_seed`."""
     order = np.random.default_rng(split_seed).permutation(count)
     n_test = int(round(count * fraction))
     chosen = order[:n_test] if split == "test" else order[n_test:]
@@ -141,7 +143,7 @@ def _carve(pool: RawSplit, part: str, fraction: float, seed: int | list[int],
     if stratified:
         index = _stratified_indices(pool.labels, part, fraction, seed)
     else:
-        index = _holdout_indices(len(pool.images), part, fraction, seed)
+        index = holdout_indices(len(pool.images), part, fraction, seed)
     labels = None if pool.labels is None else pool.labels[index]
     return RawSplit(pool.images[index], labels, pool.max_value)
 

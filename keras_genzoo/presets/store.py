@@ -196,7 +196,7 @@ def save_preset(
                 "final": {k: v[-1] for k, v in run.get("history", {}).items() if v},
             }
             metadata["metrics"] = {
-                k: run[k] for k in ("evaluation", "reconstruction", "scores") if k in run
+                k: run[k] for k in ("evaluation", "reconstruction", "translation", "scores") if k in run
             }
         metadata["headline"] = headline or default_headline(metadata)
         headline_value(metadata)  # the named metric must exist
@@ -302,6 +302,7 @@ def preset_run_config(metadata: dict[str, Any], data_dir: str | None = None) -> 
 # The metric `list_presets` shows, by preference, when save_preset is given none.
 HEADLINE_PREFERENCE = (
     "scores.iw_nll", "scores.nll", "scores.fid", "scores.ais_log_likelihood", "scores.pseudo_likelihood",
+    "translation.psnr", "translation.cycle_l1",
     "reconstruction.mse", "evaluation.loss",
 )
 

@@ -7,7 +7,8 @@
   (`load_run_data`), trains with the run's callbacks (`run_callbacks`, `fit_model`),
   measures the held-out split (`held_out_metrics`) and writes the run directory
   (`write_run`): `model.keras`, `metrics.json`, `config.json`, `logs/` (TensorBoard,
-  with `ImageSummaries`), `checkpoints/last.keras`, `reconstructions.png` / `samples.png`.
+  with `ImageSummaries`), `checkpoints/last.keras`, `reconstructions.png` / `samples.png`
+  (a translator's `translations.png`).
 - `evaluate_run(run_dir_or_preset)`: recomputes the held-out metrics recorded for a run
   directory or a preset (`recorded_metrics` reads them); the metrics are the held-out
   measurements of `keras_genzoo.evaluation.heldout`, shared with tuning.

@@ -15,7 +15,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from keras_genzoo.core.capabilities import Encoder, Generator
+from keras_genzoo.core.capabilities import Encoder, Generator, Translator
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.io.atomic import replacing
 from keras_genzoo.io.checksums import record_checksum
@@ -85,7 +85,8 @@ def preview_grids(
     seed: int = 0,
     num_classes: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """uint8 image grids showing what `model` does: reconstructions and/or samples.
+    """uint8 image grids showing what `model` does: reconstructions and/or samples, or
+    a translator's translations (`translation_grid`).
 
     The reconstructions grid puts panels side by side, tile for tile, each captioned
     underneath: the original images (the clean targets, "input"), the model's inputs when
@@ -103,18 +104,9 @@ def preview_grids(
         panels.append(reconstruct(model, panels[-1], labels))
         captions = ["input", "model input (noisy)", "reconstruction"]
         captions = captions[:1] + captions[1 : len(panels) - 1] + captions[-1:]
-        scale = grid_scale(targets)
-        tiles = [
-            with_caption(
-                image_grid(panel, value_range, ncols=PREVIEW_COLUMNS // 2, scale=scale, padding=2),
-                caption,
-            )
-            for panel, caption in zip(panels, captions)
-        ]
-        gap = np.full((tiles[0].shape[0], PANEL_GAP, tiles[0].shape[2]), 255, np.uint8)
-        grids["reconstructions"] = np.concatenate(
-            [part for tile in tiles for part in (tile, gap)][:-1], axis=1
-        )
+        grids["reconstructions"] = side_by_side(panels, captions, value_range)
+    if isinstance(model, Translator):
+        grids["translations"] = translation_grid(model, inputs, targets, seed=seed)
     if isinstance(model, Generator):
         conditional = model.is_conditional
         ncols = num_classes if conditional and num_classes and num_classes <= 16 else 8
@@ -123,6 +115,49 @@ def preview_grids(
             samples, value_range, ncols=ncols, scale=grid_scale(samples), padding=2
         )
     return grids
+
+
+def side_by_side(
+    panels: list[np.ndarray], captions: list[str], value_range: tuple[float, float]
+) -> np.ndarray:
+    """One grid per panel of images (all of one shape), tile for tile, captioned
+    underneath, side by side with white gaps between them."""
+    scale = grid_scale(panels[-1])
+    tiles = [
+        with_caption(
+            image_grid(panel, value_range, ncols=PREVIEW_COLUMNS // 2, scale=scale, padding=2),
+            caption,
+        )
+        for panel, caption in zip(panels, captions)
+    ]
+    gap = np.full((tiles[0].shape[0], PANEL_GAP, tiles[0].shape[2]), 255, np.uint8)
+    return np.concatenate([part for tile in tiles for part in (tile, gap)][:-1], axis=1)
+
+
+def shown_at(images: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """`images` shown at `shape` (height, width, channels): each pixel repeated by the
+    whole factor between their sizes (a super-resolution input), a grey image given the
+    channels of a colour one."""
+    height, width, channels = shape
+    rows, columns = height // images.shape[1], width // images.shape[2]
+    images = np.repeat(np.repeat(images, rows, axis=1), columns, axis=2)
+    return np.repeat(images, channels, axis=3) if images.shape[3] != channels else images
+
+
+def translation_grid(
+    model: Translator, inputs: np.ndarray, targets: np.ndarray, *, seed: int = 0
+) -> np.ndarray:
+    """A translator's inputs, translations (seeded by `seed`) and targets side by side,
+    tile for tile; a model that also translates back (a CycleGAN) shows its inputs,
+    their translations and the translations taken back instead of targets."""
+    outputs = np.asarray(model.translate(inputs, seed=seed))
+    if "b_to_a" in model.directions:
+        back = np.asarray(model.translate(outputs, seed=seed, direction="b_to_a"))
+        panels, captions = [inputs, outputs, back], ["input (A)", "translation (B)", "back to A"]
+    else:
+        panels, captions = [inputs, outputs, targets], ["input", "translation", "target"]
+    shape = max((panel.shape[1:] for panel in panels), key=lambda s: (s[0] * s[1], s[2]))
+    return side_by_side([shown_at(panel, shape) for panel in panels], captions, model.value_range)
 
 
 def run_preview_grids(model: ZooModel, data: RunData, seed: int) -> dict[str, np.ndarray]:

@@ -6,6 +6,15 @@ A run config is a `RunConfig`: `model` (a registered name), builder `overrides`,
 it replaces `epochs`, so a run means the same on 200 images as on 60,000),
 `batch_size`, `learning_rate`, `seed`, `strategy` and an optional `description`, plus:
 
+- translation data, for the translation models (`dataset` keys beside the name; see
+  `PAIRING_KEYS`): `"pairs"` names the transform that makes each image's input on the
+  fly (`"downsample"` with its `"factor"`, `"edges"`, `"mask"` with its
+  `"mask_fraction"`, `"grey"`), or `"folder"`: the dataset is a folder of `A/` inputs
+  and `B/` targets with matching names; `"side_by_side": true` reads a folder of images
+  holding input and target side by side (`"input_side"`: "left" or "right"); `"flip"`
+  mirrors random pairs, both sides alike; `"unpaired"` names the second domain of a
+  CycleGAN (a dataset name or path, or `{"name": ..., <options>}`).
+
 - `optimizer`: the optimizer to train with, as Keras serialises one
   (`{"class_name": "Adam", "config": {"beta_1": 0.5}}`, or just `"Adam"`); the run's
   `learning_rate` is put into its config. Without it the builder's own optimizer is used.
@@ -32,11 +41,14 @@ import inspect
 import json
 from typing import Any, Mapping, Sequence
 
+from keras_genzoo.core.capabilities import Translator
 from keras_genzoo.core.optimizers import optimizer_from_spec
-from keras_genzoo.core.registry import UnknownModelError, builder_parameters
+from keras_genzoo.core.registry import UnknownModelError, builder_parameters, get_entry
 from keras_genzoo.core.variants import example, type_problem
-from keras_genzoo.data import load_dataset
+from keras_genzoo.data import load_arrays, load_dataset
+from keras_genzoo.data.pairs import DEFAULT_MASK_FRACTION, DOWNSAMPLE_FACTORS, TRANSFORMS
 from keras_genzoo.evaluation.heldout import MEASUREMENTS
+from keras_genzoo.models.translation import CycleGAN
 from keras_genzoo.training.distribute import STRATEGIES
 from keras_genzoo.training.errors import RunError, reraised_as
 
@@ -114,21 +126,197 @@ def _dataset_error(value: Any) -> RunError:
     return RunError(f"dataset must be a name or an object with a \"name\", got {value!r}.")
 
 
+#: The `dataset` keys that describe a translator's data (see the module's documentation).
+PAIRING_KEYS = ("pairs", "factor", "mask_fraction", "side_by_side", "input_side", "flip", "unpaired")
+#: `"pairs": "folder"`: the dataset is a folder of A/ inputs and B/ targets.
+FOLDER_PAIRS = "folder"
+PAIRS_CHOICES = (*TRANSFORMS, FOLDER_PAIRS)
+#: `load_dataset` options that make inputs of their own, which pairs replace.
+PAIRING_CONFLICTS = ("noise", "noise_level", "binarize")
+
+
+def _check_flag(key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise RunError(f"dataset {key} must be true or false, got {value!r}.")
+
+
+def _check_unpaired(given: Any) -> str | ReadOnlyDict:
+    """The second domain of unpaired data: a name, or `{"name": ..., <load_arrays options>}`."""
+    value = {"name": given} if isinstance(given, str) else given
+    if not isinstance(value, Mapping) or not isinstance(value.get("name"), str) or not value["name"]:
+        raise RunError(
+            "dataset unpaired must name the second domain: a dataset name or path (e.g. "
+            f"\"digits\"), or {{\"name\": ..., <options>}}, got {value!r}."
+        )
+    allowed = [p for p in inspect.signature(load_arrays).parameters if p not in ("name", "split", "scale")]
+    check_known_keys([k for k in value if k != "name"], allowed, "option of dataset unpaired:")
+    return given if isinstance(given, str) else _read_only(given)
+
+
+def _check_pairing(pairing: Mapping[str, Any], options: Mapping[str, Any]) -> ReadOnlyDict:
+    """The translation keys of a dataset, checked on their own (what each model needs is
+    checked by `RunConfig`)."""
+    pairs = pairing.get("pairs")
+    if pairs is not None and pairs not in PAIRS_CHOICES:
+        check_known_keys([str(pairs)], PAIRS_CHOICES, "dataset pairs")
+    for key in ("side_by_side", "flip"):
+        if key in pairing:
+            _check_flag(key, pairing[key])
+    side_by_side = pairing.get("side_by_side", False)
+    if side_by_side and pairs is not None:
+        raise RunError(
+            "dataset side_by_side reads pairs from side-by-side images; it cannot be combined "
+            f"with pairs={pairs!r}. Drop one of the two."
+        )
+    if "input_side" in pairing:
+        if not side_by_side:
+            raise RunError("dataset input_side applies to side-by-side images: set side_by_side to true.")
+        if pairing["input_side"] not in ("left", "right"):
+            raise RunError(
+                f"dataset input_side must be \"left\" or \"right\", got {pairing['input_side']!r}."
+            )
+    if "factor" in pairing:
+        if pairs != "downsample":
+            raise RunError(
+                f"dataset factor is the downsample factor; it needs pairs=\"downsample\", not {pairs!r}."
+            )
+        factor = pairing["factor"]
+        if isinstance(factor, bool) or factor not in DOWNSAMPLE_FACTORS:
+            raise RunError(
+                f"dataset factor must be one of {list(DOWNSAMPLE_FACTORS)}, got {factor!r}."
+            )
+    if "mask_fraction" in pairing:
+        if pairs != "mask":
+            raise RunError(f"dataset mask_fraction needs pairs=\"mask\", not {pairs!r}.")
+        fraction = pairing["mask_fraction"]
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            raise RunError(
+                f"dataset mask_fraction must be a number in (0, 1) (the default is "
+                f"{DEFAULT_MASK_FRACTION}), got {fraction!r}."
+            )
+    checked = dict(pairing)
+    if "unpaired" in pairing:
+        if pairs is not None or side_by_side:
+            raise RunError(
+                "dataset unpaired gives a second domain of unpaired images; it cannot be "
+                "combined with pairs or side_by_side. Drop one of them."
+            )
+        if "flip" in pairing:
+            raise RunError("dataset flip applies to pairs (both sides alike); drop it for unpaired data.")
+        checked["unpaired"] = _check_unpaired(pairing["unpaired"])
+    elif "flip" in pairing and pairs is None and not side_by_side:
+        raise RunError("dataset flip mirrors pairs alike on both sides: set pairs or side_by_side too.")
+    if checked:
+        clashing = [k for k in PAIRING_CONFLICTS if k in options]
+        if clashing:
+            raise RunError(
+                f"dataset {', '.join(clashing)} cannot be combined with translation data "
+                f"({', '.join(checked)}): the pairs make the inputs. Drop {', '.join(clashing)}."
+            )
+    return _read_only(checked)
+
+
+def translator_kind(model: str) -> str | None:
+    """"paired" or "unpaired" (a CycleGAN) for a registered translation model, else None."""
+    returns = inspect.signature(get_entry(model).builder).return_annotation
+    if not (isinstance(returns, type) and issubclass(returns, Translator)):
+        return None
+    return "unpaired" if issubclass(returns, CycleGAN) else "paired"
+
+
+def downsample_factor(config: RunConfig) -> int:
+    """The downsample factor of a `"pairs": "downsample"` config: its `factor`, else the
+    model's `scale` (super-resolution), else 2."""
+    if "factor" in config.dataset.pairing:
+        return int(config.dataset.pairing["factor"])
+    params = builder_parameters(config.model)
+    if "scale" in params:
+        return int(config.overrides.get("scale", params["scale"].default))
+    return 2
+
+
+def _check_translation_data(config: RunConfig, params: Mapping[str, inspect.Parameter]) -> None:
+    """What the model of `config` needs of its data: pairs for a translator (unpaired
+    domains for a CycleGAN), none of it for other models."""
+    pairing = config.dataset.pairing
+    kind = translator_kind(config.model)
+    given = ", ".join(pairing)
+    if kind is None:
+        if pairing:
+            raise RunError(
+                f"dataset {given} describe translation data, but model {config.model!r} is not "
+                "a translation model (super_resolution, srgan, pix2pix, unet_translator, "
+                "cyclegan). Drop them."
+            )
+        return
+    paired = "pairs" in pairing or pairing.get("side_by_side", False)
+    if kind == "unpaired":
+        if paired:
+            raise RunError(
+                f"Model {config.model!r} learns from two unpaired domains, not pairs: replace "
+                "dataset pairs / side_by_side with \"unpaired\": <the second domain>."
+            )
+        if "unpaired" not in pairing:
+            raise RunError(
+                f"Model {config.model!r} needs a second domain: set dataset \"unpaired\" to a "
+                "dataset name or folder (e.g. \"unpaired\": \"digits\")."
+            )
+        return
+    if "unpaired" in pairing:
+        raise RunError(
+            f"Model {config.model!r} learns from (input, target) pairs, not unpaired domains: "
+            "use dataset pairs or side_by_side, or train cyclegan."
+        )
+    if not paired:
+        raise RunError(
+            f"Model {config.model!r} trains on (input, target) pairs: set dataset \"pairs\" to "
+            f"a transform ({', '.join(TRANSFORMS)}) or \"folder\" (A/ and B/ subfolders), or "
+            "\"side_by_side\": true."
+        )
+    pairs = pairing.get("pairs")
+    if pairs in TRANSFORMS:
+        if "scale" in params and pairs != "downsample":
+            raise RunError(
+                f"Model {config.model!r} enlarges small images: its pairs must be "
+                f"\"downsample\" (or a folder of pairs), not {pairs!r}."
+            )
+        if "scale" not in params and pairs == "downsample":
+            raise RunError(
+                f"pairs \"downsample\" makes inputs smaller than their targets; model "
+                f"{config.model!r} keeps the size. Use super_resolution or srgan, or another "
+                "transform."
+            )
+    if pairs == "downsample" and "factor" in pairing and "scale" in params:
+        scale = config.overrides.get("scale", params["scale"].default)
+        if pairing["factor"] != scale:
+            raise RunError(
+                f"dataset factor {pairing['factor']} differs from the model's scale {scale}: "
+                f"set overrides scale={pairing['factor']}, or drop factor (it follows scale)."
+            )
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetConfig:
-    """The data of a run: a dataset `name` (or a folder or archive path) and its
-    `load_dataset` options (`holdout_fraction`, `binarize`, `data_dir`, ...)."""
+    """The data of a run: a dataset `name` (or a folder or archive path), its
+    `load_dataset` options (`holdout_fraction`, `binarize`, `data_dir`, ...) and, for a
+    translator, its `pairing` (the `PAIRING_KEYS` given: where its pairs or its second
+    domain come from). A config's JSON writes all of them beside the name."""
 
     name: str
     options: Mapping[str, Any] = dataclasses.field(default_factory=ReadOnlyDict)
+    #: The translation keys (`PAIRING_KEYS`) a translator's data is described by.
+    pairing: Mapping[str, Any] = dataclasses.field(default_factory=ReadOnlyDict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
             raise _dataset_error(self.name)
-        if not isinstance(self.options, Mapping):
-            raise RunError(f"dataset options must be an object, got {self.options!r}.")
+        for what, value in (("options", self.options), ("pairing", self.pairing)):
+            if not isinstance(value, Mapping):
+                raise RunError(f"dataset {what} must be an object, got {value!r}.")
         check_known_keys(list(self.options), dataset_options(), "dataset option")
+        check_known_keys(list(self.pairing), PAIRING_KEYS, "dataset pairing key")
         object.__setattr__(self, "options", _read_only(self.options))
+        object.__setattr__(self, "pairing", _check_pairing(self.pairing, self.options))
 
     @classmethod
     def from_value(cls, value: str | Mapping[str, Any] | DatasetConfig) -> DatasetConfig:
@@ -138,11 +326,12 @@ class DatasetConfig:
         value = {"name": value} if isinstance(value, str) else value
         if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
             raise _dataset_error(value)
-        return cls(value["name"], {k: v for k, v in value.items() if k != "name"})
+        options = {k: v for k, v in value.items() if k != "name" and k not in PAIRING_KEYS}
+        return cls(value["name"], options, {k: v for k, v in value.items() if k in PAIRING_KEYS})
 
     def to_dict(self) -> dict[str, Any]:
-        """`{"name": ..., <options>}`, as a run config records it."""
-        return {"name": self.name, **_copy(self.options)}
+        """`{"name": ..., <options>, <pairing>}`, as a run config records it."""
+        return {"name": self.name, **_copy(self.options), **_copy(self.pairing)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +383,7 @@ class RunConfig:
                 )
         object.__setattr__(self, "overrides", _read_only(self.overrides))
         object.__setattr__(self, "dataset", DatasetConfig.from_value(self.dataset))
+        _check_translation_data(self, params)
         _check_positive_int("epochs", self.epochs)
         if self.steps is not None:
             _check_positive_int("steps", self.steps)

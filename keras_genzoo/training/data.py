@@ -1,4 +1,5 @@
-"""The data of a run: its config's dataset, scaled and labelled as its model needs."""
+"""The data of a run: its config's dataset, scaled and labelled as its model needs (a
+translator's pairs or domains: `translation_data`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from keras_genzoo.core.capabilities import Translator
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.data import DataNotFoundError, DatasetInfo, load_arrays, load_dataset
-from keras_genzoo.training.config import RunConfig
+from keras_genzoo.training.config import RunConfig, translator_kind
 from keras_genzoo.training.errors import RunError, reraised_as
+from keras_genzoo.training.translation_data import load_translation_data, probe_translation
 
 SCALE_OF_RANGE = {(0.0, 1.0): "unit", (-1.0, 1.0): "symmetric"}
 DATA_ERRORS = (DataNotFoundError, FileNotFoundError, ValueError, TypeError)
@@ -49,7 +52,11 @@ def _data_options(config: RunConfig) -> dict[str, Any]:
 
 
 def probe_dataset(config: RunConfig) -> DatasetInfo:
-    """The training split's `DatasetInfo` (image shape, classes) of a config."""
+    """The training split's `DatasetInfo` (image shape, classes) of a config (a
+    translator's: of its targets)."""
+    if translator_kind(config.model) is not None:
+        with reraised_as(RunError, *DATA_ERRORS):
+            return probe_translation(config, _data_options(config))
     with reraised_as(RunError, *DATA_ERRORS):
         _, info = load_dataset(
             config.dataset.name, "train", batch_size=config.batch_size,
@@ -125,10 +132,13 @@ def load_run_data(config: RunConfig, model: ZooModel, held_out: str = "test") ->
     training data is checked by the model (shape, dtype, range) before any step runs.
     `held_out="validation"` holds out the validation split instead of the test split (the
     dataset's `validation_fraction` must then be positive); the training split leaves the
-    validation images out whenever `validation_fraction` is positive.
+    validation images out whenever `validation_fraction` is positive. A translator gets
+    its pairs or domains (`translation_data.load_translation_data`).
     """
     if held_out not in HELD_OUT_SPLITS:
         raise RunError(f"held_out must be one of {', '.join(HELD_OUT_SPLITS)}, got {held_out!r}.")
+    if isinstance(model, Translator):
+        return _translation_run_data(config, model, held_out)
     load_options = dict(
         batch_size=config.batch_size, scale=model_scale(model, f"Model {config.model!r}"),
         labels=model.is_conditional,
@@ -146,3 +156,13 @@ def load_run_data(config: RunConfig, model: ZooModel, held_out: str = "test") ->
             **{k: v for k, v in _data_options(config).items() if k in array_options},
         )
     return RunData(train_ds, test_ds, train_info, test_info, *collect(test_ds), train_images)
+
+
+def _translation_run_data(config: RunConfig, model: ZooModel, held_out: str) -> RunData:
+    scale = model_scale(model, f"Model {config.model!r}")
+    with reraised_as(RunError, *DATA_ERRORS):
+        data = load_translation_data(config, model, _data_options(config), scale, held_out)
+        model.adapt_to_training_set(data.train_info.num_examples)
+        model.check_training_data(data.train)
+    return RunData(data.train, data.test, data.train_info, data.test_info, data.test_inputs,
+                   data.test_targets, None, data.train_images)

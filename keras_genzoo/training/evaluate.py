@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
+from keras_genzoo.core.capabilities import Translator
 from keras_genzoo.evaluation.heldout import HeldOut, measure, requirement, supports
 from keras_genzoo.loading import load
 from keras_genzoo.presets import (
@@ -64,10 +65,25 @@ def reconstruction_report(model: keras.Model, data: RunData, config: RunConfig) 
     return report
 
 
+#: The held-out measurement every translator's run records under "translation": the
+#: round trip of a two-way translator (a CycleGAN), else translations against targets.
+TRANSLATION_MEASUREMENTS = ("cycle", "translation")
+
+
+def translation_report(model: keras.Model, data: RunData, config: RunConfig) -> dict[str, Any]:
+    """A translator's measurement of the held-out table with its default options: `cycle`
+    (the L1 of A -> B -> A) for a CycleGAN, `translation` (L1, PSNR, SSIM against the
+    targets) for the others."""
+    held = held_out_split(data, config)
+    name = next(name for name in TRANSLATION_MEASUREMENTS if supports(model, name))
+    return _measure(name, model, held)
+
+
 def held_out_metrics(model: keras.Model, data: RunData, config: RunConfig) -> dict[str, Any]:
     """What a run measures on its held-out split: `evaluation` (the model's compiled
-    metrics), `reconstruction` (`reconstruction_report`, models that reconstruct) and
-    `scores` (the config's `metrics`, see `score_metrics`)."""
+    metrics), `reconstruction` (`reconstruction_report`, models that reconstruct),
+    `translation` (`translation_report`, translators) and `scores` (the config's
+    `metrics`, see `score_metrics`)."""
     if config.strategy == "multiworker":
         evaluation = distribute.evaluate(model, data.test)
     else:
@@ -75,6 +91,8 @@ def held_out_metrics(model: keras.Model, data: RunData, config: RunConfig) -> di
     metrics: dict[str, Any] = {"evaluation": evaluation}
     if supports(model, "reconstruction"):
         metrics["reconstruction"] = reconstruction_report(model, data, config)
+    if isinstance(model, Translator):
+        metrics["translation"] = translation_report(model, data, config)
     if config.metrics:
         metrics["scores"] = score_metrics(model, data, config)
     return metrics
@@ -138,13 +156,14 @@ def read_run_config(run_dir: str) -> RunConfig:
 
 def recorded_metrics(source: str) -> dict[str, Any]:
     """The held-out metrics a run directory (`metrics.json`) or a preset (`metadata.json`)
-    records: `evaluation`, `reconstruction`, `scores` as present."""
+    records: `evaluation`, `reconstruction`, `translation`, `scores` as present."""
     if is_run_dir(source):
         metrics = _read_json(os.path.join(source, METRICS_FILE), "the run's metrics")
     else:
 
         metrics = preset_metadata(source).get("metrics", {})
-    return {k: metrics[k] for k in ("evaluation", "reconstruction", "scores") if k in metrics}
+    sections = ("evaluation", "reconstruction", "translation", "scores")
+    return {k: metrics[k] for k in sections if k in metrics}
 
 
 def evaluate_run(

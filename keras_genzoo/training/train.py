@@ -63,6 +63,7 @@ from keras_genzoo.training.errors import RunError, reraised_as
 from keras_genzoo.training.evaluate import held_out_metrics, read_run_config
 from keras_genzoo.training.interrupt import StopOnInterrupt, TrainingInterrupted, interruptible
 from keras_genzoo.training.progress import EpochProgress, announce, run_length
+from keras_genzoo.training.translation_data import translation_arguments
 
 try:  # POSIX file locks; without them (Windows) a run does not claim its directory
     import fcntl
@@ -73,7 +74,7 @@ CHECKPOINT_FILE = "last.keras"
 # What marks a folder as a run directory (some of it exists as soon as training starts).
 RUN_ENTRIES = (RUN_MODEL_FILE, CONFIG_FILE, METRICS_FILE, BACKUP_DIR, CHECKPOINTS_DIR, MANIFEST_FILE)
 # Everything else a run writes, removed with the run by --overwrite.
-RUN_OUTPUTS = (LOGS_DIR, "reconstructions.png", "samples.png", "workers")
+RUN_OUTPUTS = (LOGS_DIR, "reconstructions.png", "samples.png", "translations.png", "workers")
 # Config keys a resumed run may change.
 RESUMABLE_KEYS = ("epochs", "steps")
 # The claim file a run holds locked while it writes its directory.
@@ -86,9 +87,13 @@ MOVING_RUN_DIR = ".replaced-run.moving"
 
 def builder_arguments(config: RunConfig, info: DatasetInfo) -> dict[str, Any]:
     """The builder arguments of a config: its overrides, what the data fixes (image
-    shape, classes, levels: `dataset_arguments`, where the builder takes them) and the
-    config's learning rate."""
-    arguments = {**dataset_arguments(config.model, info, value_range=False), **config.overrides}
+    shape, classes, levels: `dataset_arguments`, where the builder takes them; a
+    translator's input channels: `translation_arguments`) and the config's learning rate."""
+    arguments = {
+        **dataset_arguments(config.model, info, value_range=False),
+        **translation_arguments(config),
+        **config.overrides,
+    }
     if config.learning_rate is not None:
         arguments["learning_rate"] = config.learning_rate
     return arguments

@@ -34,13 +34,13 @@ def image_scores(
 
 
 def _translation(model: PairedTranslator, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    count = options["num_images"] or len(held.images)
+    count = min(options["num_images"] or len(held.images), len(held.images))
     outputs = model.translate(held.images[:count], seed=held.seed)
     return {"num_images": int(count), **image_scores(outputs, held.targets[:count], model.value_range)}
 
 
 def _cycle(model: CycleGAN, held: HeldOut, options: Mapping[str, Any]) -> dict[str, float]:
-    count = options["num_images"] or len(held.images)
+    count = min(options["num_images"] or len(held.images), len(held.images))
     images = held.images[:count]
     back = model.translate(model.translate(images, direction="a_to_b"), direction="b_to_a")
     return {"num_images": int(count), "cycle_l1": float(np.mean(np.abs(back - images)))}
