@@ -89,11 +89,12 @@ class AutoregressiveModel(Generator, DensityModel, ZooModel):
         """Raise unless `got` (a network output's shape without the batch) is the logits' shape."""
         height, width, channels = self.image_shape
         expected = (height, width, channels, self.outputs_per_channel)
-        if tuple(got[-3:]) != expected[1:] or (got[0] not in (None, height)):
+        got = tuple(got)
+        if len(got) != 4 or got[1:] != expected[1:] or got[0] not in (None, height):
             raise ValueError(
                 f"The {what} must output logits (rows, {width}, {channels}, "
                 f"{self.outputs_per_channel}) for a {self.likelihood} likelihood with "
-                f"{self.num_levels} levels; got {tuple(got)}."
+                f"{self.num_levels} levels; got {got}."
             )
 
     def _check_networks(self) -> None:
@@ -436,9 +437,10 @@ class PixelRNN(AutoregressiveModel):
     `keras_genzoo.models.pixelcnn.build_row_lstm`.
 
     Everything but the network comes from `AutoregressiveModel`: likelihoods, training,
-    the exact `log_likelihood`, `bits_per_dim`, sampling. Sampling runs the whole network
-    once per sub-pixel inside one compiled loop (no per-row cache: the recurrent state of
-    a row depends on the row above, drawn just before), so it costs H * W * C passes.
+    the exact `log_likelihood`, `bits_per_dim`, sampling. Sampling reruns the whole
+    network once per sub-pixel inside one compiled loop (there is no row cache as in the
+    PixelCNN), so it costs H * W * C passes: fine for small images, minutes for large
+    batches of MNIST-sized ones.
     """
 
     submodels = ("network",)
