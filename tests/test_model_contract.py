@@ -78,7 +78,8 @@ MIXED_TRANSLATORS = ("super_resolution", "pix2pix")
 # default (the labels' part of the round trip is checked on cgan, cvae and pixelcnn),
 # wgan_gp (the GAN class, saved and reloaded by dcgan's round trip) and cyclegan (four
 # networks to save and reload; pix2pix checks the adversarial translator).
-SLOW_ROUND_TRIPS = ("ddpm_conditional", "stylegan_conditional", "vqvae_conditional", "wgan_gp", "cyclegan")
+SLOW_ROUND_TRIPS = ("ddpm_conditional", "stylegan_conditional", "vqvae_conditional", "pixelrnn_conditional",
+                    "wgan_gp", "cyclegan")
 
 
 def _round_trip_cases(names: list[str]) -> list:

@@ -29,7 +29,7 @@ FAMILY_FOLDERS = sorted(d for d in os.listdir(MODELS_DIR)
                         if os.path.isfile(os.path.join(MODELS_DIR, d, "__init__.py")))
 ALL_BUILDERS = ["ae_conv", "ae_dense", "dae_conv", "dae_dense", "vae_conv", "vae_dense",
                 "cvae_conv", "cvae_dense", "dcgan", "cgan", "wgan_gp", "rbm_bernoulli",
-                "rbm_gaussian", "pixelcnn", "pixelcnn_conditional"]
+                "rbm_gaussian", "pixelcnn", "pixelcnn_conditional", "pixelrnn", "pixelrnn_conditional"]
 EXPECTED = {
     "ae_conv": {"latent_dim": 16, "filters_depth": 2, "filters_width": 32,
                 "learning_rate": 1e-3, "batch_size": 64},
@@ -51,6 +51,8 @@ EXPECTED = {
                  "r1_interval": 4, "mixing_probability": 0.9, "beta_1": 0.0, "learning_rate": 1e-3,
                  "batch_size": 64},
     "pixelcnn": {"filters": 64, "num_layers": 7, "kernel_size": 3, "learning_rate": 1e-3,
+                 "batch_size": 64},
+    "pixelrnn": {"filters": 64, "num_layers": 4, "kernel_size": 3, "learning_rate": 1e-3,
                  "batch_size": 64},
     "rbm_bernoulli": {"hidden_units": 256, "cd_steps": 1, "persistent": False,
                       "num_chains": 100, "momentum": 0.5, "learning_rate": 0.05,

@@ -137,7 +137,7 @@ TINY_MODELS: dict[str, TinyModel] = {
         _STYLE, SYMMETRIC, conditional=True, capabilities=_GAN_CAPS, metric="d_loss",
         adversarial=True, representative=False,
     ),
-    # RBMs and PixelCNNs draw each batch of samples from its own seed (seed, batch index):
+    # RBMs, PixelCNNs and PixelRNNs draw each batch of samples from its own seed (seed, batch index):
     # the batch size changes the images.
     "rbm_bernoulli": TinyModel(
         {"hidden_units": 32, "cd_steps": 2, "seed": 1}, capabilities=_SAMPLER,
@@ -158,6 +158,16 @@ TINY_MODELS: dict[str, TinyModel] = {
         {"filters": 8, "num_layers": 2, "likelihood": "categorical", "num_levels": 17},
         conditional=True, capabilities=_SAMPLER, likelihood_kind="exact",
         probability_mass=True, training_noise=False, batch_invariant=False,
+    ),
+    "pixelrnn": TinyModel(  # the shared model class with a Row LSTM network
+        {"filters": 6, "num_layers": 1, "head_filters": 6}, binary=True, capabilities=_SAMPLER,
+        likelihood_kind="exact", probability_mass=True, training_noise=False,
+        batch_invariant=False,
+    ),
+    "pixelrnn_conditional": TinyModel(  # pixelrnn runs the same step, without labels
+        {"filters": 8, "num_layers": 1, "likelihood": "categorical", "num_levels": 17},
+        conditional=True, capabilities=_SAMPLER, likelihood_kind="exact",
+        probability_mass=True, training_noise=False, batch_invariant=False, representative=False,
     ),
     "ddpm": TinyModel(
         _DIFFUSION, SYMMETRIC, capabilities=_SAMPLER, likelihood_kind="bound",

@@ -1,6 +1,7 @@
-"""Autoregressive image models: Gated PixelCNN, unconditional and class-conditional.
+"""Autoregressive image models: Gated PixelCNN and Row LSTM PixelRNN, unconditional and
+class-conditional, on one shared model class (`AutoregressiveModel`).
 
-Builders registered here: `pixelcnn`, `pixelcnn_conditional`.
+Builders registered here: `pixelcnn`, `pixelcnn_conditional`, `pixelrnn`, `pixelrnn_conditional`.
 """
 
 from keras_genzoo.models.pixelcnn import presets, space  # noqa: F401  (declares the presets and search table)
@@ -9,14 +10,23 @@ from keras_genzoo.models.pixelcnn.builders import (
     build_gated_pixelcnn,
     pixelcnn,
     pixelcnn_conditional,
+    pixelrnn,
+    pixelrnn_conditional,
 )
-from keras_genzoo.models.pixelcnn.model import LIKELIHOODS, PixelCNN
+from keras_genzoo.models.pixelcnn.model import LIKELIHOODS, AutoregressiveModel, PixelCNN, PixelRNN
+from keras_genzoo.models.pixelcnn.row_lstm import RowLSTM, build_row_lstm
 
 __all__ = [
     "LIKELIHOODS",
+    "AutoregressiveModel",
     "GatedActivation",
     "PixelCNN",
+    "PixelRNN",
+    "RowLSTM",
     "build_gated_pixelcnn",
+    "build_row_lstm",
     "pixelcnn",
     "pixelcnn_conditional",
+    "pixelrnn",
+    "pixelrnn_conditional",
 ]

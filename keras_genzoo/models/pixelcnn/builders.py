@@ -13,12 +13,12 @@ The network is split in two functional models so sampling can reuse work:
 Together they have no blind spot: a pixel sees every earlier pixel within the receptive
 field, the rows above through the vertical stack and its own row through the
 horizontal one. The registered builders are rows of one variant table over one build
-function.
+function, which also builds the family's Row LSTM (`row_lstm.py`) for the `pixelrnn` rows.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import keras
 from keras import layers, ops
@@ -27,7 +27,9 @@ from keras_genzoo.core.blocks import check_image_shape
 from keras_genzoo.core.checks import check_positive_int
 from keras_genzoo.core.layers.masked_conv import MaskedConv2D
 from keras_genzoo.core.variants import Argument, BuilderTable
-from keras_genzoo.models.pixelcnn.model import LIKELIHOODS, PixelCNN
+from keras_genzoo.models.pixelcnn.model import LIKELIHOODS, PixelCNN, PixelRNN
+from keras_genzoo.models.pixelcnn.parts import channel_width, check_odd, class_bias, with_bias
+from keras_genzoo.models.pixelcnn.row_lstm import build_row_lstm
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")
@@ -40,34 +42,6 @@ class GatedActivation(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] // 2)
-
-
-def _class_bias(one_hot, channels: int, name: str):
-    """A learned per-class bias (batch, 1, 1, channels), added to a gate's input."""
-    if one_hot is None:
-        return None
-    bias = layers.Dense(channels, use_bias=False, name=name)(one_hot)
-    return layers.Reshape((1, 1, channels), name=f"{name}_shape")(bias)
-
-
-def _with_bias(x, bias, name: str):
-    return x if bias is None else layers.Add(name=name)([x, bias])
-
-
-def _check_odd(value: Any, what: str) -> int:
-    value = check_positive_int(value, what)
-    if value % 2 == 0:
-        raise ValueError(f"{what} must be odd (a causal kernel has a centre tap), got {value}.")
-    return value
-
-
-def channel_width(filters: int, channels: int) -> int:
-    """`filters` rounded up to a multiple of `channels`: the width a stack really has.
-
-    A masked convolution gives each colour the same number of feature maps, so a width
-    must divide by the channel count; 64 stays 64 on grey images and becomes 66 on RGB.
-    """
-    return -(-filters // channels) * channels
 
 
 def build_gated_pixelcnn(
@@ -95,8 +69,8 @@ def build_gated_pixelcnn(
     height, width, channels = check_image_shape(image_shape)
     filters = check_positive_int(filters, "filters")
     num_layers = check_positive_int(num_layers, "num_layers")
-    kernel_size = _check_odd(kernel_size, "kernel_size")
-    first_kernel_size = _check_odd(first_kernel_size, "first_kernel_size")
+    kernel_size = check_odd(kernel_size, "kernel_size")
+    first_kernel_size = check_odd(first_kernel_size, "first_kernel_size")
     head_filters = filters if head_filters is None else check_positive_int(head_filters, "head_filters")
     filters = channel_width(filters, channels)
     head_filters = channel_width(head_filters, channels)
@@ -116,7 +90,7 @@ def build_gated_pixelcnn(
         else:
             v = layers.ZeroPadding2D(((half, 0), (half, half)), name=f"v{layer}_pad")(v)
         pre = layers.Conv2D(2 * filters, (half + 1, k), name=f"v{layer}_conv")(v)
-        pre = _with_bias(pre, _class_bias(v_labels, 2 * filters, f"v{layer}_class"), f"v{layer}_cond")
+        pre = with_bias(pre, class_bias(v_labels, 2 * filters, f"v{layer}_class"), f"v{layer}_cond")
         links.append(layers.Conv2D(2 * filters, 1, name=f"v{layer}_link")(pre))
         v = GatedActivation(name=f"v{layer}_gate")(pre)
     vertical_inputs = [images, v_labels] if conditional else images
@@ -135,7 +109,7 @@ def build_gated_pixelcnn(
         mask = "A" if layer == 0 else "B"
         pre = MaskedConv2D(2 * filters, (1, k), mask, channels, name=f"h{layer}_conv")(h)
         pre = layers.Add(name=f"h{layer}_join")([pre, link])
-        pre = _with_bias(pre, _class_bias(h_labels, 2 * filters, f"h{layer}_class"), f"h{layer}_cond")
+        pre = with_bias(pre, class_bias(h_labels, 2 * filters, f"h{layer}_class"), f"h{layer}_cond")
         gated = GatedActivation(name=f"h{layer}_gate")(pre)
         out = MaskedConv2D(filters, 1, "B", channels, name=f"h{layer}_out")(gated)
         h = out if layer == 0 else layers.Add(name=f"h{layer}_residual")([h, out])
@@ -156,6 +130,7 @@ def build_gated_pixelcnn(
 def _build(
     *,
     name: str,
+    network: str,
     conditional: bool,
     image_shape: Sequence[int],
     likelihood: str,
@@ -167,8 +142,9 @@ def _build(
     head_filters: int | None,
     learning_rate: float,
     num_classes: int | None = None,
-) -> PixelCNN:
-    """The one PixelCNN builder: a Gated PixelCNN, class-`conditional` or not."""
+) -> PixelCNN | PixelRNN:
+    """The one builder of the family: a Gated PixelCNN (`network="gated"`) or a Row LSTM
+    PixelRNN (`network="row_lstm"`), class-`conditional` or not."""
     if conditional:
         num_classes = check_positive_int(num_classes, "num_classes")
     image_shape = check_image_shape(image_shape)
@@ -177,22 +153,24 @@ def _build(
     if likelihood == "categorical":
         if isinstance(num_levels, bool) or not isinstance(num_levels, int) or num_levels < 2:
             raise ValueError(f"num_levels must be an integer >= 2, got {num_levels!r}.")
-    vertical, horizontal = build_gated_pixelcnn(
-        image_shape,
+    sizes = dict(
         outputs_per_channel=1 if likelihood == "bernoulli" else num_levels,
         filters=filters, num_layers=num_layers, kernel_size=kernel_size,
         first_kernel_size=first_kernel_size, head_filters=head_filters, num_classes=num_classes,
     )
-    model = PixelCNN(
-        vertical, horizontal, likelihood=likelihood,
-        num_levels=2 if likelihood == "bernoulli" else num_levels,
+    common = dict(
+        likelihood=likelihood, num_levels=2 if likelihood == "bernoulli" else num_levels,
         num_classes=num_classes, image_shape=image_shape, name=name,
     )
+    if network == "row_lstm":
+        model = PixelRNN(build_row_lstm(image_shape, **sizes), **common)
+    else:
+        model = PixelCNN(*build_gated_pixelcnn(image_shape, **sizes), **common)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate))
     return model
 
 
-#: Every argument of the PixelCNN builders, in signature order; `only` marks the
+#: Every argument of the family's builders, in signature order; `only` marks the
 #: variants that take it.
 ARGUMENTS = (
     Argument("image_shape", Sequence[int], (28, 28, 1)),
@@ -218,6 +196,7 @@ pixelcnn = BUILDERS.variant(
     `filters` and `head_filters` are rounded up to a multiple of the channel count
     (64 filters on an RGB image build 66).
     """,
+    network="gated",
     conditional=False,
 )
 pixelcnn_conditional = BUILDERS.variant(
@@ -227,5 +206,33 @@ pixelcnn_conditional = BUILDERS.variant(
     Trains on (images, labels); `generate(n, labels=...)` draws the requested classes.
     Likelihoods as in `pixelcnn`.
     """,
+    network="gated",
+    conditional=True,
+)
+pixelrnn = BUILDERS.variant(
+    "pixelrnn",
+    """Row LSTM PixelRNN for any image shape: exact log-likelihood, autoregressive sampling.
+
+    A masked `first_kernel_size` convolution (mask A), then `num_layers` Row LSTM layers
+    of `filters` units that run over the image row by row, each with a masked 1 x
+    `kernel_size` input-to-state convolution and a `kernel_size` state-to-state
+    convolution over the row above, with residual connections; the output head and the
+    likelihoods are those of `pixelcnn`. Sampling runs the whole network per sub-pixel.
+    """,
+    defaults={"num_layers": 4},
+    returns=PixelRNN,
+    network="row_lstm",
+    conditional=False,
+)
+pixelrnn_conditional = BUILDERS.variant(
+    "pixelrnn_conditional",
+    """Class-conditional Row LSTM PixelRNN: a learned class bias in every layer's gates.
+
+    Trains on (images, labels); `generate(n, labels=...)` draws the requested classes.
+    Likelihoods as in `pixelcnn`.
+    """,
+    defaults={"num_layers": 4},
+    returns=PixelRNN,
+    network="row_lstm",
     conditional=True,
 )

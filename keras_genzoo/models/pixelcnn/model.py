@@ -1,4 +1,5 @@
-"""`PixelCNN`: an autoregressive image model with exact likelihood and cached sampling."""
+"""The autoregressive image models: the shared `AutoregressiveModel` (exact likelihood,
+sampling, training) and its networks, the Gated `PixelCNN` and the Row LSTM `PixelRNN`."""
 
 from __future__ import annotations
 
@@ -24,14 +25,12 @@ from keras_genzoo.core.model import ZooModel
 LIKELIHOODS = ("bernoulli", "categorical")
 
 
-@keras.saving.register_keras_serializable(package="keras_genzoo")
-class PixelCNN(Generator, DensityModel, ZooModel):
-    """p(x) = prod_i p(x_i | x_<i) over sub-pixels in raster order (row, column, colour).
+class AutoregressiveModel(Generator, DensityModel, ZooModel):
+    """What every autoregressive image model of the family shares; only the network differs.
 
-    `vertical` and `horizontal` are the two stacks of a Gated PixelCNN (see
-    `keras_genzoo.models.pixelcnn.build_gated_pixelcnn`); calling the model gives the logits of
-    every sub-pixel's conditional distribution from one teacher-forced pass, shape
-    (batch, H, W, C, K). Likelihoods:
+    p(x) = prod_i p(x_i | x_<i) over sub-pixels in raster order (row, column, colour).
+    Calling the model gives the logits of every sub-pixel's conditional distribution
+    from one teacher-forced pass, shape (batch, H, W, C, K). Likelihoods:
 
     * `"bernoulli"` (K = 1): binary images, pixels 0 or 1;
     * `"categorical"` (K = `num_levels`): grey levels k / (num_levels - 1) in [0, 1],
@@ -39,18 +38,18 @@ class PixelCNN(Generator, DensityModel, ZooModel):
 
     `fit` minimises the exact negative log-likelihood; metrics `loss` (nats per
     image) and `bits_per_dim`. Conditional models (`num_classes` set) train on
-    (images, labels). `generate` samples with a compiled loop that runs the vertical
-    stack once per row and only the horizontal stack, on one row, per sub-pixel.
-    `log_likelihood` is exact.
+    (images, labels). `log_likelihood` is exact; `generate` samples one sub-pixel at a
+    time in a compiled loop.
+
+    A subclass holds its networks (named in `submodels`) and implements `_logits`
+    (the teacher-forced pass) and `_check_networks`; it may cache work per row while
+    sampling by overriding `_row_context` and `_row_logits`.
     """
 
     likelihood_kind = "exact"
-    submodels = ("vertical", "horizontal")
 
     def __init__(
         self,
-        vertical: keras.Model,
-        horizontal: keras.Model,
         *,
         likelihood: str = "bernoulli",
         num_levels: int = 2,
@@ -62,7 +61,7 @@ class PixelCNN(Generator, DensityModel, ZooModel):
         super().__init__(image_shape=image_shape, value_range=value_range, **kwargs)
         if self.value_range != (0.0, 1.0):
             raise ValueError(
-                f"PixelCNN models pixels in [0, 1] (binary, or grey levels k / "
+                f"{type(self).__name__} models pixels in [0, 1] (binary, or grey levels k / "
                 f"(num_levels - 1)); got value_range {list(self.value_range)}. Load the data "
                 "with scale='unit'."
             )
@@ -76,44 +75,36 @@ class PixelCNN(Generator, DensityModel, ZooModel):
         self.num_levels = num_levels
         self.num_classes = None if num_classes is None else check_positive_int(num_classes, "num_classes")
         self.is_conditional = self.num_classes is not None
-        self.vertical = vertical
-        self.horizontal = horizontal
-        self._check_networks()
         self.num_dims = int(np.prod(self.image_shape))
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.bits_tracker = keras.metrics.Mean(name="bits_per_dim")
-        self._samplers: dict[bool, Any] = {}
-        self.built = True
+        self._samplers: dict[tuple[bool, bool], Any] = {}
 
-    # ------------------------------------------------------------------ validation
+    @property
+    def outputs_per_channel(self) -> int:
+        """Logits per sub-pixel: 1 for a Bernoulli likelihood, else `num_levels`."""
+        return 1 if self.likelihood == "bernoulli" else self.num_levels
+
+    def _check_logits_shape(self, got: tuple, what: str) -> None:
+        """Raise unless `got` (a network output's shape without the batch) is the logits' shape."""
+        height, width, channels = self.image_shape
+        expected = (height, width, channels, self.outputs_per_channel)
+        got = tuple(got)
+        if len(got) != 4 or got[1:] != expected[1:] or got[0] not in (None, height):
+            raise ValueError(
+                f"The {what} must output logits (rows, {width}, {channels}, "
+                f"{self.outputs_per_channel}) for a {self.likelihood} likelihood with "
+                f"{self.num_levels} levels; got {got}."
+            )
 
     def _check_networks(self) -> None:
-        for net, what in ((self.vertical, "vertical"), (self.horizontal, "horizontal")):
-            if not isinstance(net, keras.Model) or not getattr(net, "inputs", None):
-                raise TypeError(f"{what} must be a functional keras.Model, got {type(net).__name__}.")
-        extra = 1 if self.is_conditional else 0
-        self.num_links = len(self.vertical.outputs)
-        expected_h = 1 + self.num_links + extra
-        if len(self.vertical.inputs) != 1 + extra or len(self.horizontal.inputs) != expected_h:
-            raise ValueError(
-                "vertical must take images (and one-hot labels if conditional) and horizontal "
-                "rows, one link per vertical output (and labels); got "
-                f"{len(self.vertical.inputs)} and {len(self.horizontal.inputs)} inputs."
-            )
-        if tuple(self.vertical.inputs[0].shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"The vertical stack takes images of shape {tuple(self.vertical.inputs[0].shape[1:])}, "
-                f"but image_shape is {self.image_shape}."
-            )
-        outputs = 1 if self.likelihood == "bernoulli" else self.num_levels
-        expected = (None, self.image_shape[1], self.image_shape[2], outputs)
-        got = tuple(self.horizontal.outputs[0].shape[1:])
-        if got != expected:
-            raise ValueError(
-                f"The horizontal stack must output logits (rows, {expected[1]}, {expected[2]}, "
-                f"{outputs}) for a {self.likelihood} likelihood with {self.num_levels} levels; "
-                f"got {got}."
-            )
+        raise NotImplementedError(f"{type(self).__name__} must implement _check_networks.")
+
+    def _logits(self, images, one_hot, training: bool = False):
+        """Logits (batch, H, W, C, K), float32, of every sub-pixel given the ones before it."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _logits.")
+
+    # ------------------------------------------------------------------ validation
 
     def check_pixel_values(self, images: Any, what: str = "inputs") -> None:
         """Raise a ValueError for pixels that are not levels of the model's likelihood."""
@@ -156,20 +147,6 @@ class PixelCNN(Generator, DensityModel, ZooModel):
             model_labels(self, np.asarray(labels).reshape(-1), len(images))
 
     # --------------------------------------------------------------- core maths
-
-    def _vertical(self, images, one_hot, training: bool = False):
-        inputs = images if one_hot is None else [images, one_hot]
-        links = self.vertical(inputs, training=training)
-        return list(links) if isinstance(links, (list, tuple)) else [links]
-
-    def _horizontal(self, rows, links, one_hot, training: bool = False):
-        inputs = [rows, *links] + ([] if one_hot is None else [one_hot])
-        return ops.cast(self.horizontal(inputs, training=training), "float32")
-
-    def _logits(self, images, one_hot, training: bool = False):
-        images = ops.convert_to_tensor(images, "float32")
-        one_hot = None if one_hot is None else ops.convert_to_tensor(one_hot, "float32")
-        return self._horizontal(images, self._vertical(images, one_hot, training), one_hot, training)
 
     def _log_probs(self, logits):
         """Log-probabilities of every level, (..., num_levels), from the network's logits."""
@@ -267,6 +244,18 @@ class PixelCNN(Generator, DensityModel, ZooModel):
         levels = tf.random.stateless_categorical(log_probs, 1, seed, dtype=tf.int32)[:, 0]
         return tf.cast(levels, tf.float32) / (self.num_levels - 1), log_probs
 
+    def _row_context(self, canvas, i, one_hot, cached: bool) -> list:
+        """What sampling row `i` reuses for each of its sub-pixels (rows < i are final in
+        `canvas`); nothing by default."""
+        return []
+
+    def _row_logits(self, canvas, row, i, context, one_hot, cached: bool):
+        """Logits (n, W, C, K) of row `i`, whose drawn part is `row` (n, 1, W, C), with
+        the rows above final in `canvas`. By default one teacher-forced pass over the
+        whole image."""
+        row_of = tf.reshape(tf.one_hot(i, self.image_shape[0]), (1, -1, 1, 1))
+        return self._logits(canvas + row_of * row, one_hot)[:, i]
+
     def _sampler(self, cached: bool, keep_distributions: bool):
         """The compiled sampling loop: (one_hot, seed (2,), n) -> (images, log-probs).
 
@@ -283,21 +272,14 @@ class PixelCNN(Generator, DensityModel, ZooModel):
         def sample(one_hot, seed, n):
             one_hot = one_hot if conditional else None
             canvas = tf.zeros((n, height, width, channels), tf.float32)
-            row_links: list = []
             size = height * width * channels if keep_distributions else 0
             log_probs = tf.TensorArray(tf.float32, size=size, element_shape=(None, self.num_levels))
             for i in tf.range(height):
                 row = canvas[:, i : i + 1]
-                # The vertical stack's outputs for row i depend on rows < i only.
-                row_links = (
-                    [link[:, i : i + 1] for link in self._vertical(canvas, one_hot)] if cached else []
-                )
+                context = self._row_context(canvas, i, one_hot, cached)
                 for j in tf.range(width):
                     for c in range(channels):  # colours in order, unrolled
-                        if cached:
-                            logits = self._horizontal(row, row_links, one_hot)[:, 0, j, c]
-                        else:
-                            logits = self._logits(canvas + row_of(i) * row, one_hot)[:, i, j, c]
+                        logits = self._row_logits(canvas, row, i, context, one_hot, cached)[:, j, c]
                         step = (i * width + j) * channels + c
                         value, step_log_probs = self._draw(
                             logits, tf.random.experimental.stateless_fold_in(seed, step)
@@ -316,7 +298,7 @@ class PixelCNN(Generator, DensityModel, ZooModel):
         self._samplers[key] = compiled
         return compiled
 
-    def _sample(self, n, labels, seed, batch_size, cached, keep_distributions):
+    def _sample(self, n, labels, seed, batch_size, keep_distributions, cached=False):
         sampler = self._sampler(bool(cached), keep_distributions)
         images, log_probs = [], []
         for chunk, rows in enumerate(batch_slices(n, batch_size)):
@@ -331,6 +313,102 @@ class PixelCNN(Generator, DensityModel, ZooModel):
             log_probs.append(lp.numpy())
         return np.concatenate(images), (np.concatenate(log_probs) if keep_distributions else None)
 
+    def _sample_request(self, n, labels, seed, batch_size, cached=False):
+        """`sample_with_distributions`' work, once its arguments are known."""
+        n, labels, seed, batch_size = self.generation_request(n, labels, seed, batch_size)
+        if n == 0:
+            return (
+                np.zeros((0, *self.image_shape), np.float32),
+                np.zeros((0, *self.image_shape, self.num_levels), np.float32),
+            )
+        return self._sample(n, labels, seed, batch_size, True, cached)
+
+    def sample_with_distributions(
+        self, n: int, *, labels: Any = None, seed: int | None = None, batch_size: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`n` samples, as `generate` draws them, and the log-probabilities
+        (n, H, W, C, levels) each sub-pixel was drawn from."""
+        return self._sample_request(n, labels, seed, batch_size)
+
+    def _generate(self, n, labels, seed, batch_size) -> np.ndarray:
+        """Samples in [0, 1], one compiled loop; chunk i of `batch_size` images draws from
+        the seed pair (seed, i)."""
+        return self._sample(n, labels, seed, batch_size, False)[0]
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            likelihood=self.likelihood, num_levels=self.num_levels, num_classes=self.num_classes
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_genzoo")
+class PixelCNN(AutoregressiveModel):
+    """A Gated PixelCNN: `vertical` and `horizontal` are its two stacks (see
+    `keras_genzoo.models.pixelcnn.build_gated_pixelcnn`).
+
+    Everything but the network comes from `AutoregressiveModel`: likelihoods, training,
+    the exact `log_likelihood`, `bits_per_dim`, sampling. `generate` samples with a
+    compiled loop that runs the vertical stack once per row and only the horizontal
+    stack, on one row, per sub-pixel (`cached=True`, the default); `cached=False` runs
+    the whole network per sub-pixel and draws the same images.
+    """
+
+    submodels = ("vertical", "horizontal")
+
+    def __init__(self, vertical: keras.Model, horizontal: keras.Model, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vertical = vertical
+        self.horizontal = horizontal
+        self._check_networks()
+        self.built = True
+
+    def _check_networks(self) -> None:
+        for net, what in ((self.vertical, "vertical"), (self.horizontal, "horizontal")):
+            if not isinstance(net, keras.Model) or not getattr(net, "inputs", None):
+                raise TypeError(f"{what} must be a functional keras.Model, got {type(net).__name__}.")
+        extra = 1 if self.is_conditional else 0
+        self.num_links = len(self.vertical.outputs)
+        expected_h = 1 + self.num_links + extra
+        if len(self.vertical.inputs) != 1 + extra or len(self.horizontal.inputs) != expected_h:
+            raise ValueError(
+                "vertical must take images (and one-hot labels if conditional) and horizontal "
+                "rows, one link per vertical output (and labels); got "
+                f"{len(self.vertical.inputs)} and {len(self.horizontal.inputs)} inputs."
+            )
+        if tuple(self.vertical.inputs[0].shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"The vertical stack takes images of shape {tuple(self.vertical.inputs[0].shape[1:])}, "
+                f"but image_shape is {self.image_shape}."
+            )
+        self._check_logits_shape(tuple(self.horizontal.outputs[0].shape[1:]), "horizontal stack")
+
+    def _vertical(self, images, one_hot, training: bool = False):
+        inputs = images if one_hot is None else [images, one_hot]
+        links = self.vertical(inputs, training=training)
+        return list(links) if isinstance(links, (list, tuple)) else [links]
+
+    def _horizontal(self, rows, links, one_hot, training: bool = False):
+        inputs = [rows, *links] + ([] if one_hot is None else [one_hot])
+        return ops.cast(self.horizontal(inputs, training=training), "float32")
+
+    def _logits(self, images, one_hot, training: bool = False):
+        images = ops.convert_to_tensor(images, "float32")
+        one_hot = None if one_hot is None else ops.convert_to_tensor(one_hot, "float32")
+        return self._horizontal(images, self._vertical(images, one_hot, training), one_hot, training)
+
+    def _row_context(self, canvas, i, one_hot, cached: bool) -> list:
+        # The vertical stack's outputs for row i depend on rows < i only.
+        return [link[:, i : i + 1] for link in self._vertical(canvas, one_hot)] if cached else []
+
+    def _row_logits(self, canvas, row, i, context, one_hot, cached: bool):
+        if cached:
+            return self._horizontal(row, context, one_hot)[:, 0]
+        return super()._row_logits(canvas, row, i, context, one_hot, cached)
+
     def sample_with_distributions(
         self,
         n: int,
@@ -342,26 +420,54 @@ class PixelCNN(Generator, DensityModel, ZooModel):
     ) -> tuple[np.ndarray, np.ndarray]:
         """`n` samples, as `generate` draws them, and the log-probabilities
         (n, H, W, C, levels) each sub-pixel was drawn from."""
-        n, labels, seed, batch_size = self.generation_request(n, labels, seed, batch_size)
-        if n == 0:
-            return (
-                np.zeros((0, *self.image_shape), np.float32),
-                np.zeros((0, *self.image_shape, self.num_levels), np.float32),
-            )
-        return self._sample(n, labels, seed, batch_size, cached, keep_distributions=True)
+        return self._sample_request(n, labels, seed, batch_size, cached)
 
     def _generate(self, n, labels, seed, batch_size, *, cached: bool = True) -> np.ndarray:
         """Samples in [0, 1]. `cached=True` runs the vertical stack once per row and the
         horizontal stack on one row per sub-pixel; `cached=False` runs the whole network
         per sub-pixel. Both are one compiled loop and draw the same samples from the same
         seed; chunk i of `batch_size` images draws from the seed pair (seed, i)."""
-        return self._sample(n, labels, seed, batch_size, cached, keep_distributions=False)[0]
+        return self._sample(n, labels, seed, batch_size, False, cached)[0]
 
-    # ------------------------------------------------------------------ config
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            likelihood=self.likelihood, num_levels=self.num_levels, num_classes=self.num_classes
-        )
-        return config
+@keras.saving.register_keras_serializable(package="keras_genzoo")
+class PixelRNN(AutoregressiveModel):
+    """A PixelRNN: `network` maps images (and one-hot labels, if conditional) to the
+    logits (batch, H, W, C, K) in one pass, e.g. the Row LSTM of
+    `keras_genzoo.models.pixelcnn.build_row_lstm`.
+
+    Everything but the network comes from `AutoregressiveModel`: likelihoods, training,
+    the exact `log_likelihood`, `bits_per_dim`, sampling. Sampling reruns the whole
+    network once per sub-pixel inside one compiled loop (there is no row cache as in the
+    PixelCNN), so it costs H * W * C passes: fine for small images, minutes for large
+    batches of MNIST-sized ones.
+    """
+
+    submodels = ("network",)
+
+    def __init__(self, network: keras.Model, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.network = network
+        self._check_networks()
+        self.built = True
+
+    def _check_networks(self) -> None:
+        if not isinstance(self.network, keras.Model) or not getattr(self.network, "inputs", None):
+            raise TypeError(f"network must be a functional keras.Model, got {type(self.network).__name__}.")
+        expected = 2 if self.is_conditional else 1
+        if len(self.network.inputs) != expected:
+            raise ValueError(
+                f"network must take images{' and one-hot labels' if self.is_conditional else ''} "
+                f"({expected} input{'s' if expected > 1 else ''}); got {len(self.network.inputs)}."
+            )
+        if tuple(self.network.inputs[0].shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"The network takes images of shape {tuple(self.network.inputs[0].shape[1:])}, "
+                f"but image_shape is {self.image_shape}."
+            )
+        self._check_logits_shape(tuple(self.network.outputs[0].shape[1:]), "network")
+
+    def _logits(self, images, one_hot, training: bool = False):
+        images = ops.convert_to_tensor(images, "float32")
+        inputs = images if one_hot is None else [images, ops.convert_to_tensor(one_hot, "float32")]
+        return ops.cast(self.network(inputs, training=training), "float32")

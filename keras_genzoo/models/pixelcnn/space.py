@@ -1,4 +1,4 @@
-"""What a search tunes and optimises for the Gated PixelCNNs (registered on import)."""
+"""What a search tunes and optimises for the PixelCNNs and PixelRNNs (registered on import)."""
 
 from keras_genzoo.core.search_space import (
     COMMON,
@@ -6,6 +6,7 @@ from keras_genzoo.core.search_space import (
     Int,
     Objective,
     register_family_search,
+    register_space,
 )
 
 SPACE = {
@@ -22,3 +23,13 @@ OBJECTIVES = [
 ]
 
 register_family_search("pixelcnn", SPACE, OBJECTIVES)
+
+# The Row LSTM runs its layers one row after another: fewer, narrower layers than the
+# Gated PixelCNN's keep a trial's training time comparable (its width, depth and the
+# kernel size of both of its row convolutions are the family's dimensions above).
+ROW_LSTM_SPACE = {
+    "filters": Int(16, 128, sampling="log"),
+    "num_layers": Int(1, 8),
+}
+for _name in ("pixelrnn", "pixelrnn_conditional"):
+    register_space(_name, ROW_LSTM_SPACE)
