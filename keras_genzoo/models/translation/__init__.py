@@ -17,6 +17,7 @@ from keras_genzoo.models.translation.files import translate_folder
 from keras_genzoo.models.translation.model import AdversarialTranslator, CycleGAN, PairedTranslator
 from keras_genzoo.models.translation.networks import (
     RECEPTIVE_FIELDS,
+    ClipToRange,
     PixelShuffle,
     SeededDropout,
     build_patch_discriminator,
@@ -27,6 +28,7 @@ from keras_genzoo.models.translation.networks import (
 __all__ = [
     "RECEPTIVE_FIELDS",
     "AdversarialTranslator",
+    "ClipToRange",
     "CycleGAN",
     "PairedTranslator",
     "PixelShuffle",

@@ -56,6 +56,7 @@ def _build(
     scale: int = 2,
     filters: int = 32,
     residual_blocks: int = 2,
+    upsample_skip: bool = True,
     generator_filters: Sequence[int] = (32, 64),
     dropout: float = 0.0,
     reconstruction: str = "l1",
@@ -90,7 +91,7 @@ def _build(
             source = low_resolution_shape(shape, scale)
             generator = build_subpixel_generator(
                 source, scale, filters=filters, residual_blocks=residual_blocks,
-                value_range=SYMMETRIC_RANGE,
+                upsample_skip=upsample_skip, value_range=SYMMETRIC_RANGE,
             )
         else:
             source = (*shape[:2], int(input_channels or shape[-1]))
@@ -130,6 +131,7 @@ ARGUMENTS = (
     Argument("scale", int, 2, only=_SUBPIXEL),
     Argument("filters", int, 32, only=_SUBPIXEL),
     Argument("residual_blocks", int, 2, only=_SUBPIXEL),
+    Argument("upsample_skip", bool, True, only=_SUBPIXEL),
     Argument("generator_filters", Sequence[int], (32, 64), only=_UNET),
     Argument("dropout", float, 0.5, only={"subpixel": False, "unpaired": False}),
     Argument("reconstruction", str, "l1", only=_PAIRED),
@@ -150,7 +152,10 @@ super_resolution = BUILDERS.variant(
     "super_resolution",
     """Super-resolution by a sub-pixel (pixel-shuffle) network, EDSR-like: inputs `scale`
     (2, 3 or 4) times smaller than `image_shape`, `residual_blocks` residual blocks of
-    `filters` channels, trained on the L1 or L2 (`reconstruction`) pixel loss.
+    `filters` channels, trained on the L1 or L2 (`reconstruction`) pixel loss. With
+    `upsample_skip` (the default) the network learns a residual added to the bicubic
+    enlargement of its input and clipped to [-1, 1], and starts as bicubic exactly;
+    `upsample_skip=False` makes the whole image through tanh.
 
     Train it on (low-resolution, image) pairs in [-1, 1], e.g.
     `make_pairs(images, "downsample", factor=scale)` of `keras_genzoo.data.pairs`.
@@ -160,7 +165,8 @@ super_resolution = BUILDERS.variant(
 )
 srgan = BUILDERS.variant(
     "srgan",
-    """SRGAN: the `super_resolution` network plus a PatchGAN discriminator on its outputs;
+    """SRGAN: the `super_resolution` network (with its bicubic `upsample_skip` by
+    default) plus a PatchGAN discriminator on its outputs;
     the generator minimises its pixel loss plus `adversarial_weight` times the adversarial
     loss. Two optimizers (`d_optimizer`, `g_optimizer`).
     """,

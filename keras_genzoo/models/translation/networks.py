@@ -1,4 +1,5 @@
-"""The translation family's networks: a sub-pixel super-resolution generator, a U-Net
+"""The translation family's networks: a sub-pixel super-resolution generator (by default
+a residual on the bicubic enlargement of its input), a U-Net
 generator (with seeded dropout as its noise), and a PatchGAN discriminator.
 
 The U-Net normalises per image (a group normalisation with one group), never over the
@@ -77,6 +78,24 @@ def _norm(name: str):
     return layers.GroupNormalization(groups=1, name=name)
 
 
+@keras.saving.register_keras_serializable(package="keras_genzoo")
+class ClipToRange(layers.Layer):
+    """Values clipped to [low, high] (the gradient is zero where a value is clipped)."""
+
+    def __init__(self, low: float, high: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.low, self.high = float(low), float(high)
+
+    def call(self, inputs):
+        return keras.ops.clip(inputs, self.low, self.high)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "low": self.low, "high": self.high}
+
+
 def build_subpixel_generator(
     input_shape: Sequence[int],
     scale: int,
@@ -84,14 +103,32 @@ def build_subpixel_generator(
     filters: int = 32,
     residual_blocks: int = 2,
     output_channels: int | None = None,
+    upsample_skip: bool = True,
     value_range: Sequence[float] = (-1.0, 1.0),
     name: str = "generator",
 ) -> keras.Model:
     """Low-resolution image -> image `scale` times larger (EDSR-like): a convolution,
     `residual_blocks` residual blocks (conv, ReLU, conv, added back), a long skip, then a
-    convolution to `scale`^2 times the output channels rearranged by `PixelShuffle`."""
+    convolution to `scale`^2 times the output channels rearranged by `PixelShuffle`.
+
+    With `upsample_skip` (a global residual, as in VDSR) the output is the bicubic
+    enlargement of the input plus what the network adds, clipped to `value_range`; the
+    sub-pixel convolution starts at zero, so a new network is exactly bicubic inside the
+    range and learns only the detail bicubic misses. The range is kept by clipping, not
+    by tanh: tanh on top of the bicubic base would squash it (a zero residual would no
+    longer give bicubic, and reaching the ends of the range, such as a digit's flat
+    background, would need an unbounded residual). The skip needs as many output channels
+    as input channels. Without it the network makes the whole image, mapped onto the
+    range by tanh.
+    """
     shape = check_image_shape(input_shape)
     channels = output_channels or shape[-1]
+    if upsample_skip and channels != shape[-1]:
+        raise ValueError(
+            f"upsample_skip=True adds the bicubic enlargement of the input to the output, so the "
+            f"input and output need the same channels; got {shape[-1]} input and {channels} output "
+            "channels. Pass upsample_skip=False, or output_channels equal to the input's channels."
+        )
     images = keras.Input(shape, name=f"{name}_images")
     stem = layers.Conv2D(filters, 3, padding="same", name=f"{name}_stem")(images)
     h = stem
@@ -101,9 +138,17 @@ def build_subpixel_generator(
         h = layers.Add(name=f"{name}_res{i}_add")([h, r])
     h = layers.Conv2D(filters, 3, padding="same", name=f"{name}_body_out")(h)
     h = layers.Add(name=f"{name}_long_skip")([stem, h])
-    h = layers.Conv2D(channels * scale * scale, 3, padding="same", name=f"{name}_subpixel")(h)
+    start = {"kernel_initializer": "zeros", "bias_initializer": "zeros"} if upsample_skip else {}
+    h = layers.Conv2D(channels * scale * scale, 3, padding="same", name=f"{name}_subpixel", **start)(h)
     h = PixelShuffle(scale, name=f"{name}_shuffle")(h)
-    return keras.Model(images, _to_range(h, value_range, name), name=name)
+    if not upsample_skip:
+        return keras.Model(images, _to_range(h, value_range, name), name=name)
+    base = layers.Resizing(
+        shape[0] * scale, shape[1] * scale, interpolation="bicubic", dtype="float32", name=f"{name}_bicubic"
+    )(images)
+    h = layers.Add(dtype="float32", name=f"{name}_upsample_skip")([base, h])
+    low, high = (float(v) for v in value_range)
+    return keras.Model(images, ClipToRange(low, high, dtype="float32", name=f"{name}_range")(h), name=name)
 
 
 def halvings(image_shape: Sequence[int]) -> int:

@@ -2,6 +2,7 @@
 
 from keras_genzoo.core.search_space import (
     COMMON,
+    Boolean,
     Choice,
     Float,
     Int,
@@ -13,6 +14,7 @@ from keras_genzoo.core.search_space import (
 SPACE = {
     "filters": Int(8, 128, sampling="log"),
     "residual_blocks": Int(0, 16),
+    "upsample_skip": Boolean(),
     "generator_filters": Widths(halvings=True),
     "discriminator_filters": Int(8, 128, sampling="log"),
     "dropout": Float(0.0, 0.5),
