@@ -662,7 +662,8 @@ def test_every_family_ships_a_preset_with_complete_metadata():
         assert metadata["license"]["data"] and metadata["license"]["weights"] == "Apache-2.0"
         assert metadata["headline"] and presets.headline_value(metadata) is not None
         assert config["model"] == model and metadata["parameters"] > 0
-    assert total < 20_000_000, f"shipped weights total {total} bytes"  # 15.5 MB measured
+    # 29.5 MB measured; the two diffusion U-Nets (5.2 and 5.7 MB) are the largest.
+    assert total < 32_000_000, f"shipped weights total {total} bytes"
 
 
 def test_each_family_declares_its_presets_beside_it_and_every_one_is_built():

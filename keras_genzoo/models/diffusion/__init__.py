@@ -4,7 +4,7 @@ guidance and the variational bound.
 Builders registered here: `ddpm`, `ddpm_conditional`.
 """
 
-from keras_genzoo.models.diffusion import measurements, space  # noqa: F401  (registers the measurement and search table)
+from keras_genzoo.models.diffusion import measurements, presets, space  # noqa: F401  (registers measurements, presets, search table)
 from keras_genzoo.models.diffusion.builders import ddpm, ddpm_conditional
 from keras_genzoo.models.diffusion.model import PREDICTIONS, SAMPLERS, Diffusion
 from keras_genzoo.models.diffusion.schedules import SCHEDULES, NoiseSchedule

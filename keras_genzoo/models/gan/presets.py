@@ -9,6 +9,9 @@ PRESETS = (
                       "class-conditional GAN (projection discriminator) on the digits", "digits"),
     PresetDeclaration("wgan_gp", "digits", "zoo_configs/wgan_gp_digits.json",
                       "WGAN-GP on the bundled digits, EMA generator", "digits"),
+    PresetDeclaration("stylegan", "digits", "zoo_configs/stylegan_digits.json",
+                      "StyleGAN2-style generator (mapping network, modulated convolutions) on the "
+                      "digits, EMA generator", "digits"),
 )
 
 register_presets(*PRESETS)
