@@ -17,6 +17,7 @@ import pytest
 import tensorflow as tf
 import tiny_models
 from scipy.special import logsumexp
+from testing import every_image
 
 import keras_genzoo
 from keras_genzoo.core.layers import MaskedConv2D, causal_mask
@@ -195,12 +196,7 @@ def test_probabilities_of_all_images_sum_to_one(image_shape, overrides):
     """All 2^12 binary 3x4 images, and all 3^8 two-channel 2x2 images with 3 levels."""
     keras.utils.set_random_seed(3)
     model = _full_view(image_shape=image_shape, filters=6, **overrides)
-    levels = model.num_levels
-    size = int(np.prod(image_shape))
-    codes = np.arange(levels**size)
-    digits_of = (codes[:, None] // levels ** np.arange(size)[::-1]) % levels
-    images = (digits_of / (levels - 1)).reshape(-1, *image_shape).astype(np.float32)
-    log_p = model.log_likelihood(images, batch_size=4096)
+    log_p = model.log_likelihood(every_image(image_shape, model.num_levels), batch_size=4096)
     assert abs(logsumexp(log_p)) < 1e-4, logsumexp(log_p)
 
 
