@@ -87,6 +87,23 @@ def every_image(image_shape: tuple[int, ...], levels: int) -> np.ndarray:
     return (digits_of / (levels - 1)).reshape(-1, *image_shape).astype(np.float32)
 
 
+def check_teacher_forced_sampling(
+    model: Any, labels: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checks an autoregressive model's `sample_with_distributions(len(labels), labels=...,
+    seed=seed)`: the distributions each sub-pixel was drawn from equal one teacher-forced
+    pass over the finished samples, and the drawn levels' log-probabilities sum to the
+    samples' log-likelihood. Returns (images, distributions)."""
+    n, levels = len(labels), model.num_levels
+    images, used = model.sample_with_distributions(n, labels=labels, seed=seed)
+    assert images.shape == (n, *model.image_shape) and used.shape == (n, *model.image_shape, levels)
+    np.testing.assert_allclose(used, model.predict_distributions(images, labels=labels), atol=1e-5)
+    drawn_levels = np.round(images * (levels - 1)).astype(int)
+    drawn = np.take_along_axis(used, drawn_levels[..., None], -1)[..., 0].reshape(n, -1).sum(1)
+    np.testing.assert_allclose(drawn, model.log_likelihood(images, labels=labels), rtol=1e-5)
+    return images, used
+
+
 class CtrlCAfterEpoch(keras.callbacks.Callback):
     """Sends this process SIGINT at the end of epoch `epoch` (0-based), as Ctrl-C would."""
 
