@@ -53,6 +53,8 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -134,6 +136,27 @@ def mnist_row(label: str, params: str, steps: str, seconds: str, s: dict[str, fl
             f"{s['ssim']:.3f}", f"{s['fid']:.2f}", f"{s['kid']:.4f}"]
 
 
+def train_and_score_on_mnist(
+    part: str, names: Sequence[str], arguments: dict[str, Any], data: tf.data.Dataset, steps: int,
+    inputs: np.ndarray, mnist, classifier: FeatureClassifier, real_features: np.ndarray,
+    rows: list[list[str]],
+) -> dict[str, float]:
+    """Builds each model of `names` on MNIST (with `arguments`), trains it `steps` steps on
+    `data`, scores its translation of the held-out `inputs` (noise seed 0) and appends its
+    table row to `rows`; returns each model's FID."""
+    _, x_test, y_test = mnist
+    fids = {}
+    for name in names:
+        model = built(name, image_shape=MNIST_SHAPE, **arguments)
+        seconds = train(model, data, steps)
+        scores = mnist_scores(model.translate(inputs, seed=0), x_test, y_test, classifier, real_features)
+        fids[name] = scores["fid"]
+        rows.append(mnist_row(f"`{name}`", f"{model.generator.count_params():,}", str(steps),
+                              f"{seconds:.0f}", scores))
+        progress(f"{part}: {rows[-1]}")
+    return fids
+
+
 MNIST_COLUMNS = ["model", "generator params", "steps", "train s", "classifier reads source label", "L1",
                  "PSNR dB", "SSIM", "FID", "KID"]
 
@@ -152,16 +175,8 @@ def sketch(args, mnist, classifier, real_features) -> str:
     data = pair_dataset(outlines_train, x_train, batch_size=args.batch_size, seed=0, drop_remainder=True)
     rows = [mnist_row("outline itself (no model)", "-", "-", "-",
                       mnist_scores(outlines_test, x_test, y_test, classifier, real_features))]
-    fids = {}
-    for name in ("unet_translator", "pix2pix"):
-        model = built(name, image_shape=MNIST_SHAPE, input_channels=1)
-        seconds = train(model, data, args.sketch_steps)
-        scores = mnist_scores(model.translate(outlines_test, seed=0), x_test, y_test, classifier,
-                              real_features)
-        fids[name] = scores["fid"]
-        rows.append(mnist_row(f"`{name}`", f"{model.generator.count_params():,}", str(args.sketch_steps),
-                              f"{seconds:.0f}", scores))
-        progress(f"sketch: {rows[-1]}")
+    fids = train_and_score_on_mnist("sketch", ("unet_translator", "pix2pix"), {"input_channels": 1}, data,
+                                    args.sketch_steps, outlines_test, mnist, classifier, real_features, rows)
     verdict = "improves" if fids["pix2pix"] < fids["unet_translator"] else "does not improve"
     return (
         f"**Sketch to image** (MNIST from `edges` outlines, {len(x_train):,} training pairs, batch "
@@ -180,15 +195,8 @@ def mnist_sr(args, mnist, classifier, real_features) -> str:
     data = pair_dataset(low_train, x_train, batch_size=args.batch_size, seed=0, drop_remainder=True)
     rows = [mnist_row("bicubic", "-", "-", "-", mnist_scores(bicubic(low_test, MNIST_SHAPE[:2]), x_test,
                                                              y_test, classifier, real_features))]
-    fids = {}
-    for name in ("super_resolution", "srgan"):
-        model = built(name, image_shape=MNIST_SHAPE, scale=4)
-        seconds = train(model, data, args.mnist_sr_steps)
-        scores = mnist_scores(model.translate(low_test, seed=0), x_test, y_test, classifier, real_features)
-        fids[name] = scores["fid"]
-        rows.append(mnist_row(f"`{name}`", f"{model.generator.count_params():,}", str(args.mnist_sr_steps),
-                              f"{seconds:.0f}", scores))
-        progress(f"mnist_sr: {rows[-1]}")
+    fids = train_and_score_on_mnist("mnist_sr", ("super_resolution", "srgan"), {"scale": 4}, data,
+                                    args.mnist_sr_steps, low_test, mnist, classifier, real_features, rows)
     lower = "lower" if fids["srgan"] < fids["super_resolution"] else "not lower"
     return (
         f"**Super-resolution x4 on MNIST** (7x7 block averages to 28x28, {len(x_train):,} training "

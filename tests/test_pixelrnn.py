@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from scipy.special import logsumexp
+from testing import check_teacher_forced_sampling, every_image
 
 import keras_genzoo
 from keras_genzoo.models.pixelcnn import AutoregressiveModel, PixelRNN, RowLSTM, build_row_lstm
@@ -103,12 +104,7 @@ def test_probabilities_of_all_images_sum_to_one(image_shape, overrides):
     """All 2^9 binary 3x3 images, and all 3^8 two-channel 2x2 images with 3 levels."""
     keras.utils.set_random_seed(3)
     model = _row_lstm(image_shape, filters=6, **overrides)
-    levels = model.num_levels
-    size = int(np.prod(image_shape))
-    codes = np.arange(levels**size)
-    digits_of = (codes[:, None] // levels ** np.arange(size)[::-1]) % levels
-    images = (digits_of / (levels - 1)).reshape(-1, *image_shape).astype(np.float32)
-    log_p = model.log_likelihood(images, batch_size=4096)
+    log_p = model.log_likelihood(every_image(image_shape, model.num_levels), batch_size=4096)
     assert abs(logsumexp(log_p)) < 1e-4, logsumexp(log_p)
     assert model.likelihood_kind == "exact"
 
@@ -123,12 +119,8 @@ def test_sampling_uses_the_teacher_forced_distributions():
         num_levels=5, filters=8, num_layers=2,
     )
     labels = np.array([0, 1, 2, 1])
-    images, used = model.sample_with_distributions(4, labels=labels, seed=7)
+    images, used = check_teacher_forced_sampling(model, labels, seed=7)
     assert images.shape == (4, 3, 4, 2) and used.shape == (4, 3, 4, 2, 5)
-    np.testing.assert_allclose(used, model.predict_distributions(images, labels=labels), atol=1e-5)
-    levels = np.round(images * 4).astype(int)
-    drawn = np.take_along_axis(used, levels[..., None], -1)[..., 0].reshape(4, -1).sum(1)
-    np.testing.assert_allclose(drawn, model.log_likelihood(images, labels=labels), rtol=1e-5)
     np.testing.assert_array_equal(model.generate(4, labels=labels, seed=7), images)
     assert np.any(model.generate(4, labels=labels, seed=8) != images)
 

@@ -18,6 +18,7 @@ import pytest
 import tensorflow as tf
 from conftest import PACKAGE_PARENT
 from image_folders import colour_digits, grey_digits, write_images
+from testing import CtrlCAfterEpoch
 
 import keras_genzoo
 from keras_genzoo import cli
@@ -111,18 +112,6 @@ def test_the_quiet_command_line_shows_a_too_short_run_and_skipped_files(tmp_path
 # ------------------------------------------------------------------ Ctrl-C
 
 
-class _CtrlCAfterEpoch(keras.callbacks.Callback):
-    """Sends this process SIGINT at the end of epoch `epoch` (0-based)."""
-
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            os.kill(os.getpid(), signal.SIGINT)
-
-
 @pytest.mark.slow
 def test_ctrl_c_keeps_finished_epochs_and_resume_finishes_exactly(tmp_path):
     """Ctrl-C after epoch 2 of 4 stops at the next batch end with `TrainingInterrupted`
@@ -133,7 +122,7 @@ def test_ctrl_c_keeps_finished_epochs_and_resume_finishes_exactly(tmp_path):
     handler_before = signal.getsignal(signal.SIGINT)  # SIG_IGN when started in the background
     stopped = str(tmp_path / "stopped")
     with pytest.raises(TrainingInterrupted, match="after 2 of 4 epochs") as err:
-        runs.train_run(config, stopped, callbacks=[_CtrlCAfterEpoch(1)], verbose=0)
+        runs.train_run(config, stopped, callbacks=[CtrlCAfterEpoch(1)], verbose=0)
     assert (err.value.completed, err.value.epochs) == (2, 4)
     assert isinstance(err.value, KeyboardInterrupt)
     assert distribute.TrainingBackup(os.path.join(stopped, runs.BACKUP_DIR)).read_state()["epoch"] == 2

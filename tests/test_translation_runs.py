@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 
-import keras
 import keras_tuner as kt
 import numpy as np
 import pytest
 from image_folders import grey_digits, write_images
 from PIL import Image
+from testing import CtrlCAfterEpoch
 from tiny_models import TINY_TRANSLATORS
 
 import keras_genzoo
@@ -100,16 +99,6 @@ def test_a_factor_that_does_not_divide_the_images_fails_before_anything_is_writt
 # ---------------------------------------------------------------- a whole run
 
 
-class _CtrlCAfterEpoch(keras.callbacks.Callback):
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            os.kill(os.getpid(), signal.SIGINT)
-
-
 def test_a_translator_run_trains_previews_evaluates_and_resumes_exactly(tmp_path):
     """unet_translator on masked digits (new masks and flips every pass, seeded dropout):
     stopped after one of two epochs and resumed, it ends where an uninterrupted run ends;
@@ -120,7 +109,7 @@ def test_a_translator_run_trains_previews_evaluates_and_resumes_exactly(tmp_path
                      epochs=2)
     stopped, reference = str(tmp_path / "stopped"), str(tmp_path / "reference")
     with pytest.raises(TrainingInterrupted, match="after 1 of 2 epochs"):
-        runs.train_run(config, stopped, callbacks=[_CtrlCAfterEpoch(0)], verbose=0)
+        runs.train_run(config, stopped, callbacks=[CtrlCAfterEpoch(0)], verbose=0)
     resumed = runs.train_run(config, stopped, resume=True, verbose=0)
     uninterrupted = runs.train_run(config, reference, verbose=0)
     for a, b in zip(keras_genzoo.load(stopped).weights, keras_genzoo.load(reference).weights):

@@ -8,6 +8,7 @@ checks apply follows the capability classes: `Generator`, `Encoder`, `DensityMod
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +76,44 @@ def fixed_noise(monkeypatch: pytest.MonkeyPatch, batch_size: int) -> None:
             )
 
         monkeypatch.setattr(tf.random, name, by_position)
+
+
+def every_image(image_shape: tuple[int, ...], levels: int) -> np.ndarray:
+    """All `levels ** prod(image_shape)` images whose values are the grey levels
+    k / (levels - 1), as float32 (n, *image_shape): a density over them sums to one."""
+    size = int(np.prod(image_shape))
+    codes = np.arange(levels**size)
+    digits_of = (codes[:, None] // levels ** np.arange(size)[::-1]) % levels
+    return (digits_of / (levels - 1)).reshape(-1, *image_shape).astype(np.float32)
+
+
+def check_teacher_forced_sampling(
+    model: Any, labels: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checks an autoregressive model's `sample_with_distributions(len(labels), labels=...,
+    seed=seed)`: the distributions each sub-pixel was drawn from equal one teacher-forced
+    pass over the finished samples, and the drawn levels' log-probabilities sum to the
+    samples' log-likelihood. Returns (images, distributions)."""
+    n, levels = len(labels), model.num_levels
+    images, used = model.sample_with_distributions(n, labels=labels, seed=seed)
+    assert images.shape == (n, *model.image_shape) and used.shape == (n, *model.image_shape, levels)
+    np.testing.assert_allclose(used, model.predict_distributions(images, labels=labels), atol=1e-5)
+    drawn_levels = np.round(images * (levels - 1)).astype(int)
+    drawn = np.take_along_axis(used, drawn_levels[..., None], -1)[..., 0].reshape(n, -1).sum(1)
+    np.testing.assert_allclose(drawn, model.log_likelihood(images, labels=labels), rtol=1e-5)
+    return images, used
+
+
+class CtrlCAfterEpoch(keras.callbacks.Callback):
+    """Sends this process SIGINT at the end of epoch `epoch` (0-based), as Ctrl-C would."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def _out_of_range(images: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:

@@ -28,7 +28,7 @@ from keras_genzoo.core.checks import check_positive_int
 from keras_genzoo.core.layers.masked_conv import MaskedConv2D
 from keras_genzoo.core.variants import Argument, BuilderTable
 from keras_genzoo.models.pixelcnn.model import LIKELIHOODS, PixelCNN, PixelRNN
-from keras_genzoo.models.pixelcnn.parts import channel_width, check_odd, class_bias, with_bias
+from keras_genzoo.models.pixelcnn.parts import check_network_sizes, class_bias, logits_head, with_bias
 from keras_genzoo.models.pixelcnn.row_lstm import build_row_lstm
 
 
@@ -66,14 +66,9 @@ def build_gated_pixelcnn(
     skip connection to the output head. With `num_classes`, both submodels take one-hot
     labels as their last input and every gate gets a learned per-class bias.
     """
-    height, width, channels = check_image_shape(image_shape)
-    filters = check_positive_int(filters, "filters")
-    num_layers = check_positive_int(num_layers, "num_layers")
-    kernel_size = check_odd(kernel_size, "kernel_size")
-    first_kernel_size = check_odd(first_kernel_size, "first_kernel_size")
-    head_filters = filters if head_filters is None else check_positive_int(head_filters, "head_filters")
-    filters = channel_width(filters, channels)
-    head_filters = channel_width(head_filters, channels)
+    height, width, channels, filters, num_layers, kernel_size, first_kernel_size, head_filters = (
+        check_network_sizes(image_shape, filters, num_layers, kernel_size, first_kernel_size, head_filters)
+    )
     conditional = num_classes is not None
     kernels = [first_kernel_size] + [kernel_size] * (num_layers - 1)
 
@@ -115,13 +110,7 @@ def build_gated_pixelcnn(
         h = out if layer == 0 else layers.Add(name=f"h{layer}_residual")([h, out])
         to_skip = MaskedConv2D(head_filters, 1, "B", channels, name=f"h{layer}_skip")(gated)
         skip = to_skip if skip is None else layers.Add(name=f"h{layer}_skip_sum")([skip, to_skip])
-    x = layers.ReLU(name="head_relu0")(skip)
-    x = MaskedConv2D(head_filters, 1, "B", channels, name="head_conv")(x)
-    x = layers.ReLU(name="head_relu1")(x)
-    x = MaskedConv2D(channels * outputs_per_channel, 1, "B", channels, name="head_logits")(x)
-    # Map k belongs to colour k % channels (see channel_groups): (.., K, C) -> (.., C, K).
-    x = layers.Reshape((-1, width, outputs_per_channel, channels), name="head_split")(x)
-    logits = layers.Permute((1, 2, 4, 3), name="logits")(x)
+    logits = logits_head(skip, head_filters, channels, outputs_per_channel, -1, width)
     horizontal_inputs = [rows, *link_inputs] + ([h_labels] if conditional else [])
     horizontal = keras.Model(horizontal_inputs, logits, name="horizontal")
     return vertical, horizontal

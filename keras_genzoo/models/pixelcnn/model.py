@@ -85,6 +85,13 @@ class AutoregressiveModel(Generator, DensityModel, ZooModel):
         """Logits per sub-pixel: 1 for a Bernoulli likelihood, else `num_levels`."""
         return 1 if self.likelihood == "bernoulli" else self.num_levels
 
+    def _check_image_input(self, got: tuple, what: str) -> None:
+        """Raise unless `got` (a network input's shape without the batch) is `image_shape`."""
+        if tuple(got) != self.image_shape:
+            raise ValueError(
+                f"The {what} takes images of shape {tuple(got)}, but image_shape is {self.image_shape}."
+            )
+
     def _check_logits_shape(self, got: tuple, what: str) -> None:
         """Raise unless `got` (a network output's shape without the batch) is the logits' shape."""
         height, width, channels = self.image_shape
@@ -379,11 +386,7 @@ class PixelCNN(AutoregressiveModel):
                 "rows, one link per vertical output (and labels); got "
                 f"{len(self.vertical.inputs)} and {len(self.horizontal.inputs)} inputs."
             )
-        if tuple(self.vertical.inputs[0].shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"The vertical stack takes images of shape {tuple(self.vertical.inputs[0].shape[1:])}, "
-                f"but image_shape is {self.image_shape}."
-            )
+        self._check_image_input(tuple(self.vertical.inputs[0].shape[1:]), "vertical stack")
         self._check_logits_shape(tuple(self.horizontal.outputs[0].shape[1:]), "horizontal stack")
 
     def _vertical(self, images, one_hot, training: bool = False):
@@ -460,11 +463,7 @@ class PixelRNN(AutoregressiveModel):
                 f"network must take images{' and one-hot labels' if self.is_conditional else ''} "
                 f"({expected} input{'s' if expected > 1 else ''}); got {len(self.network.inputs)}."
             )
-        if tuple(self.network.inputs[0].shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"The network takes images of shape {tuple(self.network.inputs[0].shape[1:])}, "
-                f"but image_shape is {self.image_shape}."
-            )
+        self._check_image_input(tuple(self.network.inputs[0].shape[1:]), "network")
         self._check_logits_shape(tuple(self.network.outputs[0].shape[1:]), "network")
 
     def _logits(self, images, one_hot, training: bool = False):

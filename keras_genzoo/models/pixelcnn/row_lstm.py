@@ -24,10 +24,15 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from keras_genzoo.core.blocks import check_image_shape
 from keras_genzoo.core.checks import check_positive_int
 from keras_genzoo.core.layers.masked_conv import MaskedConv2D
-from keras_genzoo.models.pixelcnn.parts import channel_width, check_odd, class_bias, with_bias
+from keras_genzoo.models.pixelcnn.parts import (
+    check_network_sizes,
+    check_odd,
+    class_bias,
+    logits_head,
+    with_bias,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")
@@ -108,14 +113,9 @@ def build_row_lstm(
     of the channel count (`channel_width`). With `num_classes` the network takes one-hot
     labels as its second input and every layer's gates get a learned per-class bias.
     """
-    height, width, channels = check_image_shape(image_shape)
-    filters = check_positive_int(filters, "filters")
-    num_layers = check_positive_int(num_layers, "num_layers")
-    kernel_size = check_odd(kernel_size, "kernel_size")
-    first_kernel_size = check_odd(first_kernel_size, "first_kernel_size")
-    head_filters = filters if head_filters is None else check_positive_int(head_filters, "head_filters")
-    filters = channel_width(filters, channels)
-    head_filters = channel_width(head_filters, channels)
+    height, width, channels, filters, num_layers, kernel_size, first_kernel_size, head_filters = (
+        check_network_sizes(image_shape, filters, num_layers, kernel_size, first_kernel_size, head_filters)
+    )
     conditional = num_classes is not None
 
     images = keras.Input((height, width, channels), name="images")
@@ -130,11 +130,5 @@ def build_row_lstm(
         hidden = RowLSTM(filters, kernel_size, name=f"r{layer}_lstm")(gates)
         out = MaskedConv2D(filters, 1, "B", channels, name=f"r{layer}_out")(hidden)
         x = layers.Add(name=f"r{layer}_residual")([x, out])
-    x = layers.ReLU(name="head_relu0")(x)
-    x = MaskedConv2D(head_filters, 1, "B", channels, name="head_conv")(x)
-    x = layers.ReLU(name="head_relu1")(x)
-    x = MaskedConv2D(channels * outputs_per_channel, 1, "B", channels, name="head_logits")(x)
-    # Map k belongs to colour k % channels: (.., K, C) -> (.., C, K).
-    x = layers.Reshape((height, width, outputs_per_channel, channels), name="head_split")(x)
-    logits = layers.Permute((1, 2, 4, 3), name="logits")(x)
+    logits = logits_head(x, head_filters, channels, outputs_per_channel, height, width)
     return keras.Model([images, labels] if conditional else images, logits, name="network")
