@@ -15,6 +15,8 @@ import pytest
 
 import keras_genzoo
 from keras_genzoo import training as runs
+from keras_genzoo.training.config import is_recommender
+from keras_genzoo.training.ratings_data import build_recommender, load_ratings_data
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO_CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, "zoo_configs", "*.json")))
@@ -36,6 +38,10 @@ def test_zoo_configs_name_registered_models_with_valid_options():
         assert isinstance(config, runs.RunConfig), path
         assert config.model in keras_genzoo.list_models(), path
         assert config.description, f"{path} needs a description"
+        if is_recommender(config.model):  # built for the users and items of its ratings
+            model, _ = build_recommender(config, load_ratings_data(config))
+            assert model.optimizer is not None, path
+            continue
         dataset = config.dataset.name
         model = keras_genzoo.create_model(
             config.model, image_shape=DATASET_SHAPES[dataset], **config.overrides

@@ -163,8 +163,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"\nRun directory {args.out}:")
     for what, path in metrics["artifacts"].items():
         print(f"  {what:<16} {os.path.join(args.out, path)}")
-    evaluation = ", ".join(f"{k}={v:.4g}" for k, v in metrics["evaluation"].items())
-    print(f"  held-out         {evaluation}")
+    if "evaluation" in metrics:
+        evaluation = ", ".join(f"{k}={v:.4g}" for k, v in metrics["evaluation"].items())
+        print(f"  held-out         {evaluation}")
+    if "ratings" in metrics:
+        print(f"  held-out         {_ratings_line(metrics['ratings'])}")
+        for name, scores in metrics["ratings"].get("baselines", {}).items():
+            print(f"    baseline {name:<24} {_ratings_line(scores)}")
     if "reconstruction" in metrics:
         rec = metrics["reconstruction"]
         print(
@@ -185,6 +190,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"  preset           {args.preset_out} ({metadata['weights']['bytes']} bytes, "
               f"sha256 {metadata['weights']['sha256'][:12]}...)")
     return 0
+
+
+def _ratings_line(scores: dict) -> str:
+    """The measures of a recommender (or a baseline) in one line: `rmse=0.91, mae=0.72`."""
+    return ", ".join(f"{k}={v:.4g}" for k, v in scores.items()
+                     if isinstance(v, float) and not k.startswith("num_"))
 
 
 def resume_command(argv: Sequence[str]) -> str:

@@ -40,7 +40,9 @@ class HeldOut:
     unless the data yields noisy pairs), `labels` class ids or None; `dataset` names
     the shipped feature classifier; `train_images` are the clean training images (the
     mean-image baseline of `reconstruction`, the AIS base rates); `seed` seeds every
-    sampled measurement.
+    sampled measurement. A recommender's split has no images: `ratings` holds its
+    training and held-out ratings (a `keras_genzoo.data.ratings.RatingsSplit`), and
+    `images` and `targets` are empty.
     """
 
     images: np.ndarray
@@ -49,6 +51,7 @@ class HeldOut:
     dataset: str
     seed: int = 0
     train_images: np.ndarray | None = None
+    ratings: Any = None
 
 
 Compute = Callable[[Any, HeldOut, Mapping[str, Any]], dict[str, Any]]

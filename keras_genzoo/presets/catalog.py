@@ -138,7 +138,8 @@ def markdown_table(names: list[str]) -> str:
         summary = preset_summary(name)
         _, metadata = read_preset(shipped_preset(*name.split(".", 1)))
         data = metadata["dataset"]
-        split = f"{data['train']['num_examples']:,} / {data['test']['num_examples']:,}"
+        unit = " ratings" if "kind" in data["train"] else ""  # a recommender's examples are ratings
+        split = f"{data['train']['num_examples']:,} / {data['test']['num_examples']:,}{unit}"
         seconds = metadata["training"].get("train_seconds")
         lines.append(
             f"| `{name}` | {data['name']} ({split}) | {summary['metric']} | {summary['value']:.4g} "

@@ -48,6 +48,8 @@ from keras_genzoo.io.checksums import (
     verify_file,
 )
 from keras_genzoo.io.jsonfiles import jsonable, write_json
+from keras_genzoo.models.ratings import RatingsModel
+from keras_genzoo.models.ratings.model import KNOWN_RATINGS_FILE
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -106,6 +108,25 @@ def _check_finite(model: keras.Model) -> None:
         )
 
 
+def _save_known_ratings(model: keras.Model, directory: str) -> dict[str, Any]:
+    """A recommender predicts from the ratings it was fitted on: they go into the preset
+    folder beside the weights; returns their metadata record (`{}` for other models)."""
+    if not isinstance(model, RatingsModel) or model.known is None:
+        return {}
+    model.save_assets(directory)
+    path = os.path.join(directory, KNOWN_RATINGS_FILE)
+    return {"known_ratings": {"file": KNOWN_RATINGS_FILE, "sha256": sha256_file(path)}}
+
+
+def _load_known_ratings(model: keras.Model, directory: str, metadata: dict[str, Any]) -> None:
+    """Give a recommender built from a preset the ratings it predicts from (verified)."""
+    record = metadata.get("known_ratings")
+    if not isinstance(model, RatingsModel) or record is None:
+        return
+    verify_file(os.path.join(directory, record["file"]), record["sha256"])
+    model.load_assets(directory)
+
+
 def save_preset(
     model: keras.Model,
     directory: str,
@@ -161,6 +182,7 @@ def save_preset(
     try:
         weights_path = os.path.join(staging, WEIGHTS_FILE)
         save_weights(model, weights_path)
+        known = _save_known_ratings(model, staging)
         settled = model.settled_arguments() if isinstance(model, ZooModel) else {}
         config = {
             "model": model_name, "builder_arguments": {**builder_arguments, **settled},
@@ -176,6 +198,7 @@ def save_preset(
                 "sha256": sha256_file(weights_path),
                 "bytes": os.path.getsize(weights_path),
             },
+            **known,
             "parameters": int(sum(np.prod(w.shape) for w in model.weights)),
             "license": {"weights": weights_license, "data": data_license},
             "versions": _versions(),
@@ -196,7 +219,8 @@ def save_preset(
                 "final": {k: v[-1] for k, v in run.get("history", {}).items() if v},
             }
             metadata["metrics"] = {
-                k: run[k] for k in ("evaluation", "reconstruction", "translation", "scores") if k in run
+                k: run[k] for k in ("evaluation", "reconstruction", "translation", "ratings", "scores")
+                if k in run
             }
         metadata["headline"] = headline or default_headline(metadata)
         headline_value(metadata)  # the named metric must exist
@@ -302,7 +326,7 @@ def preset_run_config(metadata: dict[str, Any], data_dir: str | None = None) -> 
 # The metric `list_presets` shows, by preference, when save_preset is given none.
 HEADLINE_PREFERENCE = (
     "scores.iw_nll", "scores.nll", "scores.fid", "scores.ais_log_likelihood", "scores.pseudo_likelihood",
-    "translation.psnr", "translation.cycle_l1",
+    "translation.psnr", "translation.cycle_l1", "ratings.rmse", "ratings.recall@20",
     "reconstruction.mse", "evaluation.loss",
 )
 
@@ -466,4 +490,5 @@ def load_preset_dir(
         )
     else:
         keras.saving.load_weights(model, weights_path, objects_to_skip=optimizers)
+    _load_known_ratings(model, directory, metadata)
     return model

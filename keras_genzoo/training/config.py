@@ -15,6 +15,15 @@ it replaces `epochs`, so a run means the same on 200 images as on 60,000),
   mirrors random pairs, both sides alike; `"unpaired"` names the second domain of a
   CycleGAN (a dataset name or path, or `{"name": ..., <options>}`).
 
+- ratings data, for the recommenders (`autorec`, `rbm_cf`, `multvae`): the dataset's
+  `"ratings"` object (see `RATINGS_KEYS`) names a ratings file (`"path"`, with the
+  `read_ratings` options `"format"`, `"columns"`, `"scale"`) or the generated data
+  (`"synthetic": {<synthetic_ratings arguments>}`), and the split: `"split": "ratings"`
+  holds out `"test_fraction"` of the ratings (explicit ratings: `autorec`, `rbm_cf`),
+  `"leave_out"` a `"fraction"` of each user's items (users with `"min_items"`;
+  implicit feedback: `multvae`, of the pairs rated at least `"implicit_threshold"`),
+  both seeded by `"seed"`. The dataset's name is a label (e.g. `"synthetic_ratings"`).
+
 - `optimizer`: the optimizer to train with, as Keras serialises one
   (`{"class_name": "Adam", "config": {"beta_1": 0.5}}`, or just `"Adam"`); the run's
   `learning_rate` is put into its config. Without it the builder's own optimizer is used.
@@ -39,6 +48,7 @@ import dataclasses
 import difflib
 import inspect
 import json
+import os
 from typing import Any, Mapping, Sequence
 
 from keras_genzoo.core.capabilities import Translator
@@ -47,7 +57,9 @@ from keras_genzoo.core.registry import UnknownModelError, builder_parameters, ge
 from keras_genzoo.core.variants import example, type_problem
 from keras_genzoo.data import load_arrays, load_dataset
 from keras_genzoo.data.pairs import DEFAULT_MASK_FRACTION, DOWNSAMPLE_FACTORS, TRANSFORMS
+from keras_genzoo.data.ratings import FORMATS, synthetic_ratings
 from keras_genzoo.evaluation.heldout import MEASUREMENTS
+from keras_genzoo.models.ratings import RatingsModel
 from keras_genzoo.models.translation import CycleGAN
 from keras_genzoo.training.distribute import STRATEGIES
 from keras_genzoo.training.errors import RunError, reraised_as
@@ -295,6 +307,135 @@ def _check_translation_data(config: RunConfig, params: Mapping[str, inspect.Para
             )
 
 
+#: The keys of a dataset's `"ratings"` object (see the module's documentation).
+RATINGS_KEYS = ("path", "format", "columns", "scale", "synthetic", "split", "test_fraction",
+                "fraction", "min_items", "implicit_threshold", "seed")
+#: The splits of ratings: a random share of the ratings, or a share of each user's items.
+RATINGS_SPLITS = ("ratings", "leave_out")
+#: Which keys belong to which split, and to a file (not to the generated data).
+_SPLIT_KEYS = {"ratings": ("test_fraction",), "leave_out": ("fraction", "min_items", "implicit_threshold")}
+_FILE_KEYS = ("format", "columns", "scale")
+
+
+def _check_fraction(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise RunError(f"dataset ratings {key} must be a number in (0, 1), got {value!r}.")
+
+
+def _check_ratings(ratings: Any) -> ReadOnlyDict:
+    """A dataset's `"ratings"` object, checked on its own (the split a model needs is
+    checked by `RunConfig`): one source, known keys, sound values, an existing file."""
+    if not isinstance(ratings, Mapping):
+        raise RunError(
+            "dataset ratings must be an object: {\"path\": <ratings file>} or "
+            f"{{\"synthetic\": {{...}}}}, got {ratings!r}."
+        )
+    check_known_keys(list(ratings), RATINGS_KEYS, "dataset ratings key")
+    if ("path" in ratings) == ("synthetic" in ratings):
+        raise RunError(
+            "dataset ratings needs exactly one source: \"path\" (a MovieLens u.data, ratings.dat "
+            "or ratings.csv, or a CSV / Parquet of user, item, rating) or \"synthetic\" (the "
+            "arguments of the generated data, e.g. {\"num_users\": 600, \"seed\": 0})."
+        )
+    if "synthetic" in ratings:
+        synthetic = ratings["synthetic"]
+        if not isinstance(synthetic, Mapping):
+            raise RunError(f"dataset ratings synthetic must be an object of arguments, got {synthetic!r}.")
+        allowed = list(inspect.signature(synthetic_ratings).parameters)
+        check_known_keys(list(synthetic), allowed, "argument of dataset ratings synthetic:")
+        given = [k for k in _FILE_KEYS if k in ratings]
+        if given:
+            raise RunError(f"dataset ratings {', '.join(given)} describe a ratings file; drop them "
+                           "for synthetic ratings.")
+    else:
+        path = ratings["path"]
+        if not isinstance(path, str) or not path:
+            raise RunError(f"dataset ratings path must be a file path, got {path!r}.")
+        if not os.path.isfile(path):
+            raise RunError(
+                f"No ratings file at {path!r}. MovieLens cannot be bundled (its licence forbids "
+                "redistribution): download it from https://grouplens.org/datasets/movielens/ "
+                "and set dataset ratings path to its u.data, ratings.dat or ratings.csv."
+            )
+        layout = ratings.get("format", "auto")
+        if layout != "auto" and layout not in FORMATS:
+            check_known_keys([str(layout)], ["auto", *FORMATS], "dataset ratings format")
+    split = ratings.get("split")
+    if split is not None and split not in RATINGS_SPLITS:
+        check_known_keys([str(split)], RATINGS_SPLITS, "dataset ratings split")
+    for key in ("test_fraction", "fraction"):
+        if key in ratings:
+            _check_fraction(key, ratings[key])
+    for key, least in (("min_items", 2), ("seed", 0)):
+        value = ratings.get(key, least)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise RunError(f"dataset ratings {key} must be an integer >= {least}, got {value!r}.")
+    threshold = ratings.get("implicit_threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))):
+        raise RunError(f"dataset ratings implicit_threshold must be a number, got {threshold!r}.")
+    return _read_only(ratings)
+
+
+def recommender_class(model: str) -> type[RatingsModel] | None:
+    """The recommender class the registered model `model` builds, or None for a model of
+    images."""
+    returns = inspect.signature(get_entry(model).builder).return_annotation
+    return returns if isinstance(returns, type) and issubclass(returns, RatingsModel) else None
+
+
+def is_recommender(model: str) -> bool:
+    """Whether the registered model `model` is a recommender (trains on ratings)."""
+    return recommender_class(model) is not None
+
+
+def natural_split(model: str) -> str:
+    """The split a recommender is measured on: "ratings" (held-out ratings) for a model
+    that predicts ratings, "leave_out" (held-out items of each user) for one that ranks."""
+    return "ratings" if recommender_class(model).predicts_ratings else "leave_out"
+
+
+def ratings_split(config: RunConfig) -> str:
+    """The split of a recommender's ratings: the configured one, else its `natural_split`."""
+    return config.dataset.ratings.get("split") or natural_split(config.model)
+
+
+def _check_ratings_data(config: RunConfig) -> None:
+    """What the model of `config` needs of its data: ratings for a recommender (with the
+    split its kind measures), images for every other model."""
+    dataset = config.dataset
+    if not is_recommender(config.model):
+        if dataset.ratings is not None:
+            raise RunError(
+                f"dataset ratings describe ratings data, but model {config.model!r} trains on "
+                "images. Drop them, or train a recommender (autorec, rbm_cf, multvae)."
+            )
+        return
+    if dataset.ratings is None:
+        raise RunError(
+            f"Model {config.model!r} is a recommender and trains on ratings, not on the image "
+            f"dataset {dataset.name!r}: set dataset \"ratings\" to {{\"path\": <ratings file>}} or "
+            "{\"synthetic\": {...}} (see zoo_configs/autorec_synthetic.json)."
+        )
+    image_keys = [*dataset.options, *dataset.pairing]
+    if image_keys:
+        raise RunError(
+            f"dataset {', '.join(image_keys)} are options of image datasets; a recommender's "
+            "data is described by dataset ratings alone. Drop them."
+        )
+    split, wanted = ratings_split(config), natural_split(config.model)
+    if split != wanted:
+        raise RunError(
+            f"Model {config.model!r} is measured on a {wanted!r} split "
+            f"({'per-user held-out items' if wanted == 'leave_out' else 'held-out ratings'}), "
+            f"not {split!r}: set dataset ratings split to {wanted!r}."
+        )
+    misplaced = [k for other, keys in _SPLIT_KEYS.items() if other != split
+                 for k in keys if k in dataset.ratings]
+    if misplaced:
+        raise RunError(f"dataset ratings {', '.join(misplaced)} belong to another split than "
+                       f"{split!r}; drop them.")
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetConfig:
     """The data of a run: a dataset `name` (or a folder or archive path), its
@@ -306,6 +447,8 @@ class DatasetConfig:
     options: Mapping[str, Any] = dataclasses.field(default_factory=ReadOnlyDict)
     #: The translation keys (`PAIRING_KEYS`) a translator's data is described by.
     pairing: Mapping[str, Any] = dataclasses.field(default_factory=ReadOnlyDict)
+    #: A recommender's ratings (`RATINGS_KEYS`: a file or the generated data, the split).
+    ratings: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -317,6 +460,8 @@ class DatasetConfig:
         check_known_keys(list(self.pairing), PAIRING_KEYS, "dataset pairing key")
         object.__setattr__(self, "options", _read_only(self.options))
         object.__setattr__(self, "pairing", _check_pairing(self.pairing, self.options))
+        if self.ratings is not None:
+            object.__setattr__(self, "ratings", _check_ratings(self.ratings))
 
     @classmethod
     def from_value(cls, value: str | Mapping[str, Any] | DatasetConfig) -> DatasetConfig:
@@ -326,12 +471,14 @@ class DatasetConfig:
         value = {"name": value} if isinstance(value, str) else value
         if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
             raise _dataset_error(value)
-        options = {k: v for k, v in value.items() if k != "name" and k not in PAIRING_KEYS}
-        return cls(value["name"], options, {k: v for k, v in value.items() if k in PAIRING_KEYS})
+        options = {k: v for k, v in value.items() if k not in ("name", "ratings", *PAIRING_KEYS)}
+        pairing = {k: v for k, v in value.items() if k in PAIRING_KEYS}
+        return cls(value["name"], options, pairing, value.get("ratings"))
 
     def to_dict(self) -> dict[str, Any]:
-        """`{"name": ..., <options>, <pairing>}`, as a run config records it."""
-        return {"name": self.name, **_copy(self.options), **_copy(self.pairing)}
+        """`{"name": ..., <options>, <pairing>, "ratings": ...}`, as a run config records it."""
+        ratings = {} if self.ratings is None else {"ratings": _copy(self.ratings)}
+        return {"name": self.name, **_copy(self.options), **_copy(self.pairing), **ratings}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -384,6 +531,7 @@ class RunConfig:
         object.__setattr__(self, "overrides", _read_only(self.overrides))
         object.__setattr__(self, "dataset", DatasetConfig.from_value(self.dataset))
         _check_translation_data(self, params)
+        _check_ratings_data(self)
         _check_positive_int("epochs", self.epochs)
         if self.steps is not None:
             _check_positive_int("steps", self.steps)

@@ -22,9 +22,14 @@ from keras_genzoo.presets import (
 )
 from keras_genzoo.training import distribute
 from keras_genzoo.training.artifacts import CONFIG_FILE, METRICS_FILE
-from keras_genzoo.training.config import RunConfig
+from keras_genzoo.training.config import RunConfig, is_recommender
 from keras_genzoo.training.data import RunData, held_out_fingerprint, load_run_data
 from keras_genzoo.training.errors import RunError, reraised_as
+from keras_genzoo.training.ratings_data import (
+    load_ratings_data,
+    ratings_fingerprint,
+    ratings_held_out_metrics,
+)
 
 
 def held_out_split(data: RunData, config: RunConfig) -> HeldOut:
@@ -156,13 +161,13 @@ def read_run_config(run_dir: str) -> RunConfig:
 
 def recorded_metrics(source: str) -> dict[str, Any]:
     """The held-out metrics a run directory (`metrics.json`) or a preset (`metadata.json`)
-    records: `evaluation`, `reconstruction`, `translation`, `scores` as present."""
+    records: `evaluation`, `reconstruction`, `translation`, `ratings`, `scores` as present."""
     if is_run_dir(source):
         metrics = _read_json(os.path.join(source, METRICS_FILE), "the run's metrics")
     else:
 
         metrics = preset_metadata(source).get("metrics", {})
-    sections = ("evaluation", "reconstruction", "translation", "scores")
+    sections = ("evaluation", "reconstruction", "translation", "ratings", "scores")
     return {k: metrics[k] for k in sections if k in metrics}
 
 
@@ -204,6 +209,8 @@ def evaluate_run(
     changes: dict[str, Any] = {"strategy": "default"}
     if data_dir is not None:
         changes["dataset"] = {**config.dataset.to_dict(), "data_dir": data_dir}
+    if is_recommender(config.model):
+        return _evaluate_recommender(source, config, model, recorded)
     config = config.replace(**changes)
     keras.utils.set_random_seed(config.seed)
     data = load_run_data(config, model)
@@ -215,3 +222,18 @@ def evaluate_run(
             f"{expected}, found {found}); point data_dir at the same dataset files."
         )
     return held_out_metrics(model, data, config)
+
+
+def _evaluate_recommender(
+    source: str, config: RunConfig, model: keras.Model, recorded: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`evaluate_run` for a recommender: the config's ratings, split again, must be the
+    recorded held-out ratings; then the held-out table measures the model on them."""
+    data = load_ratings_data(config)
+    expected, found = recorded.get("held_out_sha256"), ratings_fingerprint(data)
+    if expected is not None and found != expected:
+        raise RunError(
+            f"The held-out ratings differ from those {source!r} was measured on (sha256 "
+            f"{expected}, found {found}); point the config at the same ratings file."
+        )
+    return ratings_held_out_metrics(model, data, config)

@@ -51,7 +51,7 @@ from keras_genzoo.training.artifacts import (
     run_preview_grids,
     save_model,
 )
-from keras_genzoo.training.config import RunConfig, as_run_config
+from keras_genzoo.training.config import RunConfig, as_run_config, is_recommender
 from keras_genzoo.training.data import (
     RunData,
     held_out_fingerprint,
@@ -63,6 +63,7 @@ from keras_genzoo.training.errors import RunError, reraised_as
 from keras_genzoo.training.evaluate import held_out_metrics, read_run_config
 from keras_genzoo.training.interrupt import StopOnInterrupt, TrainingInterrupted, interruptible
 from keras_genzoo.training.progress import EpochProgress, announce, run_length
+from keras_genzoo.training.ratings_data import train_ratings_run
 from keras_genzoo.training.translation_data import translation_arguments
 
 try:  # POSIX file locks; without them (Windows) a run does not claim its directory
@@ -525,6 +526,8 @@ def train_run(
     same config then finishes the run exactly as an uninterrupted one.
     """
     config = as_run_config(config)
+    if is_recommender(config.model):
+        return _train_recommender(config, out_dir, callbacks, verbose, resume, overwrite)
     with reraised_as(RunError, ValueError, TypeError, RuntimeError):
         # First of all: the multiworker strategy must exist before any TensorFlow work.
         strategy = distribute.get_strategy(config.strategy)
@@ -555,6 +558,37 @@ def train_run(
                 f"Stopped by Ctrl-C after {completed} of {epochs} epochs; {kept}.",
                 completed, epochs,
             ) from err
+
+
+def _train_recommender(
+    config: RunConfig, out_dir: str, callbacks: Sequence[keras.callbacks.Callback],
+    verbose: int, resume: bool, overwrite: bool,
+) -> dict[str, Any]:
+    """`train_run` for a recommender (`ratings_data.train_ratings_run`), with the same
+    claim of `out_dir`, checks of --resume and --overwrite, and Ctrl-C handling."""
+    with interruptible() as stop, claimed_run_dir(out_dir):
+        recover_replaced_run(out_dir)
+        prepare_run_dir(out_dir, config, resume=resume, overwrite=overwrite)
+        if overwrite and holds_run(out_dir):
+            set_aside_run(out_dir)
+        try:
+            metrics = train_ratings_run(
+                config, out_dir, [StopOnInterrupt(stop), DropReplacedRun(out_dir), *callbacks], verbose
+            )
+        except TrainingInterrupted as err:
+            recover_replaced_run(out_dir)
+            state = distribute.TrainingBackup(os.path.join(out_dir, BACKUP_DIR)).read_state() or {}
+            completed = int(state.get("epoch", 0)) if holds_run(out_dir) else 0
+            kept = f"{out_dir!r} keeps them" if completed else "nothing was kept"
+            raise TrainingInterrupted(
+                f"Stopped by Ctrl-C after {completed} of {config.epochs} epochs; {kept}.",
+                completed, config.epochs,
+            ) from err
+        except BaseException:
+            recover_replaced_run(out_dir)
+            raise
+    drop_replaced_run(out_dir)
+    return metrics
 
 
 def _train_and_write(

@@ -51,7 +51,7 @@ autorec = BUILDERS.variant(
 
     `hidden_units` sigmoid units (500 in the paper); `l2` is the paper's lambda.
     """,
-    kind="autorec", explicit=True,
+    kind="autorec", explicit=True, returns=AutoRec,
 )
 rbm_cf = BUILDERS.variant(
     "rbm_cf",
@@ -60,11 +60,12 @@ rbm_cf = BUILDERS.variant(
     Missing ratings are left out of the visible layer; predictions are expected ratings.
     """,
     kind="rbm_cf", explicit=True, defaults={"hidden_units": 100, "l2": 1e-3, "learning_rate": 3e-3},
+    returns=RatingsRBM,
 )
 multvae = BUILDERS.variant(
     "multvae",
     """Mult-VAE for implicit feedback: multinomial likelihood, KL annealing to `beta`.""",
-    kind="multvae", explicit=False,
+    kind="multvae", explicit=False, returns=MultVAE,
 )
 
 

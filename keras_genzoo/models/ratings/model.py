@@ -22,32 +22,45 @@ import tensorflow as tf
 from keras import layers, ops
 
 from keras_genzoo.core.checks import check_positive_int
+from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.randomness import ReplicaSeedGenerator
 from keras_genzoo.data.ratings import RatingsData
 from keras_genzoo.evaluation.ratings import rating_metrics
 
-_KNOWN_FILE = "known_ratings.npz"
+#: The file holding the known ratings, in a saved `.keras` archive and in a preset folder.
+KNOWN_RATINGS_FILE = "known_ratings.npz"
 
 
 class _RowBatches(keras.utils.PyDataset):
-    """Dense batches of the rows of a sparse matrix, in a seeded order reshuffled each epoch."""
+    """Dense batches of the rows of a sparse matrix, epochs `first_epoch` to `epochs` - 1 in
+    one stream: batch `i` is batch `i % per_epoch` of epoch `first_epoch + i // per_epoch`.
 
-    def __init__(self, rows: sp.csr_matrix, batch_size: int, shuffle: bool, seed: int | None) -> None:
+    Each epoch's order is drawn from the seed and the epoch number alone, so it does not
+    depend on when Keras asks for a batch (it reads ahead) or on where training started:
+    a fit resumed at epoch k sees the batches of an uninterrupted one.
+    """
+
+    def __init__(self, rows: sp.csr_matrix, batch_size: int, shuffle: bool, seed: int | None,
+                 epochs: int, first_epoch: int = 0) -> None:
         super().__init__()
         self.rows, self.batch_size, self.shuffle = rows, batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(rows.shape[0]) if shuffle else np.arange(rows.shape[0])
+        self.per_epoch = math.ceil(rows.shape[0] / batch_size)
+        self.epochs, self.first_epoch = epochs, first_epoch
+        self.base_seed = int(np.random.default_rng(seed).integers(2**62))
 
     def __len__(self) -> int:
-        return math.ceil(self.rows.shape[0] / self.batch_size)
+        return self.per_epoch * max(self.epochs - self.first_epoch, 0)
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The order of the rows in `epoch` (a seeded permutation, or as they are)."""
+        if not self.shuffle:
+            return np.arange(self.rows.shape[0])
+        return np.random.default_rng([self.base_seed, epoch]).permutation(self.rows.shape[0])
 
     def __getitem__(self, index: int) -> np.ndarray:
-        picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        epoch, batch = divmod(index, self.per_epoch)
+        picked = self.order(self.first_epoch + epoch)[batch * self.batch_size:(batch + 1) * self.batch_size]
         return self.rows[picked].toarray().astype(np.float32)
-
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.order = self.rng.permutation(self.rows.shape[0])
 
 
 class _HeldOutRMSE(keras.callbacks.Callback):
@@ -95,6 +108,15 @@ class RatingsModel(keras.Model):
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
         return [self.loss_tracker]
+
+    @property
+    def optimizers(self) -> list[keras.optimizers.Optimizer]:
+        """The optimizer the model trains with, as a list (as every zoo model answers)."""
+        return [self.optimizer] if isinstance(self.optimizer, keras.optimizers.Optimizer) else []
+
+    def recompile_with_optimizer(self, spec: dict[str, Any], learning_rate: float | None = None) -> None:
+        """Compile again with a fresh optimizer made from `spec` (`core.optimizers.optimizer_from_spec`)."""
+        self.compile(optimizer=optimizer_from_spec(spec, learning_rate))
 
     # ------------------------------------------------------------------ data
 
@@ -149,8 +171,10 @@ class RatingsModel(keras.Model):
                 raise ValueError(f"{self.name} ranks items and predicts no ratings; measure it "
                                  "with evaluation.ratings.ranking_metrics instead of validation_data.")
             callbacks.insert(0, _HeldOutRMSE(validation_data))
-        batches = _RowBatches(self._example_rows(data), batch_size, shuffle, self.seed)
-        return super().fit(batches, epochs=epochs, callbacks=callbacks, **kwargs)
+        first_epoch = int(kwargs.pop("initial_epoch", 0))
+        batches = _RowBatches(self._example_rows(data), batch_size, shuffle, self.seed, epochs, first_epoch)
+        return super().fit(batches, epochs=epochs, initial_epoch=first_epoch, callbacks=callbacks,
+                           steps_per_epoch=batches.per_epoch, shuffle=False, **kwargs)
 
     # ------------------------------------------------------------- prediction
 
@@ -219,12 +243,12 @@ class RatingsModel(keras.Model):
         buffer = io.BytesIO()
         np.savez(buffer, users=self.known.users, items=self.known.items, ratings=self.known.ratings,
                  user_ids=self.known.user_ids, item_ids=self.known.item_ids, levels=self.known.levels)
-        with open(os.path.join(dir_path, _KNOWN_FILE), "wb") as handle:
+        with open(os.path.join(dir_path, KNOWN_RATINGS_FILE), "wb") as handle:
             handle.write(buffer.getvalue())
 
     def load_assets(self, dir_path: str) -> None:
         """Read back the known ratings saved with the model."""
-        path = os.path.join(dir_path, _KNOWN_FILE)
+        path = os.path.join(dir_path, KNOWN_RATINGS_FILE)
         if os.path.exists(path):
             with np.load(path, allow_pickle=False) as saved:
                 self._set_known(RatingsData(**{key: saved[key] for key in saved.files}))
