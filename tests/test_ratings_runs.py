@@ -100,6 +100,15 @@ def test_autorec_run_records_ratings_measures_that_evaluate_reproduces(tmp_path)
     items, _ = model.recommend(int(data.split.train.user_ids[0]), k=3)
     assert len(items) == 3
 
+    # a preset keeps the ratings the model predicts from, and its metrics reproduce
+    preset = str(tmp_path / "preset")
+    metadata = keras_genzoo.save_preset(model, preset, run=metrics)
+    assert metadata["headline"] == "ratings.rmse" and "known_ratings" in metadata
+    assert metadata["dataset"]["test"]["num_examples"] == len(data.split.test)
+    user = int(data.split.train.user_ids[0])
+    np.testing.assert_array_equal(keras_genzoo.load(preset).recommend(user, k=3)[0], items)
+    assert runs.evaluate_run(preset)["ratings"]["rmse"] == pytest.approx(scores["rmse"], rel=1e-6)
+
 
 def test_interrupted_ratings_run_resumes_exactly(tmp_path):
     config = _config(epochs=3)
