@@ -59,6 +59,12 @@ def test_bad_ratings_configs_are_refused_where_they_come_in(config, message):
         runs.RunConfig.from_dict(config)
 
 
+def test_the_image_data_path_refuses_a_recommender_clearly():
+    config = runs.RunConfig.from_dict(_config())
+    with pytest.raises(runs.RunError, match="'autorec' is a recommender: its ratings are read by"):
+        runs.probe_dataset(config)
+
+
 def test_ratings_config_round_trips_and_splits_by_the_models_kind():
     config = runs.RunConfig.from_dict(_config())
     assert runs.RunConfig.from_dict(config.to_dict()) == config

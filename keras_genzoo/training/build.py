@@ -22,9 +22,10 @@ import keras
 from keras_genzoo.core.preset_table import PresetDeclaration, declared_presets
 from keras_genzoo.loading import load
 from keras_genzoo.presets import save_preset
-from keras_genzoo.training.config import RunConfig, load_run_config
+from keras_genzoo.training.config import RunConfig, is_recommender, load_run_config
 from keras_genzoo.training.data import probe_dataset
 from keras_genzoo.training.errors import RunError
+from keras_genzoo.training.ratings_data import load_ratings_data
 from keras_genzoo.training.train import train_run
 
 #: Cheap options of each metric for `quick` builds.
@@ -101,7 +102,8 @@ def plan_builds(
             changes["metrics"] = {k: QUICK_METRICS.get(k, {}) for k in config.metrics}
             command += ["--epochs", "1"]
         config = config.replace(**changes) if changes else config
-        probe_dataset(config)  # data that cannot be read fails here, before any training
+        # data that cannot be read fails here, before any training
+        load_ratings_data(config) if is_recommender(config.model) else probe_dataset(config)
         for folder in (run_dir, preset_dir):
             if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
                 raise RunError(f"{folder} exists; pass overwrite (--overwrite) to rebuild {name}.")

@@ -13,7 +13,7 @@ import numpy as np
 from keras_genzoo.core.capabilities import Translator
 from keras_genzoo.core.model import ZooModel
 from keras_genzoo.data import DataNotFoundError, DatasetInfo, load_arrays, load_dataset
-from keras_genzoo.training.config import RunConfig, translator_kind
+from keras_genzoo.training.config import RunConfig, is_recommender, translator_kind
 from keras_genzoo.training.errors import RunError, reraised_as
 from keras_genzoo.training.translation_data import load_translation_data, probe_translation
 
@@ -51,9 +51,19 @@ def _data_options(config: RunConfig) -> dict[str, Any]:
     return options
 
 
+def _refuse_ratings(config: RunConfig) -> None:
+    if is_recommender(config.model):
+        raise RunError(
+            f"Model {config.model!r} is a recommender: its ratings are read by "
+            "keras_genzoo.training.ratings_data (train_run and evaluate_run use it); image "
+            "pipelines and hyperparameter search do not take ratings."
+        )
+
+
 def probe_dataset(config: RunConfig) -> DatasetInfo:
     """The training split's `DatasetInfo` (image shape, classes) of a config (a
-    translator's: of its targets)."""
+    translator's: of its targets); a recommender's config is refused."""
+    _refuse_ratings(config)
     if translator_kind(config.model) is not None:
         with reraised_as(RunError, *DATA_ERRORS):
             return probe_translation(config, _data_options(config))
@@ -137,6 +147,7 @@ def load_run_data(config: RunConfig, model: ZooModel, held_out: str = "test") ->
     """
     if held_out not in HELD_OUT_SPLITS:
         raise RunError(f"held_out must be one of {', '.join(HELD_OUT_SPLITS)}, got {held_out!r}.")
+    _refuse_ratings(config)
     if isinstance(model, Translator):
         return _translation_run_data(config, model, held_out)
     load_options = dict(
