@@ -629,7 +629,9 @@ SHIPPED = presets.list_presets()
 REQUIRED_PRESETS = {
     "ae_conv.digits", "dae_conv.digits", "vae_conv.mnist_t10k", "cvae_conv.digits",
     "dcgan.digits", "cgan.digits", "wgan_gp.digits", "rbm_bernoulli.digits",
-    "pixelcnn_conditional.digits",
+    "pixelcnn_conditional.digits", "stylegan.digits", "ddpm.mnist_t10k", "ddpm_conditional.digits",
+    "super_resolution.digits", "srgan.digits", "pix2pix.digits", "unet_translator.digits",
+    "autorec.synthetic", "rbm_cf.synthetic", "multvae.synthetic",
 }
 # Every recorded number (evaluation.*, reconstruction.*, scores.*) is recomputed from the
 # same weights, data and seeds (test steps draw stateless noise), so it agrees up to float32
@@ -662,8 +664,9 @@ def test_every_family_ships_a_preset_with_complete_metadata():
         assert metadata["license"]["data"] and metadata["license"]["weights"] == "Apache-2.0"
         assert metadata["headline"] and presets.headline_value(metadata) is not None
         assert config["model"] == model and metadata["parameters"] > 0
-    # 29.5 MB measured; the two diffusion U-Nets (5.2 and 5.7 MB) are the largest.
-    assert total < 32_000_000, f"shipped weights total {total} bytes"
+    # 38.6 MB measured; the two diffusion U-Nets (5.2 and 5.7 MB) and AutoRec (4.0 MB, one
+    # weight per item and hidden unit) are the largest.
+    assert total < 42_000_000, f"shipped weights total {total} bytes"
 
 
 def test_each_family_declares_its_presets_beside_it_and_every_one_is_built():

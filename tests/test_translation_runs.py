@@ -192,6 +192,7 @@ def test_folder_pairs_and_side_by_side_images_split_by_the_holdout_fraction(tmp_
         runs.load_run_data(wrong, sr)
 
 
+@pytest.mark.slow
 def test_a_cyclegan_run_trains_on_two_unpaired_domains_and_records_its_cycle(tmp_path):
     config = _config("cyclegan", {"name": "digits", "holdout_fraction": 0.7,
                                   "unpaired": {"name": "digits", "holdout_fraction": 0.5, "split_seed": 3}})

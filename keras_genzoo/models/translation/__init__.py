@@ -5,7 +5,7 @@ Builders registered here: `super_resolution`, `srgan`, `pix2pix`, `unet_translat
 generator on its pixel loss alone), `cyclegan`.
 """
 
-from keras_genzoo.models.translation import measurements, space  # noqa: F401  (registers the measurements and search table)
+from keras_genzoo.models.translation import measurements, presets, space  # noqa: F401  (registers measurements, presets, search table)
 from keras_genzoo.models.translation.builders import (
     cyclegan,
     pix2pix,
