@@ -8,6 +8,6 @@ setup(
     package_dir={"keras_genzoo.pretrained": "pretrained"},
     package_data={
         "keras_genzoo": ["evaluation/weights/*.json", "evaluation/weights/*.h5"],
-        "keras_genzoo.pretrained": ["*/*/*.json", "*/*/*.weights.h5"],
+        "keras_genzoo.pretrained": ["*/*/*.json", "*/*/*.weights.h5", "*/*/*.npz"],
     },
 )
