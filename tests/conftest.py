@@ -27,6 +27,18 @@ PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(keras_genzoo.__
 MNIST_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "datasets", "mnist")
 
 
+@pytest.fixture(scope="module")
+def mirrored():
+    """Two replicas on the two logical CPUs set up above. Reducing on one device keeps
+    TF's collective ops out: a second collective-based MirroredStrategy in the same
+    process reuses their instance keys (tensorflow#62790)."""
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
+    assert len(devices) == 2, "conftest.py should give two logical CPUs"
+    return tf.distribute.MirroredStrategy(
+        devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> str:
     """The real MNIST test split (10,000 images) kept beside the project."""

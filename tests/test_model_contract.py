@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from testing import ModelTestCase
 from tiny_models import (
     TINY_MODELS,
@@ -120,18 +119,6 @@ def fresh():
 
     yield get
     built.clear()
-
-
-@pytest.fixture(scope="module")
-def mirrored():
-    """Two replicas on the two logical CPUs of conftest.py. Reducing on one device keeps
-    TF's collective ops out: a second collective-based MirroredStrategy in the same
-    process reuses their instance keys (tensorflow#62790)."""
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
-    assert len(devices) == 2, "conftest.py should give two logical CPUs"
-    return tf.distribute.MirroredStrategy(
-        devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
-    )
 
 
 def _requires(model: keras.Model, capability: type) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from testing import fixed_noise, weights
 from tiny_models import TINY_RECOMMENDERS, recommenders
 
 from keras_genzoo import create_model
@@ -131,6 +133,56 @@ def test_mult_vae_anneals_its_kl_weight(split):
     assert model.kl_weight == pytest.approx(0.2)
     with pytest.raises(ValueError, match="predicts no ratings"):
         model.predict_ratings([1], [1])
+
+
+def _train_data(name: str, ratings):
+    return implicit(ratings) if name == "multvae" else ratings
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mirrored_parity(name, split, mirrored, monkeypatch):
+    """Two replicas, each given half of every batch, end an epoch with the weights and
+    logs of one device given whole batches: the loss is divided by the replicas, and
+    noise drawn for an example does not depend on where it trains (`fixed_noise`)."""
+    data = _train_data(name, split.train)
+    sgd = {"class_name": "SGD", "config": {"learning_rate": 0.05}}
+    models = []
+    for strategy in (tf.distribute.get_strategy(), mirrored):
+        with strategy.scope():
+            model = _build(name, data)
+            model.recompile_with_optimizer(sgd)
+        models.append(model)
+    before = weights(models[0])
+    fixed_noise(monkeypatch, 16)
+    logs = [model.fit(data, epochs=1, batch_size=16, shuffle=False, verbose=0).history for model in models]
+    after = weights(models[0])
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(after, before, strict=True)) > 1e-4
+    for variable, one, two in zip(models[0].weights, after, weights(models[1]), strict=True):
+        np.testing.assert_allclose(two, one, atol=1e-5, rtol=0, err_msg=variable.path)
+    for key, values in logs[0].items():
+        assert logs[1][key][-1] == pytest.approx(values[-1], rel=1e-4, abs=1e-5), key
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision(name, policy, split, mirrored):
+    """Under a mixed policy and two replicas: float32 variables, float16 loss scaling,
+    a falling loss, and finite float scores."""
+    data = _train_data(name, split.train)
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        with mirrored.scope():
+            model = _build(name, data)
+        _, metric, ratio = TINY_RECOMMENDERS[name]
+        history = model.fit(data, epochs=12, batch_size=16, verbose=0).history[metric]
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert all(v.dtype == "float32" for v in model.weights if "float" in str(v.dtype))
+    scaled = isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (policy == "mixed_float16")
+    assert np.all(np.isfinite(history)) and np.mean(history[-3:]) < ratio * history[0], history
+    scores = model.score_users([0, 3, 7])
+    assert scores.shape == (3, data.num_items) and np.all(np.isfinite(scores))
 
 
 # ------------------------------------------------------------ evidence (slow)

@@ -56,6 +56,31 @@ def _whole_array(x: Any) -> np.ndarray | None:
     return None
 
 
+def gradient_step(
+    model: keras.Model,
+    objective: Callable[[], Any],
+    variables: Sequence[Any],
+    optimizer: keras.optimizers.Optimizer | None = None,
+) -> Any:
+    """One optimizer step down the gradient of `objective()` for `variables`, in a custom
+    `train_step` of `model`.
+
+    `objective` returns the loss, or a tuple whose first element is the loss, and is run
+    under the gradient tape; what it returns is returned. The optimizer (`model`'s compiled
+    one by default) sums gradients over replicas, so the loss is divided by their number,
+    then scaled for float16 loss scaling (`scale_loss`).
+    """
+    optimizer = model.optimizer if optimizer is None else optimizer
+    with tf.GradientTape() as tape:
+        result = objective()
+        loss = result[0] if isinstance(result, tuple) else result
+        replica_loss = loss / model.distribute_strategy.num_replicas_in_sync
+        scaled_loss = optimizer.scale_loss(replica_loss)
+    gradients = tape.gradient(scaled_loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return result
+
+
 class ZooModel(keras.Model):
     """Base class of the zoo's models: an image shape, a value range, input checks.
 
@@ -156,22 +181,9 @@ class ZooModel(keras.Model):
         variables: Sequence[Any],
         optimizer: keras.optimizers.Optimizer | None = None,
     ) -> Any:
-        """One optimizer step down the gradient of `objective()` for `variables`.
-
-        `objective` returns the loss, or a tuple whose first element is the loss, and is
-        run under the gradient tape; what it returns is returned. The optimizer (the
-        compiled one by default) sums gradients over replicas, so the loss is divided by
-        their number, then scaled for float16 loss scaling (`scale_loss`).
-        """
-        optimizer = self.optimizer if optimizer is None else optimizer
-        with tf.GradientTape() as tape:
-            result = objective()
-            loss = result[0] if isinstance(result, tuple) else result
-            replica_loss = loss / self.distribute_strategy.num_replicas_in_sync
-            scaled_loss = optimizer.scale_loss(replica_loss)
-        gradients = tape.gradient(scaled_loss, variables)
-        optimizer.apply_gradients(zip(gradients, variables))
-        return result
+        """One optimizer step down the gradient of `objective()` for `variables` (the
+        compiled optimizer by default): see the module function `gradient_step`."""
+        return gradient_step(self, objective, variables, optimizer)
 
     def check_training_data(self, x: Any, y: Any = None) -> None:
         """Check the first batch of training data; subclasses add checks on the second element.

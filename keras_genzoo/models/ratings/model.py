@@ -22,7 +22,9 @@ import tensorflow as tf
 from keras import layers, ops
 
 from keras_genzoo.core.checks import check_positive_int
+from keras_genzoo.core.model import gradient_step
 from keras_genzoo.core.optimizers import optimizer_from_spec
+from keras_genzoo.core.precision import with_replica_safe_loss_scaling
 from keras_genzoo.core.randomness import ReplicaSeedGenerator
 from keras_genzoo.data.ratings import RatingsData
 from keras_genzoo.evaluation.ratings import rating_metrics
@@ -117,6 +119,20 @@ class RatingsModel(keras.Model):
     def recompile_with_optimizer(self, spec: dict[str, Any], learning_rate: float | None = None) -> None:
         """Compile again with a fresh optimizer made from `spec` (`core.optimizers.optimizer_from_spec`)."""
         self.compile(optimizer=optimizer_from_spec(spec, learning_rate))
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Keras `compile`, with float16 loss scaling that stays correct under several
+        replicas; the optimizer is built here, under the strategy the model was made in."""
+        super().compile(*args, **kwargs)
+        self.optimizer = with_replica_safe_loss_scaling(self.optimizer)
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Recompile from the saved compile config when a `.keras` file is loaded (Keras
+        skips this for models that override `compile`)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
 
     # ------------------------------------------------------------------ data
 
@@ -313,10 +329,11 @@ class AutoRec(RatingsModel):
         mask = ops.cast(ops.not_equal(item_vectors, 0.0), "float32")
 
         def objective():
-            error = ops.sum(ops.square(self(item_vectors, training=True) - item_vectors) * mask, axis=1)
+            reconstruction = ops.cast(self(item_vectors, training=True), "float32")
+            error = ops.sum(ops.square(reconstruction - item_vectors) * mask, axis=1)
             return ops.mean(error) + 0.5 * self.l2 / self.num_items * self._penalty()
 
-        loss = _gradient_step(self, objective)
+        loss = gradient_step(self, objective, self.trainable_variables)
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
@@ -342,15 +359,6 @@ class AutoRec(RatingsModel):
         config = super().get_config()
         config.update(hidden_units=self.hidden_units, l2=self.l2)
         return config
-
-
-def _gradient_step(model: keras.Model, objective: Any) -> tf.Tensor:
-    """One optimizer step down `objective()`; returns the loss."""
-    with tf.GradientTape() as tape:
-        loss = objective()
-    gradients = tape.gradient(loss, model.trainable_variables)
-    model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-    return loss
 
 
 @keras.saving.register_keras_serializable(package="keras_genzoo")
@@ -379,8 +387,8 @@ class RatingsRBM(RatingsModel):
         if not float(l2) >= 0:
             raise ValueError(f"l2 must be a non-negative number, got {l2!r}.")
         self.l2 = float(l2)
-        # the training log shows how well the expected ratings reconstruct the batch
-        self.loss_tracker = keras.metrics.Mean(name="reconstruction_rmse")
+        # the training log shows how well the expected ratings reconstruct the rated items
+        self.loss_tracker = keras.metrics.RootMeanSquaredError(name="reconstruction_rmse")
         k = len(self.levels)
         self.weights_ = self.add_weight(
             shape=(self.num_items * k, self.hidden_units), name="rbm_weights",
@@ -429,23 +437,26 @@ class RatingsRBM(RatingsModel):
             hidden_p = ops.sigmoid(self._hidden_input(visible))
             hidden = ops.cast(tf.random.stateless_uniform(ops.shape(hidden_p), self.seed_generator.next())
                               < hidden_p, "float32")
-            logits = self._visible_logits(hidden)
-            draws = tf.random.stateless_categorical(
-                ops.reshape(logits, (-1, len(self.levels))), 1, self.seed_generator.next())
-            visible = ops.one_hot(ops.reshape(draws, ops.shape(logits)[:2]), len(self.levels)) * mask
+            visible = self._sample_levels(self._visible_logits(hidden)) * mask
         sample = ops.stop_gradient(visible)
-        count = ops.maximum(ops.sum(mask), 1.0)
 
         def objective():
             difference = ops.mean(self._free_energy(data) - self._free_energy(sample))
             return difference + 0.5 * self.l2 * ops.sum(ops.square(self.weights_))
 
-        _gradient_step(self, objective)
+        gradient_step(self, objective, self.trainable_variables)
         expected = ops.sum(ops.softmax(self._visible_logits(ops.sigmoid(self._hidden_input(data))))
                            * ops.convert_to_tensor(np.asarray(self.levels, np.float32)), axis=-1)
-        error = ops.sum(ops.square(expected - ratings) * mask[..., 0]) / count
-        self.loss_tracker.update_state(ops.sqrt(error))
+        self.loss_tracker.update_state(ratings, expected, sample_weight=mask[..., 0])
         return {self.loss_tracker.name: self.loss_tracker.result()}
+
+    def _sample_levels(self, logits: tf.Tensor) -> tf.Tensor:
+        """One-hot draws of each item's level from `logits` (batch, items, K), by the inverse
+        of the cumulative probabilities at one uniform number per item."""
+        cumulative = ops.cumsum(ops.softmax(logits), axis=-1)
+        uniform = tf.random.stateless_uniform(ops.shape(logits)[:2], self.seed_generator.next())
+        index = ops.sum(ops.cast(cumulative[..., :-1] < uniform[..., None], "int32"), axis=-1)
+        return ops.one_hot(index, len(self.levels))
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         visible = self._one_hot(_dense_tensor(self._known_matrix[users].toarray()))
@@ -525,13 +536,13 @@ class MultVAE(RatingsModel):
             x = ops.where(keep, x / (1.0 - self.dropout), 0.0)
         for layer in self.encoder_layers:
             x = layer(x)
-        stats = self.posterior_layer(x)
+        stats = ops.cast(self.posterior_layer(x), "float32")
         return stats[:, : self.latent_dim], stats[:, self.latent_dim:]
 
     def _logits(self, z: tf.Tensor) -> tf.Tensor:
         for layer in self.decoder_layers:
             z = layer(z)
-        return self.logits_layer(z)
+        return ops.cast(self.logits_layer(z), "float32")
 
     def call(self, clicks: Any, training: bool = False) -> tf.Tensor:
         """Item logits of each user's clicks, from the posterior mean."""
@@ -561,7 +572,7 @@ class MultVAE(RatingsModel):
             self.kl_tracker.update_state(kl)
             return nll + self._kl_weight() * kl
 
-        self.loss_tracker.update_state(_gradient_step(self, objective))
+        self.loss_tracker.update_state(gradient_step(self, objective, self.trainable_variables))
         return {m.name: m.result() for m in self.metrics}
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
