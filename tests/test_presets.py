@@ -631,7 +631,7 @@ REQUIRED_PRESETS = {
     "dcgan.digits", "cgan.digits", "wgan_gp.digits", "rbm_bernoulli.digits",
     "pixelcnn_conditional.digits", "stylegan.digits", "ddpm.mnist_t10k", "ddpm_conditional.digits",
     "super_resolution.digits", "srgan.digits", "pix2pix.digits", "unet_translator.digits",
-    "autorec.synthetic", "rbm_cf.synthetic", "multvae.synthetic",
+    "autorec.synthetic", "rbm_cf.synthetic", "multvae.synthetic", "cyclegan.mnist_t10k_digits",
 }
 # Every recorded number (evaluation.*, reconstruction.*, scores.*) is recomputed from the
 # same weights, data and seeds (test steps draw stateless noise), so it agrees up to float32
@@ -661,10 +661,13 @@ def test_every_family_ships_a_preset_with_complete_metadata():
         assert training["command"].startswith(f"keras-genzoo train --config {training['zoo_config']}")
         assert metadata["dataset"]["name"] == recipe["dataset"]["name"]
         assert ("mnist" in metadata["dataset"]["name"]) == tag.startswith("mnist_t10k"), name
-        assert metadata["license"]["data"] and metadata["license"]["weights"] == "Apache-2.0"
+        assert metadata["license"]["weights"] == "Apache-2.0"
+        read = [recipe["dataset"]["name"], recipe["dataset"].get("unpaired")]
+        for dataset in filter(None, read):  # the licence of every dataset it trained on
+            assert store.DATA_LICENSES[dataset] in metadata["license"]["data"], (name, dataset)
         assert metadata["headline"] and presets.headline_value(metadata) is not None
         assert config["model"] == model and metadata["parameters"] > 0
-    # 38.6 MB measured; the two diffusion U-Nets (5.2 and 5.7 MB) and AutoRec (4.0 MB, one
+    # 40.0 MB measured; the two diffusion U-Nets (5.2 and 5.7 MB) and AutoRec (4.0 MB, one
     # weight per item and hidden unit) are the largest.
     assert total < 42_000_000, f"shipped weights total {total} bytes"
 

@@ -68,6 +68,15 @@ DATA_LICENSES = {
 }
 
 
+def _data_licenses(dataset: dict[str, Any]) -> str | None:
+    """The licences of the known datasets a run read (its dataset, and the second domain of
+    an unpaired translator), joined; None when it read only the user's own files."""
+    names = [name for name in dict.fromkeys([dataset["name"], dataset.get("unpaired")]) if name]
+    known = [f"{DATA_LICENSES[name]} ({name})" if len(names) > 1 else DATA_LICENSES[name]
+             for name in names if name in DATA_LICENSES]
+    return "; ".join(known) or None
+
+
 class PresetError(ValueError):
     """A preset that cannot be found, read or loaded as asked; says what to do instead."""
 
@@ -208,7 +217,7 @@ def save_preset(
         if run is not None:
             run_config, dataset, command = _portable_record(run, command)
             dataset_name = run_config["dataset"]["name"]
-            metadata["license"]["data"] = data_license or DATA_LICENSES.get(dataset_name)
+            metadata["license"]["data"] = data_license or _data_licenses(run_config["dataset"])
             metadata["dataset"] = {
                 "name": dataset_name,
                 "options": {k: v for k, v in run_config["dataset"].items() if k != "name"},

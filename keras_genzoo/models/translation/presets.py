@@ -11,6 +11,9 @@ PRESETS = (
                       "pix2pix: digits drawn from their outlines (edges)", "digits"),
     PresetDeclaration("unet_translator", "digits", "zoo_configs/unet_translator_digits.json",
                       "pix2pix's U-Net on L1 alone: digits from their outlines", "digits"),
+    PresetDeclaration("cyclegan", "mnist_t10k_digits", "zoo_configs/cyclegan_mnist_t10k_digits.json",
+                      "CycleGAN between MNIST's test split (8,000 train) and the digits resized to 28x28",
+                      "mnist"),
 )
 
 register_presets(*PRESETS)
