@@ -266,3 +266,25 @@ def test_photographs_cut_into_patches_for_super_resolution():
     assert small.shape == (24, 32, 32, 3) and large.shape == (24, 96, 96, 3)
     with pytest.raises(ValueError, match="do not fit in images of 427x640"):
         image_patches(china, 500)
+
+
+def test_recolouring_gives_real_photographs_new_colours_on_both_sides_alike():
+    from sklearn.datasets import load_sample_images
+
+    flower = load_sample_images().images[1].astype(np.float32) / 127.5 - 1.0
+    tiles = image_patches(flower, 48)  # 8 x 13 tiles of the flower, no sky blue in it
+    originals = {tile.mean(axis=(0, 1)).round(4).tobytes() for tile in tiles}
+    data = transform_dataset(tiles, "downsample", batch_size=len(tiles), shuffle=False, recolour=True,
+                             factor=2, value_range=(-1.0, 1.0), seed=4)
+    x, y = (v.numpy() for v in next(iter(data)))
+    np.testing.assert_allclose(x, downsampled(y, 2), atol=1e-5)  # the input follows its target
+    means = y.mean(axis=(1, 2))
+    kept = sum(row.round(4).tobytes() in originals for row in means)
+    assert 0 < kept < len(tiles), kept  # some tiles keep their colours, most do not
+    for tile, mean in zip(tiles, means, strict=True):  # a channel order, inverted or not
+        candidates = [tile.mean(axis=(0, 1)), -tile.mean(axis=(0, 1))]
+        assert any(np.allclose(np.sort(mean), np.sort(c), atol=1e-4) for c in candidates)
+    assert means[:, 2].max() > 0.5 > tiles.mean(axis=(1, 2))[:, 2].max()  # blue it never had
+    for transform in ("grey", "edges"):
+        with pytest.raises(ValueError, match=f"the '{transform}' transform does not treat"):
+            transform_dataset(tiles, transform, recolour=True, value_range=(-1.0, 1.0))

@@ -379,14 +379,15 @@ def _check_crop(crop: Any, target_size: tuple[int, int], factor: int) -> tuple[i
 
 def _augmented(
     ds: tf.data.Dataset, target_size: Sequence[int], factor: int, window: tuple[int, int] | None,
-    flip: bool, seeds: tuple[int, int],
+    flip: bool, seeds: tuple[int, int], recolour_range: Sequence[float] | None = None,
 ) -> tf.data.Dataset:
     """Pairs (x, y) of `ds` cut to `window` (target pixels; the input, `factor` times
-    smaller, at the matching place) and mirrored left to right half the time, the same
-    on both sides; new draws every pass."""
+    smaller, at the matching place), mirrored left to right half the time and, with a
+    `recolour_range`, recoloured (`_recoloured`), the same on both sides; new draws every
+    pass."""
     import tensorflow as tf
 
-    if window is None and not flip:
+    if window is None and not flip and recolour_range is None:
         return ds
     height, width = (int(d) for d in target_size)
 
@@ -408,10 +409,26 @@ def _augmented(
             mirror = tf.random.stateless_uniform((), keys[2]) < 0.5
             x = tf.cond(mirror, lambda: tf.reverse(x, [1]), lambda: x)
             y = tf.cond(mirror, lambda: tf.reverse(y, [1]), lambda: y)
+        if recolour_range is not None:
+            x, y = _recoloured(x, y, tf.stack([draw, draw // 3 + 7]), recolour_range)
         return x, y
 
     ds = tf.data.Dataset.zip((ds, random_numbers(seeds, fresh_each_pass=True)))
     return ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _recoloured(x: Any, y: Any, key: Any, value_range: Sequence[float]) -> tuple[Any, Any]:
+    """x and y with their colour channels in one random order and, half the time, both
+    values mirrored in the middle of `value_range` (dark becomes light): new colours for
+    a translation that commutes with them, such as super-resolution or inpainting."""
+    import tensorflow as tf
+
+    keys = tf.random.experimental.stateless_split(key, 2)
+    order = tf.argsort(tf.random.stateless_uniform((x.shape[-1],), keys[0]))
+    x, y = tf.gather(x, order, axis=-1), tf.gather(y, order, axis=-1)
+    total = float(value_range[0]) + float(value_range[1])
+    invert = tf.random.stateless_uniform((), keys[1]) < 0.5
+    return tf.where(invert, total - x, x), tf.where(invert, total - y, y)
 
 
 def pair_dataset(
@@ -467,6 +484,7 @@ def transform_dataset(
     seed: int = 0,
     crop: int | Sequence[int] | None = None,
     flip: bool = False,
+    recolour: bool = False,
     factor: int = 2,
     mask_fraction: float = DEFAULT_MASK_FRACTION,
     value_range: Sequence[float] = (0.0, 1.0),
@@ -475,7 +493,12 @@ def transform_dataset(
     """(input, target) batches made on the fly from images (in `value_range`): each
     image, cut to a random `crop` window and mirrored if `flip` draws it, is a target,
     and `transform` (as in `make_pairs`) makes its input from it, with new masks,
-    windows and flips on every pass; `seed` alone replays the same sequence."""
+    windows and flips on every pass; `seed` alone replays the same sequence.
+
+    `recolour` puts each image's colour channels in a random order and inverts half of
+    the images (within `value_range`): colours the images never show, for a transform
+    that treats every colour alike (`downsample`, `mask`; not `grey` or `edges`), so a
+    small training set generalises to other pictures."""
     import tensorflow as tf
 
     arr = _check_images(images)
@@ -488,7 +511,13 @@ def transform_dataset(
     ds = tf.data.Dataset.from_tensor_slices(arr)
     if shuffle:
         ds = seeded_shuffle(ds, len(arr), seeds, reshuffle=True)
-    ds = _augmented(ds.map(lambda x: (x, x)), arr.shape[1:3], 1, window, flip, seeds)
+    if recolour and transform in ("grey", "edges"):
+        raise ValueError(
+            f"recolour=True changes colours, which the {transform!r} transform does not treat "
+            "alike (it would change what the input should be); use it with 'downsample' or 'mask'."
+        )
+    ds = _augmented(ds.map(lambda x: (x, x)), arr.shape[1:3], 1, window, flip, seeds,
+                    value_range if recolour else None)
     ds = ds.map(lambda x, y: y).batch(batch_size, drop_remainder=drop_remainder)
 
     def make(targets, draw):
