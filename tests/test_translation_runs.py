@@ -19,7 +19,7 @@ import keras_genzoo
 from keras_genzoo import training as runs
 from keras_genzoo import tuning
 from keras_genzoo.data import load_arrays
-from keras_genzoo.data.pairs import make_pairs
+from keras_genzoo.data.pairs import downsampled, make_pairs
 from keras_genzoo.evaluation.heldout import HeldOut, measure
 from keras_genzoo.training.artifacts import (
     PANEL_GAP,
@@ -69,6 +69,9 @@ def _config(model: str, dataset: dict, **changes) -> dict:
     ("pix2pix", {"side_by_side": True, "pairs": "edges"}, r"cannot be combined with pairs='edges'"),
     ("pix2pix", {"pairs": "edges", "flip": "yes"}, r"flip must be true or false, got 'yes'"),
     ("cyclegan", {"unpaired": "digits", "flip": True}, r"flip applies to pairs"),
+    ("pix2pix", {"pairs": "edges", "recolour": True}, r"recolour .* cannot apply to pairs='edges'"),
+    ("cyclegan", {"unpaired": "digits", "recolour": True}, r"recolour .* cannot apply to pairs=None"),
+    ("super_resolution", {"pairs": "downsample", "recolour": 1}, r"recolour must be true or false"),
     ("pix2pix", {"pairs": "edges", "noise": "gaussian"}, r"noise cannot be combined with translation data"),
 ])
 def test_translation_data_mistakes_are_refused_where_the_config_comes_in(model, dataset, message):
@@ -219,3 +222,15 @@ def test_the_mnist_and_digits_zoo_config_brings_the_digits_to_mnist_size(mnist_d
     assert a.shape == b.shape == (32, 28, 28, 1)
     assert -1.0 <= float(np.min(b)) and float(np.max(b)) <= 1.0
     assert data.train_info.num_examples == 8000
+
+
+@pytest.mark.parametrize("recolour", [False, True])
+def test_recolour_in_a_run_config_inverts_some_training_pairs_alike(recolour):
+    dataset = {"name": "digits", "pairs": "downsample", "recolour": recolour}
+    run_config = runs.RunConfig.from_dict(_config("super_resolution", dataset))
+    assert runs.RunConfig.from_dict(run_config.to_dict()) == run_config
+    model = keras_genzoo.create_model("super_resolution", image_shape=(8, 8, 1))
+    inputs, targets = (np.asarray(v) for v in next(iter(runs.load_run_data(run_config, model).train)))
+    inverted = np.median(targets.reshape(len(targets), -1), axis=1) > 0  # light background
+    assert inverted.any() == recolour and not inverted.all()
+    np.testing.assert_allclose(inputs, downsampled(targets, 2), atol=1e-5)

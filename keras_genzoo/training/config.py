@@ -12,7 +12,8 @@ it replaces `epochs`, so a run means the same on 200 images as on 60,000),
   `"mask_fraction"`, `"grey"`), or `"folder"`: the dataset is a folder of `A/` inputs
   and `B/` targets with matching names; `"side_by_side": true` reads a folder of images
   holding input and target side by side (`"input_side"`: "left" or "right"); `"flip"`
-  mirrors random pairs, both sides alike; `"unpaired"` names the second domain of a
+  mirrors random pairs, both sides alike; `"recolour"` gives made pairs of `"downsample"`
+  or `"mask"` random channel orders and inversions; `"unpaired"` names the second domain of a
   CycleGAN (a dataset name or path, or `{"name": ..., <options>}`).
 
 - ratings data, for the recommenders (`autorec`, `rbm_cf`, `multvae`): the dataset's
@@ -139,7 +140,9 @@ def _dataset_error(value: Any) -> RunError:
 
 
 #: The `dataset` keys that describe a translator's data (see the module's documentation).
-PAIRING_KEYS = ("pairs", "factor", "mask_fraction", "side_by_side", "input_side", "flip", "unpaired")
+PAIRING_KEYS = (
+    "pairs", "factor", "mask_fraction", "side_by_side", "input_side", "flip", "recolour", "unpaired",
+)
 #: `"pairs": "folder"`: the dataset is a folder of A/ inputs and B/ targets.
 FOLDER_PAIRS = "folder"
 PAIRS_CHOICES = (*TRANSFORMS, FOLDER_PAIRS)
@@ -171,9 +174,14 @@ def _check_pairing(pairing: Mapping[str, Any], options: Mapping[str, Any]) -> Re
     pairs = pairing.get("pairs")
     if pairs is not None and pairs not in PAIRS_CHOICES:
         check_known_keys([str(pairs)], PAIRS_CHOICES, "dataset pairs")
-    for key in ("side_by_side", "flip"):
+    for key in ("side_by_side", "flip", "recolour"):
         if key in pairing:
             _check_flag(key, pairing[key])
+    if pairing.get("recolour") and pairs not in ("downsample", "mask"):
+        raise RunError(
+            "dataset recolour changes the colours of pairs made by \"downsample\" or \"mask\", "
+            f"which treat every colour alike; it cannot apply to pairs={pairs!r}. Drop it."
+        )
     side_by_side = pairing.get("side_by_side", False)
     if side_by_side and pairs is not None:
         raise RunError(

@@ -234,7 +234,8 @@ def load_translation_data(
         test_inputs, test_targets = make_pairs(test_images, transform, seed=seed, **made)
         _check_shapes(model, config, test_inputs, test_targets)
         train = transform_dataset(
-            train_images, transform, batch_size=batch_size, seed=seed, flip=flip, **made
+            train_images, transform, batch_size=batch_size, seed=seed, flip=flip,
+            recolour=bool(pairing.get("recolour", False)), **made
         )
         test = pair_dataset(test_inputs, test_targets, batch_size=batch_size, shuffle=False)
         return TranslationData(
