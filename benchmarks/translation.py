@@ -239,12 +239,13 @@ def photo_sr(args) -> str:
                                  crop=args.patch, flip=True, recolour=True, factor=scale,
                                  value_range=SYMMETRIC, drop_remainder=True)
         low_test, _ = make_pairs(test_patches, "downsample", factor=scale, value_range=SYMMETRIC)
-        baseline = image_scores(bicubic(low_test, size), test_patches, SYMMETRIC)
+        enlarged = bicubic(low_test, size)
+        baseline = image_scores(enlarged, test_patches, SYMMETRIC)
         model = built("super_resolution", image_shape=(*size, 3), scale=scale)
         seconds = train(model, data, args.photo_steps)
         outputs = model.translate(low_test)
         scores = image_scores(outputs, test_patches, SYMMETRIC)
-        baseline["whole"] = whole_psnr(bicubic(low_test, size), test_patches)
+        baseline["whole"] = whole_psnr(enlarged, test_patches)
         scores["whole"] = whole_psnr(outputs, test_patches)
         gains[scale] = (scores["psnr"] - baseline["psnr"], scores["whole"] - baseline["whole"])
         for label, s, params, steps, train_s in (

@@ -81,6 +81,16 @@ def gradient_step(
     return result
 
 
+def settle_compiled_optimizer(model: keras.Model) -> None:
+    """What a custom `compile` does after Keras' own: float16 loss scaling that stays
+    correct under several replicas (`with_replica_safe_loss_scaling`), and the optimizer
+    built under the model's strategy, so its variables exist before an XLA-compiled step."""
+    model.optimizer = with_replica_safe_loss_scaling(model.optimizer)
+    if model.built and model.optimizer is not None and not model.optimizer.built:
+        with model.distribute_strategy.scope():
+            model.optimizer.build(model.trainable_variables)
+
+
 class ZooModel(keras.Model):
     """Base class of the zoo's models: an image shape, a value range, input checks.
 
@@ -235,13 +245,10 @@ class ZooModel(keras.Model):
         if len(args) < 7:  # not passed positionally
             kwargs.setdefault("steps_per_execution", self.default_steps_per_execution())
         super().compile(*args, **kwargs)
-        self.optimizer = with_replica_safe_loss_scaling(self.optimizer)
+        settle_compiled_optimizer(self)
         # plain attributes, not tracked state: compiled functions per steps per execution
         self.__dict__["_compiled_functions"] = {}
         self.__dict__["_configured_steps_per_execution"] = self.steps_per_execution
-        if self.built and self.optimizer is not None and not self.optimizer.built:
-            with self.distribute_strategy.scope():
-                self.optimizer.build(self.trainable_variables)
 
     def adapt_to_training_set(self, num_examples: int | None) -> None:
         """Settle what depends on the size of the training set before the first step

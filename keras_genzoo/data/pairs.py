@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 TRANSFORMS = ("edges", "downsample", "mask", "grey")
+#: The transforms that treat every colour alike, so their pairs may be recoloured.
+RECOLOURABLE_TRANSFORMS = ("downsample", "mask")
 DOWNSAMPLE_FACTORS = (2, 3, 4)
 #: The share of an image's area a `mask` box hides when none is given.
 DEFAULT_MASK_FRACTION = 0.25
@@ -506,16 +508,16 @@ def transform_dataset(
         raise ValueError("transform_dataset got no images (0 images).")
     window = _check_crop(crop, arr.shape[1:3], 1)
     _check_transform((*(window or arr.shape[1:3]), arr.shape[-1]), transform, factor, mask_fraction)
+    if recolour and transform not in RECOLOURABLE_TRANSFORMS:
+        raise ValueError(
+            f"recolour=True changes colours, which the {transform!r} transform does not treat "
+            "alike (it would change what the input should be); use it with 'downsample' or 'mask'."
+        )
     batch_size = check_positive_int(batch_size, "batch_size")
     seeds = tf_data_seeds(seed)
     ds = tf.data.Dataset.from_tensor_slices(arr)
     if shuffle:
         ds = seeded_shuffle(ds, len(arr), seeds, reshuffle=True)
-    if recolour and transform in ("grey", "edges"):
-        raise ValueError(
-            f"recolour=True changes colours, which the {transform!r} transform does not treat "
-            "alike (it would change what the input should be); use it with 'downsample' or 'mask'."
-        )
     ds = _augmented(ds.map(lambda x: (x, x)), arr.shape[1:3], 1, window, flip, seeds,
                     value_range if recolour else None)
     ds = ds.map(lambda x, y: y).batch(batch_size, drop_remainder=drop_remainder)

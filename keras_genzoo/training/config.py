@@ -57,7 +57,12 @@ from keras_genzoo.core.optimizers import optimizer_from_spec
 from keras_genzoo.core.registry import UnknownModelError, builder_parameters, get_entry
 from keras_genzoo.core.variants import example, type_problem
 from keras_genzoo.data import load_arrays, load_dataset
-from keras_genzoo.data.pairs import DEFAULT_MASK_FRACTION, DOWNSAMPLE_FACTORS, TRANSFORMS
+from keras_genzoo.data.pairs import (
+    DEFAULT_MASK_FRACTION,
+    DOWNSAMPLE_FACTORS,
+    RECOLOURABLE_TRANSFORMS,
+    TRANSFORMS,
+)
 from keras_genzoo.data.ratings import FORMATS, synthetic_ratings
 from keras_genzoo.evaluation.heldout import MEASUREMENTS
 from keras_genzoo.models.ratings import RatingsModel
@@ -177,7 +182,7 @@ def _check_pairing(pairing: Mapping[str, Any], options: Mapping[str, Any]) -> Re
     for key in ("side_by_side", "flip", "recolour"):
         if key in pairing:
             _check_flag(key, pairing[key])
-    if pairing.get("recolour") and pairs not in ("downsample", "mask"):
+    if pairing.get("recolour") and pairs not in RECOLOURABLE_TRANSFORMS:
         raise RunError(
             "dataset recolour changes the colours of pairs made by \"downsample\" or \"mask\", "
             f"which treat every colour alike; it cannot apply to pairs={pairs!r}. Drop it."

@@ -22,9 +22,8 @@ import tensorflow as tf
 from keras import layers, ops
 
 from keras_genzoo.core.checks import check_positive_int
-from keras_genzoo.core.model import gradient_step
+from keras_genzoo.core.model import gradient_step, settle_compiled_optimizer
 from keras_genzoo.core.optimizers import optimizer_from_spec
-from keras_genzoo.core.precision import with_replica_safe_loss_scaling
 from keras_genzoo.core.randomness import ReplicaSeedGenerator
 from keras_genzoo.data.ratings import RatingsData
 from keras_genzoo.evaluation.ratings import rating_metrics
@@ -124,10 +123,7 @@ class RatingsModel(keras.Model):
         """Keras `compile`, with float16 loss scaling that stays correct under several
         replicas; the optimizer is built here, under the strategy the model was made in."""
         super().compile(*args, **kwargs)
-        self.optimizer = with_replica_safe_loss_scaling(self.optimizer)
-        if self.optimizer is not None and not self.optimizer.built:
-            with self.distribute_strategy.scope():
-                self.optimizer.build(self.trainable_variables)
+        settle_compiled_optimizer(self)
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """Recompile from the saved compile config when a `.keras` file is loaded (Keras
