@@ -68,14 +68,18 @@ BATCH = 64
 
 
 class PlainDiffusion(keras.Model):
-    """The twin: the same U-Net, epsilon loss on the linear schedule's levels and weight
-    average as the zoo's `ddpm`, written as a plain `keras.Model` with no zoo code."""
+    """The twin: the same U-Net, loss on the schedule's discrete levels, prediction target
+    (epsilon or v) and weight average as the zoo's `ddpm`, written as a plain
+    `keras.Model` with no zoo code."""
 
-    def __init__(self, network: keras.Model, alpha_bar: np.ndarray, ema_decay: float = 0.999):
+    def __init__(
+        self, network: keras.Model, alpha_bar: np.ndarray, prediction: str, ema_decay: float = 0.999
+    ):
         super().__init__()
         self.network = network
         self.alpha_bar = tf.constant(alpha_bar, tf.float32)
         self.steps = len(alpha_bar) - 1
+        self.prediction = prediction
         self.ema_decay = ema_decay
         self.averages = [
             self.add_weight(shape=v.shape, initializer="zeros", trainable=False, name=f"average_{i}")
@@ -89,8 +93,12 @@ class PlainDiffusion(keras.Model):
         noise = tf.random.normal(tf.shape(images))
         noisy = tf.sqrt(alpha_bar) * images + tf.sqrt(1.0 - alpha_bar) * noise
         times = tf.cast(index, tf.float32)[:, None] / self.steps
+        if self.prediction == "epsilon":
+            target = noise
+        else:
+            target = tf.sqrt(alpha_bar) * noise - tf.sqrt(1.0 - alpha_bar) * images
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(self.network([noisy, times], training=True) - noise))
+            loss = tf.reduce_mean(tf.square(self.network([noisy, times], training=True) - target))
         variables = self.network.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         for average, variable in zip(self.averages, variables):
@@ -115,7 +123,14 @@ def scores(classifier, real_features, images, labels=None) -> dict[str, float]:
 
 
 def ddpm_overrides(args) -> dict:
-    return {"widths": args.widths, "attention_size": args.attention_size, "timesteps": args.timesteps}
+    return {
+        "widths": args.widths,
+        "attention_size": args.attention_size,
+        "timesteps": args.timesteps,
+        "schedule": args.schedule,
+        "prediction": args.prediction,
+        "learning_rate": args.learning_rate,
+    }
 
 
 def equal_budget(args, data_dir, classifier, real_features, out) -> tuple[list, keras.Model]:
@@ -131,8 +146,17 @@ def equal_budget(args, data_dir, classifier, real_features, out) -> tuple[list, 
         result = scores(classifier, real_features, images)
         save_images(images[:100], os.path.join(out, f"{name}_samples.png"), columns=10, value_range=SYMMETRIC)
         parameters = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-        rows.append([name, f"{parameters:,}", f"{spent['seconds']:.0f}", spent["steps"],
-                     f"{result['fid']:.1f}", f"{result['kid']:.3f}", f"{result['classes']}/10"])
+        rows.append(
+            [
+                name,
+                f"{parameters:,}",
+                f"{spent['seconds']:.0f}",
+                spent["steps"],
+                f"{result['fid']:.1f}",
+                f"{result['kid']:.3f}",
+                f"{result['classes']}/10",
+            ]
+        )
         print(rows[-1], file=sys.stderr, flush=True)
         trained[name] = model
     return rows, trained["ddpm"]
@@ -151,16 +175,16 @@ def steps_table(args, model, classifier, real_features, out) -> tuple[list, dict
         figure.append(images[:10])
         rows.append([label, count, f"{result['kid']:.3f}", f"{result['fid']:.1f}"])
         print(rows[-1], file=sys.stderr, flush=True)
-    save_images(np.concatenate(figure), os.path.join(out, "steps_figure.png"), columns=10,
-                value_range=SYMMETRIC)
+    save_images(
+        np.concatenate(figure), os.path.join(out, "steps_figure.png"), columns=10, value_range=SYMMETRIC
+    )
 
     def timed(options):
         return lambda: wall_seconds(lambda: model.generate(args.timing_images, seed=1, **options))
 
     for _, options in settings:  # trace every loop once before timing
         model.generate(2, seed=1, **options)
-    rounds = alternating_rounds({label: timed(options) for label, options in settings},
-                                args.timing_rounds)
+    rounds = alternating_rounds({label: timed(options) for label, options in settings}, args.timing_rounds)
     seconds = {label: min(times) / args.timing_images for label, times in rounds.items()}
     for row, (label, _) in zip(rows, settings):
         row.append(f"{seconds[label] * 1000:.1f}")
@@ -172,21 +196,31 @@ def steps_table(args, model, classifier, real_features, out) -> tuple[list, dict
 def guidance_table(args, data_dir, classifier, real_features, out) -> list:
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
-    model = keras_genzoo.create_model("ddpm_conditional", image_shape=(28, 28, 1), seed=0,
-                                      **ddpm_overrides(args))
-    data, _ = load_dataset("mnist", "train", data_dir=data_dir, batch_size=BATCH, scale="symmetric",
-                           labels=True)
+    model = keras_genzoo.create_model(
+        "ddpm_conditional", image_shape=(28, 28, 1), seed=0, **ddpm_overrides(args)
+    )
+    data, _ = load_dataset(
+        "mnist", "train", data_dir=data_dir, batch_size=BATCH, scale="symmetric", labels=True
+    )
     spent = train_for(model, data, args.budget)
     labels = np.arange(args.samples) % 10
     rows = []
     for guidance in GUIDANCE:
         images = model.generate(args.samples, labels=labels, seed=0, guidance=guidance)
         result = scores(classifier, real_features, images, labels)
-        rows.append([f"{guidance:g}", f"{result['accuracy']:.1%}", f"{result['fid']:.1f}",
-                     f"{result['kid']:.3f}", f"{result['classes']}/10"])
+        rows.append(
+            [
+                f"{guidance:g}",
+                f"{result['accuracy']:.1%}",
+                f"{result['fid']:.1f}",
+                f"{result['kid']:.3f}",
+                f"{result['classes']}/10",
+            ]
+        )
         print(rows[-1], file=sys.stderr, flush=True)
-        save_images(images[:100], os.path.join(out, f"guidance_{guidance:g}.png"), columns=10,
-                    value_range=SYMMETRIC)
+        save_images(
+            images[:100], os.path.join(out, f"guidance_{guidance:g}.png"), columns=10, value_range=SYMMETRIC
+        )
     rows.append([f"(trained {spent['seconds']:.0f} s, {spent['steps']} steps)", "", "", "", ""])
     return rows
 
@@ -195,21 +229,27 @@ def throughput(args, x_train: np.ndarray) -> tuple[dict[str, float], float]:
     keras.backend.clear_session()
     zoo = keras_genzoo.create_model("ddpm", image_shape=(28, 28, 1), seed=0, **ddpm_overrides(args))
     network = keras.models.clone_model(zoo.network)
-    twin = PlainDiffusion(network, zoo.schedule.alpha_bar_grid)
-    twin.compile(optimizer=keras.optimizers.Adam(2e-4), steps_per_execution=1, jit_compile=False)
+    twin = PlainDiffusion(network, zoo.schedule.alpha_bar_grid, args.prediction)
+    twin.compile(
+        optimizer=keras.optimizers.Adam(args.learning_rate), steps_per_execution=1, jit_compile=False
+    )
     data = tf.data.Dataset.from_tensor_slices(x_train).repeat().batch(BATCH).prefetch(2)
     steps = args.throughput_steps
-    rounds = alternating_rounds({
-        "zoo": lambda: fit_images_per_second(zoo, data, steps, BATCH),
-        "twin": lambda: fit_images_per_second(twin, data, steps, BATCH),
-    }, args.timing_rounds)
+    rounds = alternating_rounds(
+        {
+            "zoo": lambda: fit_images_per_second(zoo, data, steps, BATCH),
+            "twin": lambda: fit_images_per_second(twin, data, steps, BATCH),
+        },
+        args.timing_rounds,
+    )
     best = {name: max(rates) for name, rates in rounds.items()}
     return best, best["zoo"] / best["twin"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mnist-dir", required=True, help="folder with the MNIST IDX files")
     parser.add_argument("--out", default=os.path.join("runs", "diffusion_benchmark"))
     parser.add_argument("--budget", type=float, default=900.0, help="training seconds per model")
@@ -218,11 +258,17 @@ def main() -> None:
     parser.add_argument("--timing-images", type=int, default=16)
     parser.add_argument("--timing-rounds", type=int, default=3)
     parser.add_argument("--throughput-steps", type=int, default=40)
-    parser.add_argument("--widths", type=lambda s: [int(w) for w in s.split(",")], default=[32, 64, 128])
-    parser.add_argument("--attention-size", type=int, default=8)
+    parser.add_argument("--widths", type=lambda s: [int(w) for w in s.split(",")], default=[16, 32, 64])
+    parser.add_argument("--attention-size", type=int, default=7)
     parser.add_argument("--timesteps", type=int, default=1000)
-    parser.add_argument("--quick", action="store_true",
-                        help="20 s budgets, 100 samples, 60 timesteps: checks that the script runs")
+    parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine")
+    parser.add_argument("--prediction", choices=("epsilon", "v"), default="v")
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="20 s budgets, 100 samples, 60 timesteps: checks that the script runs",
+    )
     parser.add_argument("--write", metavar="MARKDOWN", help="put the tables into this file")
     args = parser.parse_args()
     if args.quick:
@@ -240,25 +286,29 @@ def main() -> None:
     guidance_rows = guidance_table(args, args.mnist_dir, classifier, real_features, args.out)
     rates, ratio = throughput(args, x_train)
 
-    text = "\n\n".join([
-        f"Equal training budgets ({args.budget:.0f} s of wall time each), {args.samples} samples "
-        "(`ddpm`: DDIM, 50 steps):\n\n"
-        + markdown_table(["model", "trainable parameters", "train s", "steps", "FID", "KID", "classes"],
-                         budget_rows),
-        "Sampling steps (the `ddpm` above; KID is unbiased, so sample counts may differ; ms per image "
-        f"is the best of {args.timing_rounds} alternating rounds of {args.timing_images} images):\n\n"
-        + markdown_table(["sampler", "samples", "KID", "FID", "ms / image"], step_rows)
-        + f"\n\nDDIM 50 against ancestral: KID ratio {ratios['kid']:.2f}, {ratios['speed']:.1f}x faster.",
-        f"Classifier-free guidance (`ddpm_conditional`, same budget, {args.samples} samples, labels "
-        "cycled 0-9; accuracy: the classifier reads the requested digit):\n\n"
-        + markdown_table(["guidance", "accuracy", "FID", "KID", "classes"], guidance_rows),
-        f"Training throughput, best of {args.timing_rounds} alternating rounds of {args.throughput_steps} "
-        f"steps at batch {BATCH}: zoo {rates['zoo']:.1f} images/s, plain-Keras twin "
-        f"{rates['twin']:.1f} images/s (zoo / twin {ratio:.3f}).",
-        f"U-Net widths {args.widths}, attention at <= {args.attention_size} pixels, {args.timesteps} "
-        f"timesteps. {machine_note()}; {load_note(before, load_average())}.\n"
-        f"Command: `{command_line(__file__, sys.argv[1:], drop=['--write', '--mnist-dir', '--out'])}`",
-    ])
+    text = "\n\n".join(
+        [
+            f"Equal training budgets ({args.budget:.0f} s of wall time each), {args.samples} samples "
+            "(`ddpm`: DDIM, 50 steps):\n\n"
+            + markdown_table(
+                ["model", "trainable parameters", "train s", "steps", "FID", "KID", "classes"], budget_rows
+            ),
+            "Sampling steps (the `ddpm` above; KID is unbiased, so sample counts may differ; ms per image "
+            f"is the best of {args.timing_rounds} alternating rounds of {args.timing_images} images):\n\n"
+            + markdown_table(["sampler", "samples", "KID", "FID", "ms / image"], step_rows)
+            + f"\n\nDDIM 50 against ancestral: KID ratio {ratios['kid']:.2f}, {ratios['speed']:.1f}x faster.",
+            f"Classifier-free guidance (`ddpm_conditional`, same budget, {args.samples} samples, labels "
+            "cycled 0-9; accuracy: the classifier reads the requested digit):\n\n"
+            + markdown_table(["guidance", "accuracy", "FID", "KID", "classes"], guidance_rows),
+            f"Training throughput, best of {args.timing_rounds} alternating rounds of "
+            f"{args.throughput_steps} steps at batch {BATCH}: zoo {rates['zoo']:.1f} images/s, "
+            f"plain-Keras twin {rates['twin']:.1f} images/s (zoo / twin {ratio:.3f}).",
+            f"U-Net widths {args.widths}, attention at <= {args.attention_size} pixels, {args.schedule} "
+            f"schedule over {args.timesteps} timesteps, {args.prediction} prediction, Adam at "
+            f"{args.learning_rate:g}. {machine_note()}; {load_note(before, load_average())}.\n"
+            f"Command: `{command_line(__file__, sys.argv[1:], drop=['--write', '--mnist-dir', '--out'])}`",
+        ]
+    )
     print(text)
     if args.write:
         replace_marked_section(args.write, BEGIN, END, text)

@@ -9,7 +9,7 @@ default for the full model, which curbs over-fitting on 8,000 images).
 
 Two rows: the small configuration the test suite trains (tests/test_vae.py) and the
 full configuration given on the command line. The training and scoring live in
-`_common.train_and_score_vae`, shared with `pixelcnn_mnist_nll.py`.
+`_common.train_and_score_vae`, shared with `likelihood_mnist.py`.
 
     python benchmarks/vae_mnist_nll.py --data-dir PATH/TO/mnist
 """

@@ -5,7 +5,7 @@ the change of every output distribution is measured (a dependence matrix over th
 raster order). Normalisation sums the model's probabilities over every image of a tiny
 size. Evidence on real data uses scikit-learn's digits (17 grey levels, so a
 17-way categorical likelihood models them exactly); the MNIST likelihood comparison
-lives in benchmarks/pixelcnn_mnist_nll.py.
+lives in benchmarks/likelihood_mnist.py.
 """
 
 from __future__ import annotations
