@@ -201,6 +201,35 @@ def binarised_epoch(
     return tf.data.Dataset.from_tensor_slices(images).shuffle(len(x_train), seed=epoch).batch(batch_size)
 
 
+def trainable_parameters(model: keras.Model) -> int:
+    return sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+
+
+def train_binarised(
+    model: keras.Model,
+    x_train: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    dynamic: bool = True,
+    to_model: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    """Train `model` for `epochs` of `binarised_epoch` batches (mapped by `to_model` when
+    given), printing each epoch's first log value to stderr; the epochs and the CPU and
+    wall seconds they took."""
+    start_wall, start_cpu = time.time(), time.process_time()
+    for epoch in range(epochs):
+        data = binarised_epoch(x_train, epoch, batch_size, dynamic)
+        history = model.fit(data if to_model is None else data.map(to_model), verbose=0).history
+        first = next(iter(history.items()))
+        print(f"{model.name} epoch {epoch + 1}: {first[0]} {first[1][0]:.3f} "
+              f"({time.time() - start_wall:.0f} s)", file=sys.stderr, flush=True)
+    return {
+        "epochs": epochs,
+        "train CPU s": round(time.process_time() - start_cpu),
+        "train wall s": round(time.time() - start_wall),
+    }
+
+
 def train_and_score_vae(
     x_train: np.ndarray,
     x_test: np.ndarray,
@@ -220,17 +249,12 @@ def train_and_score_vae(
     model = keras_genzoo.create_model(
         "vae_conv", filters=filters, latent_dim=latent_dim, likelihood="bernoulli", seed=0
     )
-    start_wall, start_cpu = time.time(), time.process_time()
-    for epoch in range(epochs):
-        model.fit(binarised_epoch(x_train, epoch, batch_size, binarisation == "dynamic"), verbose=0)
-    train_wall, train_cpu = time.time() - start_wall, time.process_time() - start_cpu
+    trained = train_binarised(model, x_train, epochs, batch_size, binarisation == "dynamic")
     held_out = binarize(x_test, seed=HELD_OUT_BINARISATION_SEED)
     row = {
         "model": label,
         "params": model.count_params(),
-        "epochs": epochs,
-        "train CPU s": round(train_cpu),
-        "train wall s": round(train_wall),
+        **trained,
         "-ELBO": -float(np.mean(-model.anomaly_score(held_out, num_samples=10, seed=0))),
     }
     for k in ks:

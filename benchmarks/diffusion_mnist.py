@@ -51,6 +51,7 @@ from _common import (
     markdown_table,
     replace_marked_section,
     split_images,
+    trainable_parameters,
     wall_seconds,
 )
 
@@ -145,7 +146,7 @@ def equal_budget(args, data_dir, classifier, real_features, out) -> tuple[list, 
         images = model.generate(args.samples, seed=0)
         result = scores(classifier, real_features, images)
         save_images(images[:100], os.path.join(out, f"{name}_samples.png"), columns=10, value_range=SYMMETRIC)
-        parameters = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+        parameters = trainable_parameters(model)
         rows.append(
             [
                 name,

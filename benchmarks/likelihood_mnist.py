@@ -27,8 +27,7 @@ import argparse
 import math
 import os
 import sys
-import time
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -36,7 +35,6 @@ import keras
 import numpy as np
 from _common import (
     HELD_OUT_BINARISATION_SEED,
-    binarised_epoch,
     command_line,
     load_average,
     load_note,
@@ -45,6 +43,8 @@ from _common import (
     replace_marked_section,
     split_images,
     train_and_score_vae,
+    train_binarised,
+    trainable_parameters,
 )
 
 import keras_genzoo
@@ -53,32 +53,6 @@ from keras_genzoo.models.vae import binarize
 BEGIN, END = "<!-- likelihood_mnist:begin -->", "<!-- likelihood_mnist:end -->"
 MODELS = ("pixelcnn", "pixelrnn", "vae_conv", "rbm_bernoulli", "ddpm")
 PIXELS = 28 * 28
-
-
-def train_epochs(
-    model: keras.Model,
-    x_train: np.ndarray,
-    epochs: int,
-    batch_size: int,
-    to_model: Callable[[Any], Any] | None = None,
-) -> dict[str, Any]:
-    """Train under the likelihood protocol; the parameter count and the times it took."""
-    start_wall, start_cpu = time.time(), time.process_time()
-    for epoch in range(epochs):
-        data = binarised_epoch(x_train, epoch, batch_size)
-        history = model.fit(data if to_model is None else data.map(to_model), verbose=0).history
-        loss = next(iter(history.values()))[0]
-        print(
-            f"{model.name} epoch {epoch + 1}: training log {loss:.3f} ({time.time() - start_wall:.0f} s)",
-            file=sys.stderr,
-            flush=True,
-        )
-    return {
-        "params": sum(int(np.prod(v.shape)) for v in model.trainable_variables),
-        "epochs": epochs,
-        "train CPU s": round(time.process_time() - start_cpu),
-        "train wall s": round(time.time() - start_wall),
-    }
 
 
 def row(label: str, how: str, trained: dict[str, Any], nll: float) -> dict[str, Any]:
@@ -96,7 +70,10 @@ def autoregressive(name: str, layers: int, args, x_train, held_out) -> dict[str,
     model = keras_genzoo.create_model(
         name, filters=args.filters, num_layers=layers, learning_rate=args.learning_rate
     )
-    trained = train_epochs(model, x_train, args.epochs, args.batch_size)
+    trained = {
+        "params": trainable_parameters(model),
+        **train_binarised(model, x_train, args.epochs, args.batch_size),
+    }
     nll = -float(np.mean(model.log_likelihood(held_out)))
     return row(f"{name}: filters {args.filters}, {layers} layers", "exact", trained, nll)
 
@@ -122,7 +99,10 @@ def rbm(args, x_train, held_out) -> dict[str, Any]:
     model = keras_genzoo.create_model(
         "rbm_bernoulli", hidden_units=args.rbm_hidden, cd_steps=args.rbm_cd_steps, persistent=True, seed=0
     )
-    trained = train_epochs(model, x_train, args.rbm_epochs, args.batch_size)
+    trained = {
+        "params": trainable_parameters(model),
+        **train_binarised(model, x_train, args.rbm_epochs, args.batch_size),
+    }
     model.estimate_log_partition(
         "ais", train_images=binarize(x_train, seed=0), num_betas=args.ais_betas, seed=0
     )
@@ -143,7 +123,12 @@ def ddpm(args, x_train, held_out) -> dict[str, Any]:
         num_levels=2,
         seed=0,
     )
-    trained = train_epochs(model, x_train, args.ddpm_epochs, args.batch_size, lambda x: 2.0 * x - 1.0)
+    trained = {
+        "params": trainable_parameters(model),
+        **train_binarised(
+            model, x_train, args.ddpm_epochs, args.batch_size, to_model=lambda x: 2.0 * x - 1.0
+        ),
+    }
     log_px = model.log_likelihood(2.0 * held_out - 1.0, num_timesteps=args.ddpm_timesteps, seed=0)
     label = f"ddpm: widths {','.join(map(str, args.ddpm_widths))}, cosine, v"
     return row(
