@@ -97,9 +97,11 @@ class WallClockBudget(keras.callbacks.Callback):
 
 
 def fit_images_per_second(model: keras.Model, data: tf.data.Dataset, steps: int, batch_size: int) -> float:
-    """Images per wall second of `steps` steps of `fit`, after a warm-up epoch of
-    max(5, steps // 5) steps (tracing, XLA compilation)."""
-    model.fit(data, steps_per_epoch=max(5, steps // 5), epochs=1, verbose=0)
+    """Images per wall second of `steps` steps of `fit`, after a warm-up epoch of the same
+    `steps` steps (tracing, XLA compilation). The warm-up has the timed epoch's length
+    because a zoo model fits its steps per execution to the epoch's length: a shorter
+    warm-up would leave the timed epoch to trace a train function of its own."""
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
     seconds = wall_seconds(lambda: model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0))
     return steps * batch_size / seconds
 

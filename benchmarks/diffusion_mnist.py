@@ -271,15 +271,29 @@ def main() -> None:
         help="20 s budgets, 100 samples, 60 timesteps: checks that the script runs",
     )
     parser.add_argument("--write", metavar="MARKDOWN", help="put the tables into this file")
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="only the zoo / twin training throughput (no training budgets, sampling or guidance)",
+    )
     args = parser.parse_args()
+    if args.throughput_only and args.write:
+        parser.error("--throughput-only prints one line; it does not replace the tables of --write")
     if args.quick:
         args.budget, args.samples, args.ancestral_samples, args.timesteps = 20.0, 100, 20, 60
         args.timing_images, args.timing_rounds, args.throughput_steps = 2, 1, 5
     os.makedirs(args.out, exist_ok=True)
     before = load_average()
 
-    classifier = load_feature_classifier("mnist")
     x_train, x_test = split_images("mnist", args.mnist_dir, scale="symmetric")
+    if args.throughput_only:
+        rates, ratio = throughput(args, x_train)
+        print(f"Training throughput, best of {args.timing_rounds} alternating rounds of "
+              f"{args.throughput_steps} steps at batch {BATCH}: zoo {rates['zoo']:.1f} images/s, "
+              f"plain-Keras twin {rates['twin']:.1f} images/s (zoo / twin {ratio:.3f}); "
+              f"{load_note(before, load_average())}.")
+        return
+    classifier = load_feature_classifier("mnist")
     real_features = classifier.features(x_test, SYMMETRIC)
 
     budget_rows, ddpm = equal_budget(args, args.mnist_dir, classifier, real_features, args.out)

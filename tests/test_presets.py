@@ -632,6 +632,7 @@ REQUIRED_PRESETS = {
     "pixelcnn_conditional.digits", "stylegan.digits", "ddpm.mnist_t10k", "ddpm_conditional.digits",
     "super_resolution.digits", "srgan.digits", "pix2pix.digits", "unet_translator.digits",
     "autorec.synthetic", "rbm_cf.synthetic", "multvae.synthetic", "cyclegan.mnist_t10k_digits",
+    "pixelrnn.mnist_t10k",
 }
 # Every recorded number (evaluation.*, reconstruction.*, scores.*) is recomputed from the
 # same weights, data and seeds (test steps draw stateless noise), so it agrees up to float32

@@ -219,6 +219,34 @@ def test_bad_input_is_refused_with_a_clear_message(case, models, images, labels,
         action(models, images, labels, tmp_path)
 
 
+def test_fitting_again_on_the_same_dataset_reads_its_first_batch_once_and_checks_every_batch(
+    images, monkeypatch
+):
+    """The dataset passed last is remembered: a second `fit` on it skips the first-batch
+    read (a fixed cost per call) but still checks every batch it reads; another dataset is
+    checked afresh and replaces it, so only one is held."""
+    model = keras_genzoo.create_model("ae_dense", image_shape=SHAPE, latent_dim=4)
+    reads = []
+    check = model.check_training_data
+    monkeypatch.setattr(model, "check_training_data", lambda x, y=None: reads.append(x) or check(x, y))
+    source = [images]
+    data = tf.data.Dataset.from_generator(
+        lambda: iter(source[0].reshape(-1, 20, *SHAPE)),
+        output_signature=tf.TensorSpec((20, *SHAPE), tf.float32),
+    )
+    model.fit(data, verbose=0)
+    model.fit(data, verbose=0)
+    assert reads == [data]
+    source[0] = _with(images, np.nan)  # same dataset object, a NaN in batch 8 of 10
+    with pytest.raises(ValueError, match=r"expects finite inputs \(in a batch fit\(\) read\)"):
+        model.fit(data, verbose=0)
+    assert reads == [data]
+    other = _batched(images)
+    model.fit(other, verbose=0)
+    assert reads == [data, other]
+    assert [entry[0] for entry in model.__dict__["_last_checked_datasets"].values()] == [other]
+
+
 # ------------------------------------------------------------------ run directories
 
 def test_existing_runs_are_never_silently_replaced(finished_run, tmp_path):

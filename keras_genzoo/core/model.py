@@ -223,11 +223,26 @@ class ZooModel(keras.Model):
     def _checked(self, x: Any, y: Any, what: str = "inputs", first_batch: bool = True) -> Any:
         """Run `check_training_data` (unless not `first_batch`), check arrays whole for
         NaN and inf, and return `x`, a dataset wrapped in the per-batch finiteness check
-        (`finite_checked`)."""
+        (`finite_checked`).
+
+        The dataset passed last (per `what`) is remembered with its wrapped pipeline: fitting
+        on it again checks every batch as before but skips reading its first batch and
+        building the wrapper anew, a fixed cost per call that a loop of one-epoch `fit`
+        calls would otherwise pay every epoch. Only the last one is kept, so memory stays
+        bounded.
+        """
+        if isinstance(x, tf.data.Dataset):
+            remembered = self.__dict__.setdefault("_last_checked_datasets", {})
+            last = remembered.get(what)
+            if last is not None and last[0] is x:
+                return last[1]
+            if first_batch:
+                self.check_training_data(x, y)
+            wrapped = finite_checked(x, self.name, what)
+            remembered[what] = (x, wrapped)
+            return wrapped
         if first_batch:
             self.check_training_data(x, y)
-        if isinstance(x, tf.data.Dataset):
-            return finite_checked(x, self.name, what)
         for value, part in ((x, what), (y, "targets")):
             whole = None if value is None else _whole_array(value)
             if whole is not None:

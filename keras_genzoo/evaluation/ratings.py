@@ -9,7 +9,9 @@ zoo model or a baseline, is measured by the same functions: it answers
 
 Baselines: the global mean, user and item biases (regularised least squares, as the
 bias baseline of the surprise library), biases plus a truncated SVD of the remaining
-residuals (scikit-learn's `TruncatedSVD`, missing ratings as zeros), and item popularity.
+residuals (scikit-learn's `TruncatedSVD`, missing ratings as zeros), biased matrix
+factorisation fitted on the observed ratings alone by alternating least squares, and item
+popularity.
 """
 
 from __future__ import annotations
@@ -163,6 +165,57 @@ class TruncatedSVDBaseline(BiasBaseline):
         users, items = np.asarray(users), np.asarray(items)
         low_rank = np.sum(self.user_factors[users] * self.item_factors[items], axis=1)
         return super().predict_pairs(users, items) + low_rank
+
+
+class MatrixFactorizationBaseline:
+    """mean + b_user + b_item + p_user . q_item (rank `rank`), every term fitted to the
+    observed ratings alone by alternating regularised least squares: each sweep solves
+    every user's factors and bias given the items', then every item's given the users'
+    (`reg` on factors and biases, `epochs` sweeps, factors started at random from `seed`).
+
+    The biased matrix factorisation of rating prediction, unlike the truncated SVD that
+    reads missing ratings as zeros; with the right rank it is the model that generated
+    `synthetic_ratings`, so its held-out RMSE shows how close the data allows any model to
+    come to the noise floor.
+    """
+
+    def __init__(self, rank: int = 5, *, reg: float = 1.0, epochs: int = 15, seed: int = 0) -> None:
+        if int(rank) < 1 or not float(reg) > 0 or int(epochs) < 1:
+            raise ValueError("rank and epochs must be positive integers and reg positive, got "
+                             f"rank={rank!r}, reg={reg!r}, epochs={epochs!r}.")
+        self.rank, self.reg, self.epochs, self.seed = int(rank), float(reg), int(epochs), seed
+
+    def fit(self, train: RatingsData) -> MatrixFactorizationBaseline:
+        self.mean = train.mean()
+        rng = np.random.default_rng(self.seed)
+        shape = (train.num_users, train.num_items)
+        by_user = sp.csr_matrix((train.ratings.astype(np.float64), (train.users, train.items)), shape=shape)
+        by_item = by_user.T.tocsr()
+        self.user_factors = rng.normal(0.0, 0.1, (shape[0], self.rank))
+        self.item_factors = rng.normal(0.0, 0.1, (shape[1], self.rank))
+        self.user_bias, self.item_bias = np.zeros(shape[0]), np.zeros(shape[1])
+        for _ in range(self.epochs):
+            self._solve(by_user, self.item_factors, self.item_bias, self.user_factors, self.user_bias)
+            self._solve(by_item, self.user_factors, self.user_bias, self.item_factors, self.item_bias)
+        return self
+
+    def _solve(self, rows: sp.csr_matrix, other_factors: np.ndarray, other_bias: np.ndarray,
+               factors: np.ndarray, bias: np.ndarray) -> None:
+        """Least-squares factors and bias of every row given the other side's (in place);
+        a row without ratings gets zeros."""
+        penalty = self.reg * np.eye(self.rank + 1)
+        for row in range(rows.shape[0]):
+            start, end = rows.indptr[row], rows.indptr[row + 1]
+            columns = rows.indices[start:end]
+            design = np.hstack([other_factors[columns], np.ones((end - start, 1))])
+            target = rows.data[start:end] - self.mean - other_bias[columns]
+            solution = np.linalg.solve(design.T @ design + penalty, design.T @ target)
+            factors[row], bias[row] = solution[:-1], solution[-1]
+
+    def predict_pairs(self, users: Any, items: Any) -> np.ndarray:
+        users, items = np.asarray(users), np.asarray(items)
+        low_rank = np.sum(self.user_factors[users] * self.item_factors[items], axis=1)
+        return self.mean + self.user_bias[users] + self.item_bias[items] + low_rank
 
 
 class PopularityBaseline:
