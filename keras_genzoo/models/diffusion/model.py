@@ -522,6 +522,11 @@ class Diffusion(Generator, DensityModel, ZooModel):
             chosen = np.floor(edges[:-1] + rng.random(count) * np.diff(edges)).astype(np.int64)
         weight = (steps - 1) / len(chosen)
         weights = self._sampling_weights(use_ema)
+        # One compiled call per batch: the bound makes (timesteps + 1) x batches of them.
+        predict = tf.function(
+            lambda noisy, times, labels: self._predict(noisy, times, labels, weights=weights),
+            reduce_retracing=True,
+        )
         x0_all = ops.convert_to_numpy(self._to_model(images)).astype(np.float64)
         total = np.zeros(len(images))
         ab = self.schedule.alpha_bar_grid
@@ -537,11 +542,8 @@ class Diffusion(Generator, DensityModel, ZooModel):
                 eps = rng.standard_normal(x0.shape)
                 noisy = np.sqrt(ab[t]) * x0 + np.sqrt(1 - ab[t]) * eps
                 hot = None if labels is None else tf.constant(labels[rows], tf.int32)
-                prediction = self._predict(
-                    tf.constant(noisy, tf.float32),
-                    tf.fill((len(x0),), float(t) / steps),
-                    hot,
-                    weights=weights,
+                prediction = predict(
+                    tf.constant(noisy, tf.float32), tf.fill((len(x0),), float(t) / steps), hot
                 )
                 prediction = ops.convert_to_numpy(prediction).astype(np.float64)
                 if self.prediction == "epsilon":
