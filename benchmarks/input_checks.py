@@ -85,10 +85,10 @@ def parts(model_name: str, dataset: str, data_dir: str | None, rounds: int, batc
     best = {name: min(values) for name, values in times.items()}
     per_batch = (best["checked pass"] - best["plain pass"]) / steps
     step = best["epoch"] / steps
-    set_up_ms = best["new dataset"] - best["checked pass"]
+    set_up_seconds = best["new dataset"] - best["checked pass"]
     return [model_name, f"{dataset} ({steps} batches of {batch})", f"{1000 * step:.2f}",
-            f"{1000 * per_batch:.3f}", f"{100 * per_batch / step:.1f} %", f"{1000 * set_up_ms:.1f}",
-            f"{100 * set_up_ms / best['epoch']:.1f} %"]
+            f"{1000 * per_batch:.3f}", f"{100 * per_batch / step:.1f} %", f"{1000 * set_up_seconds:.1f}",
+            f"{100 * set_up_seconds / best['epoch']:.1f} %"]
 
 
 def main() -> None:

@@ -134,6 +134,7 @@ class Diffusion(Generator, DensityModel, ZooModel):
                 self._ema_weights.append(average)
         self._evaluation_seeds = None  # set while a test step is traced
         self._samplers: dict[tuple, Any] = {}
+        self._compiled_predict: Any = None  # `_predict` as one tf.function, for the bound
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.built = True
 
@@ -522,11 +523,13 @@ class Diffusion(Generator, DensityModel, ZooModel):
             chosen = np.floor(edges[:-1] + rng.random(count) * np.diff(edges)).astype(np.int64)
         weight = (steps - 1) / len(chosen)
         weights = self._sampling_weights(use_ema)
-        # One compiled call per batch: the bound makes (timesteps + 1) x batches of them.
-        predict = tf.function(
-            lambda noisy, times, labels: self._predict(noisy, times, labels, weights=weights),
-            reduce_retracing=True,
-        )
+        # One compiled call per batch (the bound makes (timesteps + 1) x batches of them),
+        # traced once per model like the samplers, the weights passed in as they are.
+        if self._compiled_predict is None:
+            self._compiled_predict = tf.function(
+                lambda noisy, times, labels, weights: self._predict(noisy, times, labels, weights=weights),
+                reduce_retracing=True,
+            )
         x0_all = ops.convert_to_numpy(self._to_model(images)).astype(np.float64)
         total = np.zeros(len(images))
         ab = self.schedule.alpha_bar_grid
@@ -542,8 +545,8 @@ class Diffusion(Generator, DensityModel, ZooModel):
                 eps = rng.standard_normal(x0.shape)
                 noisy = np.sqrt(ab[t]) * x0 + np.sqrt(1 - ab[t]) * eps
                 hot = None if labels is None else tf.constant(labels[rows], tf.int32)
-                prediction = predict(
-                    tf.constant(noisy, tf.float32), tf.fill((len(x0),), float(t) / steps), hot
+                prediction = self._compiled_predict(
+                    tf.constant(noisy, tf.float32), tf.fill((len(x0),), float(t) / steps), hot, weights
                 )
                 prediction = ops.convert_to_numpy(prediction).astype(np.float64)
                 if self.prediction == "epsilon":
