@@ -120,6 +120,26 @@ def test_cold_users_and_items_get_the_training_mean():
     assert items.tolist() == [10, 11]
 
 
+def test_autorec_shrunk_input_is_centred_and_scaled_by_its_count(split, tmp_path):
+    model = _build("autorec", split.train, input_shrinkage=4.0, activation="elu")
+    model.fit(split.train, epochs=1, batch_size=16, verbose=0)
+    assert float(model.rating_mean) == pytest.approx(split.train.mean())
+    rows = split.train.matrix().T.tocsr()[:6].toarray().astype("float32")
+    rated = rows != 0
+    expected = (rows - split.train.mean()) * rated * 4.0 / (rated.sum(axis=1, keepdims=True) + 4.0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.encoder_input(rows)), expected,
+                               rtol=1e-5, atol=1e-6)
+    raw = _build("autorec", split.train)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(raw.encoder_input(rows)), rows)
+    path = str(tmp_path / "shrunk.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.input_shrinkage == 4.0 and loaded.activation == "elu"
+    np.testing.assert_allclose(loaded.score_users([0, 5]), model.score_users([0, 5]), atol=1e-5)
+    with pytest.raises(ValueError, match="input_shrinkage must be a positive number of ratings"):
+        _build("autorec", split.train, input_shrinkage=0.0)
+
+
 def test_rbm_refuses_ratings_off_its_levels(split):
     model = _build("rbm_cf", split.train, levels=[1, 2, 3])
     with pytest.raises(ValueError, match=r"models the rating levels \[1.0, 2.0, 3.0\].*levels=data.levels"):
@@ -197,11 +217,16 @@ def planted():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, settings, epochs, batch_size", [
-    ("autorec", {"l2": 30.0}, 30, 32),
-    ("rbm_cf", {}, 30, 16),
+@pytest.mark.parametrize("name, settings, epochs, batch_size, above_floor", [
+    ("autorec", {"l2": 30.0}, 30, 32, 0.25),
+    ("autorec", {"hidden_units": 10, "activation": "elu", "input_shrinkage": 30.0, "l2": 3.0,
+                 "learning_rate": 3e-3}, 100, 32, 0.12),
+    ("rbm_cf", {}, 30, 16, 0.25),
 ])
-def test_explicit_models_beat_bias_and_svd(planted, name, settings, epochs, batch_size):
+def test_explicit_models_beat_bias_and_svd(planted, name, settings, epochs, batch_size, above_floor):
+    """The benchmark's settings: each beats the baselines; AutoRec with the shrunk input
+    comes within 0.12 of the noise floor (0.526; the generator's own rank-5 factorisation
+    fitted to the same ratings reaches 0.601)."""
     synthetic, split = planted
     bias = rating_metrics(BiasBaseline().fit(split.train), split.test)["rmse"]
     svd = min(rating_metrics(TruncatedSVDBaseline(r).fit(split.train), split.test)["rmse"]
@@ -211,7 +236,7 @@ def test_explicit_models_beat_bias_and_svd(planted, name, settings, epochs, batc
     model.fit(split.train, epochs=epochs, batch_size=batch_size, verbose=0)
     score = rating_metrics(model, split.test)["rmse"]
     assert score < svd < bias, (score, svd, bias)
-    assert score < synthetic.noise_rmse + 0.25, (score, synthetic.noise_rmse)
+    assert score < synthetic.noise_rmse + above_floor, (score, synthetic.noise_rmse)
 
 
 @pytest.mark.slow

@@ -35,6 +35,8 @@ ARGUMENTS = (
     Argument("hidden_units", int, 500, only={"explicit": True}),
     Argument("cd_steps", int, 1, only={"kind": "rbm_cf"}),
     Argument("l2", float, 1.0, only={"explicit": True}),
+    Argument("activation", str, "sigmoid", only={"kind": "autorec"}),
+    Argument("input_shrinkage", float | None, None, only={"kind": "autorec"}),
     Argument("latent_dim", int, 200, only={"kind": "multvae"}),
     Argument("units", Sequence[int], (600,), only={"kind": "multvae"}),
     Argument("dropout", float, 0.5, only={"kind": "multvae"}),
@@ -49,7 +51,9 @@ autorec = BUILDERS.variant(
     "autorec",
     """Item-based AutoRec (I-AutoRec) for explicit ratings: masked squared error, L2 `l2`.
 
-    `hidden_units` sigmoid units (500 in the paper); `l2` is the paper's lambda.
+    `hidden_units` units of `activation` (500 sigmoid units in the paper); `l2` is the
+    paper's lambda. `input_shrinkage` s (None: the paper's raw ratings) has the encoder read
+    each item's deviations from the training mean times s / (n + s), n its number of ratings.
     """,
     kind="autorec", explicit=True, returns=AutoRec,
 )

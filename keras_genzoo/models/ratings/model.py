@@ -290,22 +290,36 @@ class AutoRec(RatingsModel):
     lambda, per item: the minibatch loss is the mean over items of the summed squared error,
     plus l2 / (2 num_items) times the squared weights). The rating of user u for item i is
     output u of item i's reconstruction.
+
+    `activation` is the hidden layer's (sigmoid in the paper). With `input_shrinkage` s set,
+    the encoder reads each observed rating's deviation from the training mean times
+    s / (n + s), n the item's number of ratings, instead of the raw ratings: the code then
+    stays on one scale however many users rated the item, and items with few ratings are
+    pulled towards the mean (the loss still compares raw ratings).
     """
 
     example_axis = "items"
 
     def __init__(self, num_users: int | None = None, num_items: int | None = None, *,
-                 hidden_units: int = 500, l2: float = 1.0, seed: int | None = None,
-                 **kwargs: Any) -> None:
+                 hidden_units: int = 500, l2: float = 1.0, activation: str = "sigmoid",
+                 input_shrinkage: float | None = None, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(num_users, num_items, seed=seed, **kwargs)
         self.hidden_units = check_positive_int(hidden_units, "hidden_units")
         if not float(l2) >= 0:
             raise ValueError(f"l2 must be a non-negative number, got {l2!r}.")
         self.l2 = float(l2)
+        if input_shrinkage is not None and not float(input_shrinkage) > 0:
+            raise ValueError(f"input_shrinkage must be a positive number of ratings, or None for the "
+                             f"paper's raw input, got {input_shrinkage!r}.")
+        self.input_shrinkage = None if input_shrinkage is None else float(input_shrinkage)
+        self.activation = activation
         init = keras.initializers.GlorotUniform(seed=seed)
-        self.encoder_layer = layers.Dense(self.hidden_units, activation="sigmoid", kernel_initializer=init,
+        self.encoder_layer = layers.Dense(self.hidden_units, activation=activation, kernel_initializer=init,
                                           name="autorec_encoder")
         self.decoder_layer = layers.Dense(self.num_users, kernel_initializer=init, name="autorec_decoder")
+        # the training mean the shrunk input is centred on, set by fit and saved with the weights
+        self.rating_mean = self.add_weight(shape=(), name="rating_mean", initializer="zeros",
+                                           trainable=False)
         self.build((None, self.num_users))
 
     def build(self, input_shape: Any) -> None:
@@ -313,9 +327,25 @@ class AutoRec(RatingsModel):
         self.decoder_layer.build((None, self.hidden_units))
         self.built = True
 
+    def _set_known(self, data: RatingsData) -> None:
+        super()._set_known(data)
+        self.rating_mean.assign(self._mean)
+
+    def encoder_input(self, item_vectors: Any) -> tf.Tensor:
+        """What the encoder reads of each item's vector of ratings (0: not rated): the
+        ratings, or with `input_shrinkage` s their deviations from the training mean
+        times s / (n + s)."""
+        item_vectors = ops.convert_to_tensor(item_vectors, self.compute_dtype)
+        if self.input_shrinkage is None:
+            return item_vectors
+        mask = ops.cast(ops.not_equal(item_vectors, 0.0), item_vectors.dtype)
+        counts = ops.sum(mask, axis=1, keepdims=True)
+        deviations = (item_vectors - ops.cast(self.rating_mean, item_vectors.dtype)) * mask
+        return deviations * (self.input_shrinkage / (counts + self.input_shrinkage))
+
     def call(self, item_vectors: Any, training: bool = False) -> tf.Tensor:
         """Reconstructed ratings of each item by every user (missing ratings given as 0)."""
-        return self.decoder_layer(self.encoder_layer(item_vectors))
+        return self.decoder_layer(self.encoder_layer(self.encoder_input(item_vectors)))
 
     def _penalty(self) -> tf.Tensor:
         return ops.sum(ops.square(self.encoder_layer.kernel)) + ops.sum(ops.square(self.decoder_layer.kernel))
@@ -353,7 +383,8 @@ class AutoRec(RatingsModel):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(hidden_units=self.hidden_units, l2=self.l2)
+        config.update(hidden_units=self.hidden_units, l2=self.l2, activation=self.activation,
+                      input_shrinkage=self.input_shrinkage)
         return config
 
 
