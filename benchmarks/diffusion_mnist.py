@@ -5,6 +5,7 @@ throughput against a plain-Keras twin.
     python benchmarks/diffusion_mnist.py --mnist-dir path/to/mnist --budget 900
     python benchmarks/diffusion_mnist.py --mnist-dir path/to/mnist --quick   # checks it runs
     python benchmarks/diffusion_mnist.py --mnist-dir path/to/mnist --write docs/BENCHMARKS.md
+    python benchmarks/diffusion_mnist.py --mnist-dir path/to/mnist --steps-from runs/x/ddpm.keras
 
 Data: the MNIST test split's fixed 8,000 / 2,000 split (`load_dataset("mnist", ...)`), in
 [-1, 1]. Scores follow the GAN benchmark's protocol: FID and KID of `--samples` samples
@@ -15,10 +16,14 @@ ancestral sampler's smaller sample count (`--ancestral-samples`) is comparable.
 1. `ddpm`, `dcgan` and `wgan_gp` (builder defaults, except the U-Net options given here)
    each train for `--budget` wall-clock seconds, stopped by a callback after the step
    that crosses it.
-2. The `ddpm` of part 1 samples with DDIM at 10, 20, 50 and 100 steps and with the
-   ancestral sampler over all its steps: KID for each, and seconds per image measured
-   side by side (`--timing-rounds` alternating rounds of `--timing-images` images, best
-   of each). A figure has one row of samples per setting, from the same seeds.
+2. The `ddpm` of part 1 (saved as `ddpm.keras` in `--out`) samples with DDIM at 10, 20,
+   50 and 100 steps (eta 0, deterministic), with DDIM at 50 and 100 steps and eta
+   `--stochastic-eta` (fresh noise at each step), and with the ancestral sampler over all
+   its steps: KID for each, and seconds per image measured side by side
+   (`--timing-rounds` alternating rounds of `--timing-images` images, best of each). A
+   figure has one row of samples per setting, from the same seeds. `--steps-from MODEL`
+   runs this part alone on a saved `ddpm` (a `.keras` file or a preset such as
+   `ddpm.mnist_t10k`).
 3. `ddpm_conditional` trains for the same budget; guidance scales 0 (unconditional), 1,
    2, 3 and 5 are scored by FID and by the share of samples the classifier reads as the
    requested digit.
@@ -166,6 +171,9 @@ def equal_budget(args, data_dir, classifier, real_features, out) -> tuple[list, 
 def steps_table(args, model, classifier, real_features, out) -> tuple[list, dict]:
     steps = [s for s in DDIM_STEPS if s < model.schedule.timesteps]
     settings = [(f"DDIM {s}", {"sampler": "ddim", "steps": s}) for s in steps]
+    eta = args.stochastic_eta
+    settings += [(f"DDIM {s}, eta {eta:g}", {"sampler": "ddim", "steps": s, "eta": eta})
+                 for s in steps if s >= 50]
     settings.append((f"ancestral {model.schedule.timesteps}", {"sampler": "ddpm"}))
     rows, figure, kid = [], [], {}
     for label, options in settings:
@@ -190,8 +198,18 @@ def steps_table(args, model, classifier, real_features, out) -> tuple[list, dict
     for row, (label, _) in zip(rows, settings):
         row.append(f"{seconds[label] * 1000:.1f}")
     ancestral = settings[-1][0]
-    ratios = {"kid": kid["DDIM 50"] / kid[ancestral], "speed": seconds[ancestral] / seconds["DDIM 50"]}
+    ratios = {label: (kid[label] / kid[ancestral], seconds[ancestral] / seconds[label])
+              for label, _ in settings if label.startswith("DDIM 50")}
     return rows, ratios
+
+
+def steps_text(args, rows: list, ratios: dict) -> str:
+    ratio_lines = "; ".join(f"{label}: KID ratio {kid:.2f}, {speed:.1f}x faster"
+                            for label, (kid, speed) in ratios.items())
+    return ("Sampling steps (KID is unbiased, so sample counts may differ; ms per image is the best of "
+            f"{args.timing_rounds} alternating rounds of {args.timing_images} images):\n\n"
+            + markdown_table(["sampler", "samples", "KID", "FID", "ms / image"], rows)
+            + f"\n\nAgainst ancestral sampling: {ratio_lines}.")
 
 
 def guidance_table(args, data_dir, classifier, real_features, out) -> list:
@@ -265,6 +283,10 @@ def main() -> None:
     parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine")
     parser.add_argument("--prediction", choices=("epsilon", "v"), default="v")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--stochastic-eta", type=float, default=1.0,
+                        help="the eta of the stochastic DDIM rows of the sampling-steps table")
+    parser.add_argument("--steps-from", metavar="MODEL",
+                        help="only the sampling-steps table, of this ddpm: a run's ddpm.keras or a preset")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -277,8 +299,8 @@ def main() -> None:
         help="only the zoo / twin training throughput (no training budgets, sampling or guidance)",
     )
     args = parser.parse_args()
-    if args.throughput_only and args.write:
-        parser.error("--throughput-only prints one line; it does not replace the tables of --write")
+    if (args.throughput_only or args.steps_from) and args.write:
+        parser.error("--throughput-only and --steps-from print one part, not --write's tables")
     if args.quick:
         args.budget, args.samples, args.ancestral_samples, args.timesteps = 20.0, 100, 20, 60
         args.timing_images, args.timing_rounds, args.throughput_steps = 2, 1, 5
@@ -296,7 +318,14 @@ def main() -> None:
     classifier = load_feature_classifier("mnist")
     real_features = classifier.features(x_test, SYMMETRIC)
 
+    if args.steps_from:
+        ddpm = keras_genzoo.load(args.steps_from)
+        step_rows, ratios = steps_table(args, ddpm, classifier, real_features, args.out)
+        print(f"{args.steps_from}. " + steps_text(args, step_rows, ratios)
+              + f"\n{machine_note()}; {load_note(before, load_average())}.")
+        return
     budget_rows, ddpm = equal_budget(args, args.mnist_dir, classifier, real_features, args.out)
+    ddpm.save(os.path.join(args.out, "ddpm.keras"))
     step_rows, ratios = steps_table(args, ddpm, classifier, real_features, args.out)
     guidance_rows = guidance_table(args, args.mnist_dir, classifier, real_features, args.out)
     rates, ratio = throughput(args, x_train)
@@ -308,10 +337,7 @@ def main() -> None:
             + markdown_table(
                 ["model", "trainable parameters", "train s", "steps", "FID", "KID", "classes"], budget_rows
             ),
-            "Sampling steps (the `ddpm` above; KID is unbiased, so sample counts may differ; ms per image "
-            f"is the best of {args.timing_rounds} alternating rounds of {args.timing_images} images):\n\n"
-            + markdown_table(["sampler", "samples", "KID", "FID", "ms / image"], step_rows)
-            + f"\n\nDDIM 50 against ancestral: KID ratio {ratios['kid']:.2f}, {ratios['speed']:.1f}x faster.",
+            "The `ddpm` above. " + steps_text(args, step_rows, ratios),
             f"Classifier-free guidance (`ddpm_conditional`, same budget, {args.samples} samples, labels "
             "cycled 0-9; accuracy: the classifier reads the requested digit):\n\n"
             + markdown_table(["guidance", "accuracy", "FID", "KID", "classes"], guidance_rows),
