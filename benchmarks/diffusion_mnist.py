@@ -199,7 +199,7 @@ def steps_table(args, model, classifier, real_features, out) -> tuple[list, dict
         row.append(f"{seconds[label] * 1000:.1f}")
     ancestral = settings[-1][0]
     ratios = {label: (kid[label] / kid[ancestral], seconds[ancestral] / seconds[label])
-              for label, _ in settings if label.startswith("DDIM 50")}
+              for label, options in settings if options.get("steps") == 50}
     return rows, ratios
 
 
